@@ -1,0 +1,452 @@
+"""The LSTM cell in NumPy: weights, activations, a recording forward pass and
+``explain`` for one unit at one step.
+
+The maths follows the teaching notebook the project grew from, one gate at a
+time::
+
+    f_t = σ(W_f·x_t + U_f·h_{t-1} + b_f)        forget gate
+    i_t = σ(W_i·x_t + U_i·h_{t-1} + b_i)        input gate
+    ĉ_t = tanh(W_c·x_t + U_c·h_{t-1} + b_c)     candidate
+    c_t = f_t * c_{t-1} + i_t * ĉ_t             cell update
+    o_t = σ(W_o·x_t + U_o·h_{t-1} + b_o)        output gate
+    h_t = o_t * tanh(c_t)                       hidden state
+
+σ is the *recurrent activation* and tanh the *activation*, both replaceable
+by name, with the definitions Keras 3 uses.
+
+This module imports only the standard library and NumPy.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+#: The gates, in the order the screen and the notebook present them. The
+#: weight suffix of the candidate is ``c`` (``W_c``) while its vector is
+#: ``c_hat``, as in the notebook.
+GATES = ("f", "i", "c", "o")
+
+#: The recorded vectors of one step, in teaching order.
+VECTORS = ("x", "f", "i", "c_hat", "c", "o", "h")
+
+#: Vector name for each gate's weights.
+GATE_VECTOR = {"f": "f", "i": "i", "c": "c_hat", "o": "o"}
+
+
+# --------------------------------------------------------------------------
+# Activations (Keras 3 definitions)
+# --------------------------------------------------------------------------
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    # The notebook's own formula. exp overflows to inf for very negative x,
+    # and 1/(1+inf) is exactly the right limit, 0: silence that warning only.
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(-x))
+
+
+def hard_sigmoid(x: np.ndarray) -> np.ndarray:
+    # Keras 3 defines hard_sigmoid as relu6(x + 3) / 6 = clip(x/6 + 1/2, 0, 1);
+    # Keras 2 used clip(0.2x + 0.5, 0, 1). A trace from Keras 3 needs the new one.
+    return np.clip(x / 6.0 + 0.5, 0.0, 1.0).astype(np.asarray(x).dtype, copy=False)
+
+
+def _elu(x: np.ndarray, alpha: float = 1.0) -> np.ndarray:
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
+
+
+_SELU_ALPHA = 1.6732632423543772
+_SELU_SCALE = 1.0507009873554805
+_erf = np.vectorize(math.erf, otypes=[np.float64])
+
+
+def _gelu(x: np.ndarray) -> np.ndarray:
+    # Keras 3's gelu defaults to the exact form (approximate=False).
+    return (0.5 * x * (1.0 + _erf(x / math.sqrt(2.0)))).astype(x.dtype, copy=False)
+
+
+def _softplus(x: np.ndarray) -> np.ndarray:
+    return np.logaddexp(0, x).astype(x.dtype, copy=False)
+
+
+ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "sigmoid": sigmoid,
+    "tanh": np.tanh,
+    "hard_sigmoid": hard_sigmoid,
+    "relu": lambda x: np.maximum(x, 0).astype(x.dtype, copy=False),
+    "linear": lambda x: x,
+    "softsign": lambda x: x / (1 + np.abs(x)),
+    "elu": _elu,
+    "selu": lambda x: _SELU_SCALE * _elu(x, _SELU_ALPHA),
+    "gelu": _gelu,
+    "swish": lambda x: x * sigmoid(x),
+    "silu": lambda x: x * sigmoid(x),
+    "softplus": _softplus,
+    "relu6": lambda x: np.clip(x, 0, 6).astype(x.dtype, copy=False),
+    "exponential": lambda x: _exp(x),
+    "hard_silu": lambda x: x * hard_sigmoid(x),
+    "hard_swish": lambda x: x * hard_sigmoid(x),
+    "leaky_relu": lambda x: np.where(x >= 0, x, 0.2 * x).astype(x.dtype, copy=False),
+    "mish": lambda x: x * np.tanh(_softplus(x)),
+    "log_sigmoid": lambda x: -_softplus(-x),
+    "hard_tanh": lambda x: np.clip(x, -1, 1).astype(x.dtype, copy=False),
+    "tanh_shrink": lambda x: x - np.tanh(x),
+    "celu": lambda x: _elu(x, 1.0),
+}
+
+#: How the screen writes each activation in an equation.
+SYMBOLS = {"sigmoid": "σ", "tanh": "tanh", "hard_sigmoid": "hσ", "linear": "id"}
+
+
+def _exp(x: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        return np.exp(x)
+
+
+def activation(name: str) -> Callable[[np.ndarray], np.ndarray]:
+    """The activation function called ``name`` (Keras 3 spelling)."""
+    try:
+        return ACTIVATIONS[name]
+    except KeyError:
+        known = ", ".join(sorted(ACTIVATIONS))
+        raise ValueError(f"unknown activation {name!r} (known: {known})") from None
+
+
+def symbol(name: str) -> str:
+    """Short name of an activation for equations: σ for sigmoid and so on."""
+    return SYMBOLS.get(name, name)
+
+
+# --------------------------------------------------------------------------
+# Weights
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class LSTMCell:
+    """Per-gate weights and the two activations of one LSTM layer.
+
+    ``W[g]`` is (H, D), ``U[g]`` is (H, H) and ``b[g]`` is (H,) for each gate
+    ``g`` in ``GATES``: gate = act(W·x_t + U·h_{t-1} + b), the notebook's
+    convention (PyTorch's too; Keras stores the transpose).
+    """
+
+    W: Mapping[str, np.ndarray]
+    U: Mapping[str, np.ndarray]
+    b: Mapping[str, np.ndarray]
+    activation: str = "tanh"
+    recurrent_activation: str = "sigmoid"
+
+    def __post_init__(self) -> None:
+        for g in GATES:
+            if g not in self.W or g not in self.U or g not in self.b:
+                raise ValueError(f"missing weights for gate {g!r}")
+        H, D = np.shape(self.W["f"])
+        for g in GATES:
+            if np.shape(self.W[g]) != (H, D):
+                raise ValueError(f"W_{g} has shape {np.shape(self.W[g])}, expected {(H, D)}")
+            if np.shape(self.U[g]) != (H, H):
+                raise ValueError(f"U_{g} has shape {np.shape(self.U[g])}, expected {(H, H)}")
+            if np.shape(self.b[g]) != (H,):
+                raise ValueError(f"b_{g} has shape {np.shape(self.b[g])}, expected {(H,)}")
+        activation(self.activation)
+        activation(self.recurrent_activation)
+
+    @property
+    def units(self) -> int:
+        return int(np.shape(self.W["f"])[0])
+
+    @property
+    def input_dim(self) -> int:
+        return int(np.shape(self.W["f"])[1])
+
+    @classmethod
+    def from_keras(
+        cls,
+        kernel: np.ndarray,
+        recurrent_kernel: np.ndarray,
+        bias: np.ndarray | None = None,
+        activation: str = "tanh",
+        recurrent_activation: str = "sigmoid",
+    ) -> LSTMCell:
+        """From Keras' layout: kernel (D, 4H), recurrent_kernel (H, 4H) and
+        bias (4H,), gate blocks in the order i, f, c, o."""
+        kernel = np.asarray(kernel)
+        recurrent_kernel = np.asarray(recurrent_kernel)
+        H = recurrent_kernel.shape[0]
+        if kernel.ndim != 2 or kernel.shape[1] != 4 * H or recurrent_kernel.shape != (H, 4 * H):
+            raise ValueError(
+                f"Keras LSTM weights have shapes {kernel.shape} and {recurrent_kernel.shape}; "
+                "expected (D, 4H) and (H, 4H)"
+            )
+        if bias is None:
+            bias = np.zeros(4 * H, dtype=kernel.dtype)
+        bias = np.asarray(bias)
+        order = ("i", "f", "c", "o")
+        blocks = {g: slice(k * H, (k + 1) * H) for k, g in enumerate(order)}
+        return cls(
+            W={g: np.ascontiguousarray(kernel[:, blocks[g]].T) for g in GATES},
+            U={g: np.ascontiguousarray(recurrent_kernel[:, blocks[g]].T) for g in GATES},
+            b={g: np.ascontiguousarray(bias[blocks[g]]) for g in GATES},
+            activation=activation,
+            recurrent_activation=recurrent_activation,
+        )
+
+    @classmethod
+    def from_torch(
+        cls,
+        weight_ih: np.ndarray,
+        weight_hh: np.ndarray,
+        bias_ih: np.ndarray | None = None,
+        bias_hh: np.ndarray | None = None,
+    ) -> LSTMCell:
+        """From PyTorch's layout: weight_ih (4H, D), weight_hh (4H, H) and two
+        biases (4H,), gate blocks in the order i, f, g (candidate), o."""
+        weight_ih = np.asarray(weight_ih)
+        weight_hh = np.asarray(weight_hh)
+        H = weight_hh.shape[1]
+        if weight_ih.ndim != 2 or weight_ih.shape[0] != 4 * H or weight_hh.shape != (4 * H, H):
+            raise ValueError(
+                f"PyTorch LSTM weights have shapes {weight_ih.shape} and {weight_hh.shape}; "
+                "expected (4H, D) and (4H, H)"
+            )
+        bias = np.zeros(4 * H, dtype=weight_ih.dtype)
+        if bias_ih is not None:
+            bias = bias + np.asarray(bias_ih)
+        if bias_hh is not None:
+            bias = bias + np.asarray(bias_hh)
+        order = ("i", "f", "c", "o")
+        blocks = {g: slice(k * H, (k + 1) * H) for k, g in enumerate(order)}
+        return cls(
+            W={g: np.ascontiguousarray(weight_ih[blocks[g]]) for g in GATES},
+            U={g: np.ascontiguousarray(weight_hh[blocks[g]]) for g in GATES},
+            b={g: np.ascontiguousarray(bias[blocks[g]]) for g in GATES},
+        )
+
+    def stacked(self, dtype: np.dtype | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """W (4H, D), U (4H, H), b (4H,) with gate blocks in ``GATES`` order."""
+        W = np.concatenate([np.asarray(self.W[g]) for g in GATES], axis=0)
+        U = np.concatenate([np.asarray(self.U[g]) for g in GATES], axis=0)
+        b = np.concatenate([np.asarray(self.b[g]) for g in GATES], axis=0)
+        if dtype is not None:
+            W, U, b = W.astype(dtype), U.astype(dtype), b.astype(dtype)
+        return W, U, b
+
+    def forward(
+        self,
+        x: np.ndarray,
+        h0: np.ndarray | None = None,
+        c0: np.ndarray | None = None,
+        mask: np.ndarray | None = None,
+        dtype: np.dtype | str | None = None,
+    ) -> Recording:
+        """Run the cell over ``x`` (T, D), recording every vector of every step."""
+        return forward(self, x, h0=h0, c0=c0, mask=mask, dtype=dtype)
+
+
+# --------------------------------------------------------------------------
+# The forward pass
+# --------------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class Recording:
+    """Every vector of every step of one forward pass: each (T, H) except
+    ``x`` (T, D); ``h0``/``c0`` the state before step 0."""
+
+    x: np.ndarray
+    f: np.ndarray
+    i: np.ndarray
+    c_hat: np.ndarray
+    c: np.ndarray
+    o: np.ndarray
+    h: np.ndarray
+    h0: np.ndarray
+    c0: np.ndarray
+    mask: np.ndarray | None = None
+
+
+def forward(
+    cell: LSTMCell,
+    x: np.ndarray,
+    h0: np.ndarray | None = None,
+    c0: np.ndarray | None = None,
+    mask: np.ndarray | None = None,
+    dtype: np.dtype | str | None = None,
+) -> Recording:
+    """Run ``cell`` over the sequence ``x`` (T, D) and record every gate.
+
+    ``mask`` (T,) bool: where it is false the step is skipped as Keras does,
+    h and c carry over from the step before (its gates are still computed
+    and recorded, so they can be looked at). ``dtype`` is the arithmetic's
+    precision (float32 or float64); by default that of ``x`` when it is a
+    float type, else float64.
+    """
+    x = np.asarray(x)
+    if dtype is None:
+        dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.float64
+    dtype = np.dtype(dtype)
+    x = x.astype(dtype, copy=False)
+    if x.ndim != 2 or x.shape[1] != cell.input_dim:
+        raise ValueError(f"input has shape {x.shape}, expected (T, {cell.input_dim})")
+    T, H = x.shape[0], cell.units
+    W, U, b = cell.stacked(dtype)
+    act = activation(cell.activation)
+    rec_act = activation(cell.recurrent_activation)
+
+    h_prev = np.zeros(H, dtype) if h0 is None else np.asarray(h0, dtype).reshape(H)
+    c_prev = np.zeros(H, dtype) if c0 is None else np.asarray(c0, dtype).reshape(H)
+    keep = None if mask is None else np.asarray(mask, dtype=bool).reshape(T)
+    out = Recording(
+        x=x,
+        f=np.empty((T, H), dtype),
+        i=np.empty((T, H), dtype),
+        c_hat=np.empty((T, H), dtype),
+        c=np.empty((T, H), dtype),
+        o=np.empty((T, H), dtype),
+        h=np.empty((T, H), dtype),
+        h0=h_prev.copy(),
+        c0=c_prev.copy(),
+        mask=keep,
+    )
+    # The input projection of all steps is one matrix product; only the
+    # recurrence needs the per-step loop.
+    Wx_b = x @ W.T + b
+    with np.errstate(over="ignore", invalid="ignore"):
+        for t in range(T):
+            z = Wx_b[t] + U @ h_prev
+            f = rec_act(z[0:H])
+            i = rec_act(z[H : 2 * H])
+            c_hat = act(z[2 * H : 3 * H])
+            o = rec_act(z[3 * H :])
+            c = f * c_prev + i * c_hat
+            h = o * act(c)
+            if keep is not None and not keep[t]:
+                c, h = c_prev, h_prev
+            out.f[t], out.i[t], out.c_hat[t], out.o[t] = f, i, c_hat, o
+            out.c[t], out.h[t] = c, h
+            h_prev, c_prev = h, c
+    return out
+
+
+def step_preactivations(
+    cell: LSTMCell, x: np.ndarray, h_prev: np.ndarray, dtype: np.dtype | str = np.float64
+) -> dict[str, np.ndarray]:
+    """Pre-activations of every gate at every step from given inputs and
+    previous hidden states (each (T, ·)), vectorised over all steps: used to
+    check a recording step by step."""
+    W, U, b = cell.stacked(np.dtype(dtype))
+    z = np.asarray(x, dtype) @ W.T + np.asarray(h_prev, dtype) @ U.T + b
+    H = cell.units
+    return {g: z[:, k * H : (k + 1) * H] for k, g in enumerate(GATES)}
+
+
+# --------------------------------------------------------------------------
+# explain: one unit at one step, with every term
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GateTerms:
+    """gate = act(W·x + U·h_{t-1} + b) for one unit, every term filled in."""
+
+    gate: str  # f, i, c, o
+    act: str  # activation name
+    wx: float
+    uh: float
+    b: float
+    pre: float
+    value: float  # act(pre), recomputed
+    recorded: float  # the value the trace holds
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """The arithmetic of one unit at one step, in the notebook's order."""
+
+    step: int
+    unit: int
+    masked: bool
+    gates: dict[str, GateTerms] | None  # None when the weights are absent
+    f: float
+    i: float
+    c_hat: float
+    o: float
+    c_prev: float
+    keep: float  # f·c_{t-1}
+    write: float  # i·ĉ
+    c: float  # keep + write, recomputed
+    c_recorded: float
+    activation: str
+    act_c: float  # act(c)
+    h: float  # o·act(c), recomputed
+    h_recorded: float
+    contributions: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
+
+
+def explain(
+    rec: Recording,
+    step: int,
+    unit: int,
+    cell: LSTMCell | None = None,
+    activation_name: str | None = None,
+    top: int = 3,
+) -> Explanation:
+    """Every number behind unit ``unit`` at step ``step`` of ``rec``.
+
+    With ``cell`` each gate's terms W·x, U·h_{t-1} and b are recomputed from
+    the stored weights and the recorded x_t, h_{t-1}; without it only the cell
+    and hidden updates can be shown. ``contributions`` lists, per gate, the
+    ``top`` inputs k with the largest |W[unit, k]·x_t[k]|.
+    """
+    T = rec.h.shape[0]
+    if not 0 <= step < T:
+        raise IndexError(f"step {step} outside 0…{T - 1}")
+    H = rec.h.shape[1]
+    if not 0 <= unit < H:
+        raise IndexError(f"unit {unit} outside 0…{H - 1}")
+    act_name = cell.activation if cell is not None else (activation_name or "tanh")
+    act = activation(act_name)
+    h_prev = rec.h[step - 1] if step > 0 else rec.h0
+    c_prev = rec.c[step - 1] if step > 0 else rec.c0
+    masked = rec.mask is not None and not bool(rec.mask[step])
+    f, i, c_hat, o = (float(rec.f[step, unit]), float(rec.i[step, unit]),
+                      float(rec.c_hat[step, unit]), float(rec.o[step, unit]))
+    cp = float(c_prev[unit])
+    gates = None
+    contributions: dict[str, list[tuple[int, float]]] = {}
+    if cell is not None:
+        gates = {}
+        x_t = np.asarray(rec.x[step], np.float64)
+        hp = np.asarray(h_prev, np.float64)
+        with np.errstate(all="ignore"):
+            for g in GATES:
+                w_row = np.asarray(cell.W[g][unit], np.float64)
+                wx = float(w_row @ x_t)
+                uh = float(np.asarray(cell.U[g][unit], np.float64) @ hp)
+                b = float(cell.b[g][unit])
+                pre = wx + uh + b
+                name = cell.activation if g == "c" else cell.recurrent_activation
+                value = float(activation(name)(np.array([pre]))[0])
+                gates[g] = GateTerms(g, name, wx, uh, b, pre, value,
+                                     float(getattr(rec, GATE_VECTOR[g])[step, unit]))
+                terms = w_row * x_t
+                order = np.argsort(-np.abs(np.nan_to_num(terms, nan=np.inf)), kind="stable")
+                contributions[g] = [(int(k), float(terms[k])) for k in order[:top]]
+    with np.errstate(all="ignore"):
+        keep = f * cp
+        write = i * c_hat
+        c = keep + write
+        act_c = float(act(np.array([c]))[0])
+        h = o * act_c
+    return Explanation(
+        step=step, unit=unit, masked=masked, gates=gates,
+        f=f, i=i, c_hat=c_hat, o=o, c_prev=cp, keep=keep, write=write, c=c,
+        c_recorded=float(rec.c[step, unit]), activation=act_name, act_c=act_c, h=h,
+        h_recorded=float(rec.h[step, unit]), contributions=contributions,
+    )
