@@ -1,0 +1,260 @@
+"""The ``lstm-tui`` command line.
+
+click only parses arguments and calls the core, the Keras bridge or the app
+factory; nothing here computes. Heavy modules (Textual, the bridge and so
+TensorFlow) are imported inside the commands that need them, so ``lstm-tui
+print`` and ``check`` start fast and never import TensorFlow.
+
+Exit codes: 0 success, 1 a check or comparison found a difference, 2 bad input
+(usage, unreadable or invalid file). Errors are one line on stderr,
+``lstm-tui: error: <what>: <why>``; ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+
+from .trace import Trace, TraceError
+
+EXIT_DIFFERENT = 1
+EXIT_BAD_INPUT = 2
+
+
+class Failure(Exception):
+    """An expected failure: printed as one line, exits with ``code``."""
+
+    def __init__(self, message: str, code: int = EXIT_BAD_INPUT):
+        super().__init__(message)
+        self.code = code
+
+
+def _bundled_trace() -> Path:
+    return Path(__file__).parent / "traces" / "next_letter.npz"
+
+
+def _load(path: str | os.PathLike) -> Trace:
+    from .trace import load
+
+    return load(path)
+
+
+def _check_output(path: str, force: bool) -> Path:
+    out = Path(path)
+    if out.exists() and not force:
+        raise Failure(f"{out}: exists already (use --force to overwrite)")
+    if not out.parent.is_dir():
+        raise Failure(f"{out}: no such folder {str(out.parent)!r}")
+    return out
+
+
+class _Group(click.Group):
+    """``lstm-tui [TRACE]``: a first argument that is not a command is a trace
+    to view (as pudb takes a script), so the group dispatches it to ``view``."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        first = next((a for a in args if not a.startswith("-")), None)
+        if first is not None and first not in self.commands and "--help" not in args:
+            # only options of the group itself may precede it
+            idx = args.index(first)
+            args = args[:idx] + ["view"] + args[idx:]
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=_Group, invoke_without_command=True,
+             context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show tracebacks of errors.")
+@click.version_option(package_name="lstm-tui", prog_name="lstm-tui")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """A terminal step-through debugger for LSTM forward passes.
+
+    With no command, opens the debugger on TRACE (default: the bundled trace
+    of the next-letter model reading the alphabet)."""
+    ctx.obj = {"debug": debug}
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(view)
+
+
+@cli.command()
+@click.argument("trace", required=False, type=click.Path(dir_okay=False))
+@click.option("--model", "model", type=click.Path(dir_okay=False), help="Keras model for the side panel.")
+@click.option("--no-model", is_flag=True, help="Do not load a model in the side panel.")
+def view(trace: str | None, model: str | None, no_model: bool) -> None:
+    """Open the debugger on TRACE."""
+    path = Path(trace) if trace else _bundled_trace()
+    loaded = _load(path)  # a bad trace fails here, before any screen is drawn
+    if model is not None and not Path(model).is_file():
+        raise Failure(f"{model}: no such model file")
+    from .tui.app import make_app
+
+    make_app(loaded, model_path=model, load_model=not no_model).run()
+
+
+@cli.command()
+@click.option("--demo", is_flag=True, help="The seed notebook's hand-made LSTM.")
+@click.option("--model", "model", type=click.Path(dir_okay=False), help="A Keras model file (.keras).")
+@click.option("--text", help="Text to feed the model, one-hot over --vocab.")
+@click.option("--vocab", help="The characters of the one-hot encoding (default a–z).")
+@click.option("--input", "input_", type=click.Path(dir_okay=False),
+              help="A .npy of inputs: (T, D) floats or (T,) integer ids.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Trace file to write.")
+@click.option("--no-verify", is_flag=True, help="Keep the recording even if it disagrees with Keras.")
+@click.option("--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
+def record(demo: bool, model: str | None, text: str | None, vocab: str | None, input_: str | None,
+           output: str, no_verify: bool, force: bool) -> None:
+    """Record a forward pass as a trace file."""
+    out = _check_output(output, force)
+    if demo:
+        if model or text or input_:
+            raise Failure("record: --demo takes no --model, --text or --input")
+        from .demo import seed_trace
+
+        trace = seed_trace()
+    else:
+        if not model:
+            raise Failure("record: give --demo, or --model with --text or --input")
+        if (text is None) == (input_ is None):
+            raise Failure("record: give exactly one of --text and --input")
+        from . import keras_bridge as kb
+
+        try:
+            if text is not None:
+                trace = kb.record_text(model, text, vocab=vocab, verify=not no_verify)
+            else:
+                trace = kb.record(model, _read_npy(input_), verify=not no_verify)
+        except kb.BridgeError as e:
+            raise Failure(str(e), getattr(e, "code", EXIT_BAD_INPUT)) from e
+    trace.save(out)
+    click.echo(f"wrote {out}: {len(trace.layers)} layer(s), {trace.steps} steps", err=True)
+
+
+def _read_npy(path: str) -> np.ndarray:
+    try:
+        x = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise Failure(f"{path}: no such file") from None
+    except (ValueError, OSError, EOFError) as e:
+        raise Failure(f"{path}: not a readable .npy array ({' '.join(str(e).split())})") from None
+    if not isinstance(x, np.ndarray):
+        raise Failure(f"{path}: expected one .npy array, found an archive")
+    return x
+
+
+@cli.command("print")
+@click.argument("trace", type=click.Path(dir_okay=False))
+@click.option("--layer", "layer", type=int, help="Only this layer (0 is nearest the input).")
+@click.option("--step", "step", type=int, help="Only this step.")
+@click.option("--lang", type=click.Choice(["en", "pt"]), default="en", show_default=True,
+              help="Labels in English or in the seed notebook's Portuguese.")
+def print_(trace: str, layer: int | None, step: int | None, lang: str) -> None:
+    """Print the steps as text, as the seed notebook prints them."""
+    from .demo import print_steps
+
+    t = _load(trace)
+    if layer is not None and not 0 <= layer < len(t.layers):
+        raise Failure(f"{trace}: no layer {layer} (the trace has {len(t.layers)})")
+    if step is not None and not 0 <= step < t.steps:
+        raise Failure(f"{trace}: no step {step} (steps are 0…{t.steps - 1})")
+    print_steps(t, out=print,
+                layers=None if layer is None else [layer],
+                steps=None if step is None else [step], lang=lang)
+
+
+@cli.command()
+@click.argument("trace", type=click.Path(dir_okay=False))
+@click.option("--tol", type=float, default=None,
+              help="Largest difference accepted (default: by dtype, 1e-5 for float32).")
+def check(trace: str, tol: float | None) -> None:
+    """Recompute every step from the stored weights; exit 1 on a mismatch."""
+    from .check import check_trace
+    from .trace import verify_checksums
+
+    t = _load(trace)
+    bad = verify_checksums(trace)
+    if bad is not None:
+        raise Failure(f"{trace}: member {bad!r} fails its CRC-32 checksum (the file is damaged)")
+    report = check_trace(t, tol=tol)
+    if report.unchecked:
+        raise Failure(f"{trace}: {report.unchecked}")
+    for line in report.lines():
+        click.echo(line)
+    if report.mismatch is not None:
+        sys.exit(EXIT_DIFFERENT)
+
+
+@cli.command()
+@click.argument("text")
+@click.option("--model", "model", type=click.Path(dir_okay=False), help="Keras model (default: bundled).")
+@click.option("--top", "top", type=click.IntRange(min=1), default=5, show_default=True)
+def predict(text: str, model: str | None, top: int) -> None:
+    """Next-letter query: one "letter probability" a line, best first."""
+    from . import keras_bridge as kb
+
+    try:
+        predictor = kb.Predictor.load(model)
+        best = predictor.top(text, top)
+    except kb.BridgeError as e:
+        raise Failure(str(e)) from e
+    for letter, p in best:
+        click.echo(f"{letter} {p:.4f}")
+
+
+@cli.command()
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="Where to write the model (default: next_letter.keras here).")
+@click.option("--epochs", type=click.IntRange(min=1), default=300, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
+def train(output: str | None, epochs: int, seed: int, force: bool) -> None:
+    """Retrain the seed notebook's next-letter model."""
+    out = _check_output(output or "next_letter.keras", force)
+    from . import keras_bridge as kb
+
+    with click.progressbar(length=epochs, label="training", file=sys.stderr,
+                           show_eta=True, item_show_func=lambda s: s) as bar:
+        def progress(epoch: int, total: int, logs: dict[str, Any]) -> None:
+            loss, acc = logs.get("loss"), logs.get("accuracy")
+            bar.update(1, f"loss {loss:.4f} acc {acc:.2f}" if loss is not None and acc is not None else None)
+
+        try:
+            result = kb.train(out, epochs=epochs, seed=seed, progress=progress)
+        except kb.BridgeError as e:
+            raise Failure(str(e)) from e
+    click.echo(f"wrote {out}: accuracy {result['accuracy']:.3f}, loss {result['loss']:.4f} "
+               f"after {result['epochs']} epochs", err=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the command line; map failures to one line and an exit code."""
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args
+    try:
+        cli.main(args=args, prog_name="lstm-tui", standalone_mode=False)
+    except click.exceptions.Exit as e:
+        sys.exit(e.exit_code)
+    except click.exceptions.Abort:
+        click.echo("lstm-tui: aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as e:
+        if debug:
+            raise
+        click.echo(f"lstm-tui: error: {_one_line(e.format_message())}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    except (TraceError, Failure) as e:
+        if debug:
+            raise
+        click.echo(f"lstm-tui: error: {_one_line(str(e))}", err=True)
+        sys.exit(getattr(e, "code", EXIT_BAD_INPUT))
+    except KeyboardInterrupt:
+        sys.exit(130)
+    sys.exit(0)
+
+
+def _one_line(s: str) -> str:
+    return " ".join(s.split())
