@@ -41,6 +41,7 @@ import re
 import struct
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -274,8 +275,18 @@ _LAYER_MEMBER = re.compile(r"^layer(0|[1-9][0-9]{0,3})/(x|f|i|c_hat|c|o|h|h0|c0|
 _TOP_MEMBERS = {"meta", "tokens", "readout/probs", "readout/vocab"}
 
 
-def load(path: str | os.PathLike) -> Trace:
-    """Read and validate the trace at ``path``; raises ``TraceError``."""
+#: Files up to this size have every member's CRC-32 checked on loading (a few
+#: milliseconds); larger ones are memory-mapped without reading them through,
+#: and ``lstm-tui check`` verifies their checksums.
+VERIFY_CRC_BELOW = 64 * 1024 * 1024
+
+
+def load(path: str | os.PathLike, verify: bool | None = None) -> Trace:
+    """Read and validate the trace at ``path``; raises ``TraceError``.
+
+    ``verify``: check each member's CRC-32; by default only for files below
+    ``VERIFY_CRC_BELOW`` (checking reads the whole file, which memory-mapping
+    a large trace exists to avoid)."""
     path = Path(path)
     try:
         size = path.stat().st_size
@@ -296,11 +307,11 @@ def load(path: str | os.PathLike) -> Trace:
         except (OSError, ValueError, EOFError, struct.error) as e:
             raise TraceError(path, f"damaged archive ({e})") from None
         with zf:
-            arrays = _read_members(path, fh, zf, size)
+            arrays = _read_members(path, fh, zf, size, size < VERIFY_CRC_BELOW if verify is None else verify)
     return _build(path, arrays)
 
 
-def _read_members(path: Path, fh: Any, zf: zipfile.ZipFile, size: int) -> dict[str, np.ndarray]:
+def _read_members(path: Path, fh: Any, zf: zipfile.ZipFile, size: int, verify: bool) -> dict[str, np.ndarray]:
     seen: set[str] = set()
     mm: mmap.mmap | None = None
     arrays: dict[str, np.ndarray] = {}
@@ -320,7 +331,7 @@ def _read_members(path: Path, fh: Any, zf: zipfile.ZipFile, size: int) -> dict[s
         if info.compress_type == zipfile.ZIP_STORED:
             if mm is None:
                 mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-            arrays[name] = _map_member(path, mm, info, name, size)
+            arrays[name] = _map_member(path, mm, info, name, size, verify)
         elif info.compress_type == zipfile.ZIP_DEFLATED:
             arrays[name] = _inflate_member(path, zf, info, name)
         else:
@@ -362,7 +373,8 @@ def _parse_npy_header(path: Path, fp: Any, name: str, member_size: int) -> tuple
     return dtype, tuple(shape), bool(fortran), header_len
 
 
-def _map_member(path: Path, mm: mmap.mmap, info: zipfile.ZipInfo, name: str, size: int) -> np.ndarray:
+def _map_member(path: Path, mm: mmap.mmap, info: zipfile.ZipInfo, name: str, size: int,
+                verify: bool) -> np.ndarray:
     off = info.header_offset
     if off + _LOCAL_HEADER.size > size:
         raise TraceError(path, f"member {name!r}: local header past the end of the file")
@@ -374,6 +386,8 @@ def _map_member(path: Path, mm: mmap.mmap, info: zipfile.ZipInfo, name: str, siz
         raise TraceError(path, f"member {name!r} runs past the end of the file (truncated?)")
     head = io.BytesIO(mm[data : data + min(info.file_size, 10240)])
     dtype, shape, fortran, header_len = _parse_npy_header(path, head, name, info.file_size)
+    if verify and zlib.crc32(memoryview(mm)[data : data + info.file_size]) != info.CRC:
+        raise TraceError(path, f"member {name!r} fails its CRC-32 checksum (the file is damaged)")
     count = int(np.prod(shape, dtype=np.int64)) if shape else 1
     # A view of the mapped file: pages are read when a step touches them.
     array = np.frombuffer(mm, dtype=dtype, count=count, offset=data + header_len)

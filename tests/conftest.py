@@ -1,0 +1,42 @@
+"""Shared fixtures: small deterministic traces built with the core only."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lstm_tui.lstm import GATES, LSTMCell
+from lstm_tui.trace import Layer, Trace
+
+
+def random_cell(rng: np.random.Generator, H: int, D: int, dtype=np.float64, **kw) -> LSTMCell:
+    return LSTMCell(
+        W={g: rng.normal(0, 0.6, (H, D)).astype(dtype) for g in GATES},
+        U={g: rng.normal(0, 0.6, (H, H)).astype(dtype) for g in GATES},
+        b={g: rng.normal(0, 0.2, H).astype(dtype) for g in GATES},
+        **kw,
+    )
+
+
+def random_trace(seed: int = 0, T: int = 5, D: int = 3, H: int = 4, layers: int = 1,
+                 dtype=np.float64, tokens: bool = True, readout: bool = False) -> Trace:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(T, D)).astype(dtype)
+    out = []
+    for k in range(layers):
+        cell = random_cell(rng, H, x.shape[1], dtype)
+        rec = cell.forward(x, dtype=dtype)
+        out.append(Layer.from_recording(rec, name=f"lstm_{k}", cell=cell))
+        x = rec.h
+    probs = vocab = None
+    if readout:
+        logits = rng.normal(size=(T, 3))
+        probs = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+        vocab = np.array(["a", "b", "c"])
+    return Trace(layers=out, tokens=np.array([f"w{t}" for t in range(T)]) if tokens else None,
+                 probs=probs, vocab=vocab, source="test")
+
+
+@pytest.fixture
+def small_trace() -> Trace:
+    return random_trace()

@@ -1,0 +1,171 @@
+"""The NumPy cell against an independent loop written like the notebook's."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from conftest import random_cell
+from lstm_tui import lstm
+from lstm_tui.lstm import GATES, LSTMCell, explain, forward
+
+
+def notebook_loop(cell: LSTMCell, X, h0=None, c0=None, mask=None, rec="sigmoid", act="tanh"):
+    """The seed notebook's loop, one gate at a time, column vectors, float64."""
+    A = {"sigmoid": lambda z: 1 / (1 + np.exp(-z)), "tanh": np.tanh,
+         "hard_sigmoid": lambda z: np.clip(z / 6 + 0.5, 0, 1), "relu": lambda z: np.maximum(z, 0)}
+    sig, tanh = A[rec], A[act]
+    H = cell.units
+    W = {g: np.asarray(cell.W[g], np.float64) for g in GATES}
+    U = {g: np.asarray(cell.U[g], np.float64) for g in GATES}
+    b = {g: np.asarray(cell.b[g], np.float64).reshape(H, 1) for g in GATES}
+    h_prev = np.zeros((H, 1)) if h0 is None else np.asarray(h0, np.float64).reshape(H, 1)
+    c_prev = np.zeros((H, 1)) if c0 is None else np.asarray(c0, np.float64).reshape(H, 1)
+    rows = {k: [] for k in ("f", "i", "c_hat", "c", "o", "h")}
+    for t in range(len(X)):
+        x_t = np.asarray(X[t], np.float64).reshape(-1, 1)
+        f_t = sig(W["f"] @ x_t + U["f"] @ h_prev + b["f"])
+        i_t = sig(W["i"] @ x_t + U["i"] @ h_prev + b["i"])
+        c_hat = tanh(W["c"] @ x_t + U["c"] @ h_prev + b["c"])
+        c_t = f_t * c_prev + i_t * c_hat
+        o_t = sig(W["o"] @ x_t + U["o"] @ h_prev + b["o"])
+        h_t = o_t * tanh(c_t)
+        if mask is not None and not mask[t]:
+            c_t, h_t = c_prev, h_prev
+        for k, v in zip(rows, (f_t, i_t, c_hat, c_t, o_t, h_t)):
+            rows[k].append(v.ravel())
+        h_prev, c_prev = h_t, c_t
+    return {k: np.array(v) for k, v in rows.items()}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("with_state", [False, True])
+@pytest.mark.parametrize("with_mask", [False, True])
+@pytest.mark.parametrize("seed,T,D,H", [(0, 1, 1, 1), (1, 7, 5, 3), (2, 20, 26, 32)])
+def test_forward_matches_notebook_loop(dtype, with_state, with_mask, seed, T, D, H):
+    rng = np.random.default_rng(seed)
+    cell = random_cell(rng, H, D)
+    X = rng.normal(size=(T, D))
+    h0 = rng.normal(size=H) if with_state else None
+    c0 = rng.normal(size=H) if with_state else None
+    mask = rng.random(T) > 0.3 if with_mask else None
+    rec = forward(cell, X.astype(dtype), h0=h0, c0=c0, mask=mask, dtype=dtype)
+    ref = notebook_loop(cell, X, h0, c0, mask)
+    tol = 1e-12 if dtype == np.float64 else 2e-5
+    for k, v in ref.items():
+        got = getattr(rec, k)
+        assert got.dtype == dtype
+        np.testing.assert_allclose(got, v, atol=tol, rtol=0, err_msg=k)
+    np.testing.assert_array_equal(rec.x, X.astype(dtype))
+    if mask is not None and not mask[0]:
+        np.testing.assert_array_equal(rec.h[0], np.zeros(H) if h0 is None else h0.astype(dtype))
+
+
+@pytest.mark.parametrize("rec_act", ["hard_sigmoid", "relu"])
+def test_forward_other_activations(rec_act):
+    rng = np.random.default_rng(5)
+    cell = random_cell(rng, 3, 2, recurrent_activation=rec_act, activation="relu")
+    X = rng.normal(size=(6, 2))
+    got = cell.forward(X)
+    ref = notebook_loop(cell, X, rec=rec_act, act="relu")
+    np.testing.assert_allclose(got.h, ref["h"], atol=1e-12)
+    np.testing.assert_allclose(got.f, ref["f"], atol=1e-12)
+
+
+def test_activations_keras3_definitions():
+    z = np.array([-7.0, -3.0, -1.0, 0.0, 0.5, 3.0, 7.0])
+    a = lstm.ACTIVATIONS
+    # Keras 3 hard_sigmoid: clip(x/6 + 1/2, 0, 1), not Keras 2's 0.2x + 0.5
+    np.testing.assert_allclose(a["hard_sigmoid"](z), [0, 0, 1 / 3, 0.5, 0.5 + 0.5 / 6, 1, 1])
+    np.testing.assert_allclose(a["sigmoid"](z), 1 / (1 + np.exp(-z)))
+    np.testing.assert_allclose(a["softsign"](z), z / (1 + abs(z)))
+    np.testing.assert_allclose(a["relu"](z), np.maximum(z, 0))
+    np.testing.assert_allclose(a["linear"](z), z)
+    np.testing.assert_allclose(a["elu"](z), np.where(z > 0, z, np.exp(z) - 1))
+    np.testing.assert_allclose(a["selu"](z), 1.0507009873554805 * np.where(z > 0, z, 1.6732632423543772 * (np.exp(z) - 1)))
+    np.testing.assert_allclose(a["gelu"](z), [0.5 * v * (1 + math.erf(v / math.sqrt(2))) for v in z])
+    np.testing.assert_allclose(a["swish"](z), z / (1 + np.exp(-z)))
+    assert a["sigmoid"](np.array([-1000.0]))[0] == 0.0  # no overflow warning turned error
+    with pytest.raises(ValueError, match="unknown activation 'nope'"):
+        lstm.activation("nope")
+
+
+def test_keras_and_torch_layouts():
+    rng = np.random.default_rng(3)
+    H, D = 3, 2
+    kernel = rng.normal(size=(D, 4 * H))
+    recurrent = rng.normal(size=(H, 4 * H))
+    bias = rng.normal(size=4 * H)
+    cell = LSTMCell.from_keras(kernel, recurrent, bias)
+    # Keras blocks are i, f, c, o and transposed
+    np.testing.assert_array_equal(cell.W["i"], kernel[:, 0:H].T)
+    np.testing.assert_array_equal(cell.W["f"], kernel[:, H:2 * H].T)
+    np.testing.assert_array_equal(cell.U["c"], recurrent[:, 2 * H:3 * H].T)
+    np.testing.assert_array_equal(cell.b["o"], bias[3 * H:])
+    # PyTorch: (4H, D) blocks i, f, g, o, two biases added
+    w_ih, w_hh = rng.normal(size=(4 * H, D)), rng.normal(size=(4 * H, H))
+    b_ih, b_hh = rng.normal(size=4 * H), rng.normal(size=4 * H)
+    tcell = LSTMCell.from_torch(w_ih, w_hh, b_ih, b_hh)
+    np.testing.assert_array_equal(tcell.W["f"], w_ih[H:2 * H])
+    np.testing.assert_array_equal(tcell.U["c"], w_hh[2 * H:3 * H])
+    np.testing.assert_allclose(tcell.b["i"], b_ih[:H] + b_hh[:H])
+    # no bias: zeros
+    np.testing.assert_array_equal(LSTMCell.from_keras(kernel, recurrent).b["f"], np.zeros(H))
+    with pytest.raises(ValueError, match="expected"):
+        LSTMCell.from_keras(kernel[:, :5], recurrent)
+
+
+
+def test_explain_matches_recording():
+    rng = np.random.default_rng(11)
+    cell = random_cell(rng, 4, 3)
+    X = rng.normal(size=(6, 3))
+    rec = cell.forward(X, h0=rng.normal(size=4), c0=rng.normal(size=4))
+    for t in range(6):
+        for u in range(4):
+            e = explain(rec, t, u, cell=cell)
+            h_prev = rec.h[t - 1] if t else rec.h0
+            c_prev = rec.c[t - 1] if t else rec.c0
+            for g, v in (("f", "f"), ("i", "i"), ("c", "c_hat"), ("o", "o")):
+                terms = e.gates[g]
+                assert terms.wx == pytest.approx(cell.W[g][u] @ X[t])
+                assert terms.uh == pytest.approx(cell.U[g][u] @ h_prev)
+                assert terms.b == cell.b[g][u]
+                assert terms.pre == pytest.approx(terms.wx + terms.uh + terms.b)
+                assert terms.value == pytest.approx(getattr(rec, v)[t, u], abs=1e-12)
+                assert terms.recorded == getattr(rec, v)[t, u]
+            assert e.c_prev == c_prev[u]
+            assert e.keep == pytest.approx(rec.f[t, u] * c_prev[u])
+            assert e.write == pytest.approx(rec.i[t, u] * rec.c_hat[t, u])
+            assert e.c == pytest.approx(rec.c[t, u], abs=1e-12)
+            assert e.h == pytest.approx(rec.h[t, u], abs=1e-12)
+            assert e.act_c == pytest.approx(np.tanh(rec.c[t, u]))
+            top = e.contributions["f"]
+            assert len(top) == 3 and abs(top[0][1]) >= abs(top[1][1]) >= abs(top[2][1])
+
+
+def test_explain_without_weights_and_bounds():
+    rng = np.random.default_rng(1)
+    cell = random_cell(rng, 2, 2)
+    rec = cell.forward(rng.normal(size=(3, 2)), mask=np.array([True, False, True]))
+    e = explain(rec, 1, 0)
+    assert e.gates is None and e.masked
+    assert e.c_recorded == rec.c[0, 0]  # masked step carried c over
+    with pytest.raises(IndexError):
+        explain(rec, 3, 0)
+    with pytest.raises(IndexError):
+        explain(rec, 0, 2)
+
+
+def test_nan_propagates_without_error():
+    rng = np.random.default_rng(2)
+    cell = random_cell(rng, 2, 2)
+    X = rng.normal(size=(4, 2))
+    X[1, 0] = np.nan
+    rec = cell.forward(X)
+    assert not np.isnan(rec.h[0]).any()
+    assert np.isnan(rec.h[1:]).all()
+    e = explain(rec, 2, 1, cell=cell)
+    assert math.isnan(e.h)

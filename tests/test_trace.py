@@ -1,0 +1,334 @@
+"""Trace files v1: round trips, memory mapping, atomic saves, and every kind
+of bad input ending in one TraceError that names the file and the member."""
+
+from __future__ import annotations
+
+import io
+import json
+import mmap
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import random_trace
+from lstm_tui import trace as trace_mod
+from lstm_tui.trace import ALIGN, Trace, TraceError, load, save
+
+
+def members_of(path: Path) -> dict[str, np.ndarray]:
+    with np.load(path, allow_pickle=False) as z:
+        return {k: z[k] for k in z.files}
+
+
+def write_npz(path: Path, members: dict[str, np.ndarray], compress: bool = False, pickle: bool = False) -> Path:
+    """An .npz written member by member, as another framework might."""
+    mode = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+    with zipfile.ZipFile(path, "w", compression=mode) as zf:
+        for name, a in members.items():
+            buf = io.BytesIO()
+            np.lib.format.write_array(buf, np.asanyarray(a), allow_pickle=pickle)
+            zf.writestr(name + ".npy", buf.getvalue())
+    return path
+
+
+@pytest.fixture
+def good(tmp_path) -> Path:
+    return save(random_trace(layers=2, readout=True), tmp_path / "good.npz")
+
+
+# ---------------------------------------------------------------- round trips
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_round_trip(tmp_path, dtype):
+    tr = random_trace(layers=2, dtype=np.float64, readout=True)
+    for layer in tr.layers:
+        for v in ("x", "f", "i", "c_hat", "c", "o", "h"):
+            setattr(layer, v, layer.vector(v).astype(dtype))
+    tr.meta["model"] = "m.keras"
+    tr.layers[1].info["verified_max_abs_error"] = 1.5e-7
+    path = save(tr, tmp_path / "t.npz")
+    back = load(path)
+    assert back.steps == 5 and len(back.layers) == 2
+    for a, b in zip(tr.layers, back.layers):
+        for v in ("x", "f", "i", "c_hat", "c", "o", "h", "h0", "c0"):
+            np.testing.assert_array_equal(a.vector(v) if v not in ("h0", "c0") else getattr(a, v),
+                                          getattr(b, v))
+        assert b.vector("f").dtype == dtype
+        for g in "fico":
+            np.testing.assert_array_equal(a.cell.W[g], b.cell.W[g])
+            np.testing.assert_array_equal(a.cell.U[g], b.cell.U[g])
+            np.testing.assert_array_equal(a.cell.b[g], b.cell.b[g])
+    assert list(back.tokens) == [f"w{t}" for t in range(5)]
+    np.testing.assert_array_equal(back.probs, tr.probs)
+    assert list(back.vocab) == ["a", "b", "c"]
+    assert back.meta == {"model": "m.keras"}
+    assert back.layers[1].info == {"verified_max_abs_error": 1.5e-7}
+    assert back.source == "test" and back.created == tr.created
+    assert back.path == path
+
+
+def test_plain_numpy_reads_it_and_meta_is_json(good):
+    z = members_of(good)
+    meta = json.loads(str(z["meta"][()]))
+    assert meta["format"] == "lstm-trace" and meta["version"] == 1
+    assert meta["layers"][0] == {"name": "lstm_0", "units": 4, "input_dim": 3, "activation": "tanh",
+                                 "recurrent_activation": "sigmoid", "reversed": False}
+    assert z["layer1/x"].shape == (5, 4) and z["layer0/W_f"].shape == (4, 3)
+    assert z["readout/probs"].shape == (5, 3)
+
+
+def test_members_are_stored_aligned_and_memory_mapped(good):
+    with zipfile.ZipFile(good) as zf:
+        for info in zf.infolist():
+            assert info.compress_type == zipfile.ZIP_STORED
+    raw = good.read_bytes()
+    back = load(good)
+    f = back.layers[0].f
+    owner = f
+    while isinstance(owner, np.ndarray):
+        owner = owner.base
+    owner = owner.obj if isinstance(owner, memoryview) else owner
+    assert isinstance(owner, mmap.mmap)  # a view of the mapped file, nothing read
+    assert not f.flags.writeable and not f.flags.owndata
+    assert f.ctypes.data % ALIGN == 0
+    # the bytes at the aligned offsets are the array's
+    with zipfile.ZipFile(good) as zf:
+        info = zf.getinfo("layer0/f.npy")
+    assert info.header_offset < len(raw)
+
+
+def test_compressed_archives_load(tmp_path, good):
+    z = members_of(good)
+    comp = tmp_path / "comp.npz"
+    np.savez_compressed(comp, **z)
+    back = load(comp)
+    np.testing.assert_array_equal(back.layers[1].h, z["layer1/h"])
+    assert back.layers[0].cell is not None
+
+
+def test_np_savez_written_traces_load(tmp_path, good):
+    z = members_of(good)
+    plain = tmp_path / "plain.npz"
+    np.savez(plain, **z)  # unaligned members: still mapped
+    back = load(plain)
+    np.testing.assert_array_equal(back.layers[0].c, z["layer0/c"])
+
+
+def test_optional_members_absent(tmp_path, good):
+    z = members_of(good)
+    keep = {k: v for k, v in z.items() if not k.startswith(("layer0/W", "layer0/U", "layer0/b_", "tokens",
+                                                            "readout", "layer0/h0", "layer0/c0"))}
+    back = load(write_npz(tmp_path / "min.npz", keep))
+    assert back.layers[0].cell is None and back.tokens is None and back.probs is None
+    np.testing.assert_array_equal(back.layers[0].h0, np.zeros(4))
+
+
+def test_biases_optional_when_weights_present(tmp_path, good):
+    z = {k: v for k, v in members_of(good).items() if not k.startswith("layer0/b_")}
+    back = load(write_npz(tmp_path / "nobias.npz", z))
+    np.testing.assert_array_equal(back.layers[0].cell.b["f"], np.zeros(4))
+
+
+def test_nan_and_inf_values_load(tmp_path):
+    tr = random_trace()
+    tr.layers[0].c[2, 1] = np.nan
+    tr.layers[0].h[3, 0] = np.inf
+    back = load(save(tr, tmp_path / "nan.npz"))
+    assert np.isnan(back.layers[0].c[2, 1]) and np.isposinf(back.layers[0].h[3, 0])
+
+
+# ---------------------------------------------------------------- atomic save
+
+
+def test_interrupted_save_leaves_old_file_and_no_temp(tmp_path, monkeypatch):
+    path = save(random_trace(seed=1), tmp_path / "t.npz")
+    before = path.read_bytes()
+
+    def boom(fp, members):
+        fp.write(b"PK\x03\x04 half a trace")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(trace_mod, "_write_zip", boom)
+    with pytest.raises(KeyboardInterrupt):
+        save(random_trace(seed=2), path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["t.npz"]
+
+
+def test_save_refuses_an_invalid_trace(tmp_path):
+    tr = random_trace()
+    tr.layers[0].f = tr.layers[0].f[:3]
+    with pytest.raises(TraceError, match="layer0/f"):
+        save(tr, tmp_path / "bad.npz")
+    assert not (tmp_path / "bad.npz").exists()
+
+
+# ---------------------------------------------------------------- bad input
+# Each case: the Python API raises TraceError naming the file; the CLI cases
+# live in test_cli.py and reuse these builders.
+
+
+def bad_empty(tmp_path, good):
+    p = tmp_path / "empty.npz"
+    p.write_bytes(b"")
+    return p, "empty file"
+
+
+def bad_random(tmp_path, good):
+    p = tmp_path / "random.npz"
+    p.write_bytes(np.random.default_rng(0).bytes(4096))
+    return p, "not a trace file"
+
+
+def bad_truncated(tmp_path, good):
+    p = tmp_path / "truncated.npz"
+    p.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    return p, "not a trace file"
+
+
+def bad_flipped(tmp_path, good):
+    raw = bytearray(good.read_bytes())
+    with zipfile.ZipFile(good) as zf:
+        info = zf.getinfo("layer0/h.npy")
+    raw[info.header_offset + 30 + len(info.filename) + len(info.extra) + 128 + 9] ^= 0x40
+    p = tmp_path / "flipped.npz"
+    p.write_bytes(bytes(raw))
+    return p, "'layer0/h' fails its CRC-32 checksum"
+
+
+def bad_pickle(tmp_path, good):
+    z = members_of(good)
+    z["tokens"] = np.array([object(), "a", "b", "c", "d"], dtype=object)
+    return write_npz(tmp_path / "pickle.npz", z, pickle=True), "'tokens' holds Python objects"
+
+
+def bad_missing(tmp_path, good):
+    z = {k: v for k, v in members_of(good).items() if k != "layer1/c_hat"}
+    return write_npz(tmp_path / "missing.npz", z), "'layer1/c_hat' is missing"
+
+
+def bad_shapes(tmp_path, good):
+    z = members_of(good)
+    z["layer0/o"] = z["layer0/o"][:4]
+    return write_npz(tmp_path / "shapes.npz", z), "'layer0/o' has shape (4, 4), expected (5, 4)"
+
+
+def bad_dtype(tmp_path, good):
+    z = members_of(good)
+    z["layer0/f"] = (z["layer0/f"] * 100).astype(np.int32)
+    return write_npz(tmp_path / "dtype.npz", z), "'layer0/f' has dtype int32, expected float"
+
+
+def bad_huge_shape(tmp_path, good):
+    raw = bytearray(good.read_bytes())
+    needle = b"'shape': (5, 4)"
+    with zipfile.ZipFile(good) as zf:
+        info = zf.getinfo("layer0/i.npy")
+    start = raw.index(needle, info.header_offset)
+    fake = b"'shape': (5000000000000, 4)"
+    # same length header: replace the padding spaces after the dict
+    end = raw.index(b"\n", start)
+    header = bytes(raw[start:end]).replace(needle, fake)
+    header = header[: end - start - len(header)] if len(header) > end - start else header
+    raw[start:end] = header.ljust(end - start, b" ")[: end - start]
+    p = tmp_path / "huge.npz"
+    p.write_bytes(bytes(raw))
+    return p, "'layer0/i' declares shape (5000000000000, 4)"
+
+
+def bad_version(tmp_path, good):
+    z = members_of(good)
+    meta = json.loads(str(z["meta"][()]))
+    meta["version"] = 7
+    z["meta"] = np.array(json.dumps(meta))
+    return write_npz(tmp_path / "version.npz", z), "unsupported trace format version 7"
+
+
+def bad_nonexistent(tmp_path, good):
+    return tmp_path / "nope.npz", "no such file"
+
+
+BAD = [bad_empty, bad_random, bad_truncated, bad_flipped, bad_pickle, bad_missing, bad_shapes,
+       bad_dtype, bad_huge_shape, bad_version, bad_nonexistent]
+
+
+@pytest.mark.parametrize("make", BAD, ids=[f.__name__[4:] for f in BAD])
+def test_bad_input_raises_trace_error(tmp_path, good, make):
+    path, why = make(tmp_path, good)
+    with pytest.raises(TraceError) as info:
+        load(path)
+    msg = str(info.value)
+    assert msg.startswith(f"{path}: ")
+    assert why in msg
+    assert "\n" not in msg
+
+
+def test_flipped_byte_in_a_large_file_is_caught_by_checksums(tmp_path, good):
+    path, _ = bad_flipped(tmp_path, good)
+    load(path, verify=False)  # mapped without reading through
+    assert trace_mod.verify_checksums(path) == "layer0/h.npy"
+    assert trace_mod.verify_checksums(good) is None
+
+
+def test_unexpected_and_stray_members(tmp_path, good):
+    z = members_of(good)
+    with pytest.raises(TraceError, match="unexpected member 'evil.npy'"):
+        load(write_npz(tmp_path / "a.npz", {**z, "evil": np.zeros(2)}))
+    with pytest.raises(TraceError, match="'layer5/x' belongs to no layer"):
+        load(write_npz(tmp_path / "b.npz", {**z, "layer5/x": np.zeros((5, 2))}))
+
+
+def test_meta_problems(tmp_path, good):
+    z = members_of(good)
+    meta = json.loads(str(z["meta"][()]))
+    for change, why in [
+        (lambda m: m.update(format="other"), "format is 'other'"),
+        (lambda m: m.update(layers=[]), "'layers' must be a non-empty list"),
+        (lambda m: m["layers"][0].pop("units"), "layers[0] lacks 'units'"),
+        (lambda m: m["layers"][0].update(activation="bogus"), "'bogus' is not a known activation"),
+        (lambda m: m["layers"][1].update(reversed="yes"), "layers[1].reversed is 'yes'"),
+    ]:
+        m = json.loads(json.dumps(meta))
+        change(m)
+        bad = write_npz(tmp_path / "m.npz", {**z, "meta": np.array(json.dumps(m))})
+        with pytest.raises(TraceError, match=why.replace("[", r"\[").replace("]", r"\]")):
+            load(bad)
+    bad = write_npz(tmp_path / "j.npz", {**z, "meta": np.array("{not json")})
+    with pytest.raises(TraceError, match="'meta' is not valid JSON"):
+        load(bad)
+
+
+def test_zip_bomb_member_is_refused_before_inflating(tmp_path, good):
+    z = members_of(good)
+    p = write_npz(tmp_path / "bomb.npz", z, compress=True)
+    raw = bytearray(p.read_bytes())
+    # claim the tokens member inflates to 4 GiB in the central directory
+    with zipfile.ZipFile(p) as zf:
+        info = zf.getinfo("tokens.npy")
+    cd = raw.index(b"PK\x01\x02" + raw[raw.index(b"PK\x01\x02") + 4: raw.index(b"PK\x01\x02") + 4])
+    pos = raw.index(b"tokens.npy", cd) - 46
+    raw[pos + 24: pos + 28] = (0xFFFFFFF0).to_bytes(4, "little")
+    p.write_bytes(bytes(raw))
+    with pytest.raises(TraceError, match="tokens"):
+        load(p)
+    assert info.file_size < 1000
+
+
+def test_trace_error_has_path_and_reason():
+    e = TraceError("x.npz", "bad")
+    assert str(e) == "x.npz: bad" and e.path == "x.npz" and e.why == "bad"
+
+
+def test_layer_helpers():
+    tr = random_trace(T=4)
+    layer = tr.layers[0]
+    assert layer.position(1) == 1
+    layer.reversed = True
+    assert layer.position(1) == 2
+    assert tr.token(3) == "w3"
+    with pytest.raises(KeyError):
+        layer.vector("zz")
+    assert isinstance(tr, Trace)
