@@ -97,6 +97,17 @@ ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "hard_tanh": lambda x: np.clip(x, -1, 1).astype(x.dtype, copy=False),
     "tanh_shrink": lambda x: x - np.tanh(x),
     "celu": lambda x: _elu(x, 1.0),
+    # The rest of Keras 3's built-ins that an LSTM can use by name. softmax,
+    # log_softmax and sparsemax act along the units of a gate (the last axis),
+    # as they do in Keras' cell.
+    "squareplus": lambda x: ((x + np.sqrt(x * x + 4)) / 2).astype(x.dtype, copy=False),
+    "soft_shrink": lambda x: np.where(x > 0.5, x - 0.5, np.where(x < -0.5, x + 0.5, 0)).astype(x.dtype, copy=False),
+    "hard_shrink": lambda x: np.where(np.abs(x) > 0.5, x, 0).astype(x.dtype, copy=False),
+    "sparse_plus": lambda x: np.where(x <= -1, 0, np.where(x < 1, (x + 1) ** 2 / 4, x)).astype(x.dtype, copy=False),
+    "sparse_sigmoid": lambda x: np.where(x <= -1, 0, np.where(x >= 1, 1, (x + 1) / 2)).astype(x.dtype, copy=False),
+    "softmax": lambda x: _softmax(x),
+    "log_softmax": lambda x: _log_softmax(x),
+    "sparsemax": lambda x: _sparsemax(x),
 }
 
 #: How the screen writes each activation in an equation.
@@ -106,6 +117,31 @@ SYMBOLS = {"sigmoid": "σ", "tanh": "tanh", "hard_sigmoid": "hσ", "linear": "id
 def _exp(x: np.ndarray) -> np.ndarray:
     with np.errstate(over="ignore"):
         return np.exp(x)
+
+
+def _log_softmax(x: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore", over="ignore"):
+        shifted = x - np.max(x, axis=-1, keepdims=True)
+        return shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore", over="ignore"):
+        e = np.exp(x - np.max(x, axis=-1, keepdims=True))
+        return e / np.sum(e, axis=-1, keepdims=True)
+
+
+def _sparsemax(x: np.ndarray) -> np.ndarray:
+    # Keras 3's formula, step for step (every backend has the same): tau sums
+    # the cumulative sums over the whole support, which is not the textbook
+    # sparsemax of Martins & Astudillo (2016); a trace must match Keras.
+    z = np.sort(x, axis=-1)[..., ::-1]
+    cumsum = np.cumsum(z, axis=-1)
+    r = np.arange(1, x.shape[-1] + 1, dtype=x.dtype)
+    support = z - (cumsum - 1) / r > 0
+    k = np.sum(support, axis=-1, keepdims=True).astype(x.dtype)
+    tau = (np.sum(np.where(support, cumsum, 0), axis=-1, keepdims=True) - 1) / k
+    return np.maximum(x - tau, 0).astype(x.dtype, copy=False)
 
 
 def activation(name: str) -> Callable[[np.ndarray], np.ndarray]:
