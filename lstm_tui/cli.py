@@ -188,6 +188,100 @@ def check(trace: str, tol: float | None) -> None:
         sys.exit(EXIT_DIFFERENT)
 
 
+def _layer_of(trace: str, t: Trace, layer: int) -> int:
+    if not 0 <= layer < len(t.layers):
+        raise Failure(f"{trace}: no layer {layer} (the trace has {len(t.layers)})")
+    return layer
+
+
+def _number(value: float, integer: bool) -> str:
+    if integer and np.isfinite(value):
+        return str(int(value))
+    return f"{value:.4f}"
+
+
+@cli.command()
+@click.argument("trace", type=click.Path(dir_okay=False))
+@click.argument("condition")
+@click.option("--layer", "layer", type=int, default=0, show_default=True,
+              help="The layer whose vectors the condition reads (0 is nearest the input).")
+def find(trace: str, condition: str, layer: int) -> None:
+    """The steps where CONDITION holds, one a line; exit 1 when none.
+
+    CONDITION is an expression over the vectors at step t, e.g. 'f[7] < 0.05',
+    'max(abs(c)) > 5', "token == 'q'", 'nan' (see the README)."""
+    from .conditions import Condition, ConditionError
+
+    try:
+        cond = Condition.parse(condition)
+    except ConditionError as e:
+        raise Failure(f"condition: {e}") from None
+    t = _load(trace)
+    k = _layer_of(trace, t, layer)
+    try:
+        hits = cond.evaluate(t, k)
+        values = cond.values(t, k)
+    except ConditionError as e:
+        raise Failure(f"condition: {e}") from None
+    steps = np.flatnonzero(hits)
+    integer = {term: cond.is_integer(term) for term in values}
+    lay = t.layers[k]
+    for step in steps:
+        parts = [f"t={step}"]
+        token = t.token(lay.position(int(step)))
+        if token is not None:
+            parts.append(f"token {token!r}")
+        parts.extend(f"{term}={_number(float(v[step]), integer[term])}" for term, v in values.items())
+        click.echo("  ".join(parts))
+    if len(steps):
+        click.echo(f"{len(steps)} of {t.steps} steps match", err=True)
+    else:
+        click.echo(f"no step of {t.steps} matches", err=True)
+        sys.exit(EXIT_DIFFERENT)
+
+
+@cli.command()
+@click.argument("trace", type=click.Path(dir_okay=False))
+@click.option("--saturation", type=click.FloatRange(0, 0.5, min_open=True), default=0.01, show_default=True,
+              help="A gate below this, or above 1 minus this, is saturated.")
+@click.option("--most", type=click.FloatRange(0, 1, min_open=True), default=0.9, show_default=True,
+              help="Report a gate saturated on at least this fraction of steps.")
+@click.option("--dead-tol", type=click.FloatRange(0, min_open=True), default=1e-3, show_default=True,
+              help="A unit whose |h| stays below this at every step is dead.")
+def health(trace: str, saturation: float, most: float, dead_tol: float) -> None:
+    """NaN/Inf, saturated gates, dead units and the largest |c|, per layer;
+    exit 1 when a NaN or Inf is found."""
+    from .health import scan
+
+    t = _load(trace)
+    findings = scan(t, saturation=saturation, most=most, dead_tol=dead_tol)
+    for f in findings:
+        click.echo(f"{f.severity:<8} {f.message}")
+    if any(f.kind == "nan" for f in findings):
+        sys.exit(EXIT_DIFFERENT)
+
+
+@cli.command("diff")
+@click.argument("a", type=click.Path(dir_okay=False))
+@click.argument("b", type=click.Path(dir_okay=False))
+@click.option("--tol", type=click.FloatRange(min=0), default=1e-6, show_default=True,
+              help="Largest difference counted as equal.")
+def diff_(a: str, b: str, tol: float) -> None:
+    """Compare two traces of the same network: the first differing step and
+    the largest difference per vector; exit 1 when they differ."""
+    from .diff import Incomparable, diff
+
+    ta, tb = _load(a), _load(b)
+    try:
+        report = diff(ta, tb, tol=tol)
+    except Incomparable as e:
+        raise Failure(f"{a} and {b} cannot be compared: {e}") from None
+    for line in report.lines():
+        click.echo(line)
+    if not report.equal:
+        sys.exit(EXIT_DIFFERENT)
+
+
 @cli.command()
 @click.argument("text")
 @click.option("--model", "model", type=click.Path(dir_okay=False), help="Keras model (default: bundled).")

@@ -1,0 +1,957 @@
+"""Data breakpoints: a small expression language over the vectors at step t.
+
+A condition such as ``f[7] < 0.05`` or ``max(abs(c)) > 5`` is true or false at
+each step of a trace. The debugger stops where it holds (``c`` continues to
+the next hit); ``lstm-tui find`` lists the steps.
+
+Grammar
+=======
+
+::
+
+    condition  := expr                                  (true/false per step)
+    expr       := expr 'or' expr | expr 'and' expr | 'not' expr
+                | sum (CMP sum)*                        chained: 0.1 < f[7] < 0.9
+    CMP        := '<' | '<=' | '>' | '>=' | '==' | '!='
+    sum        := sum ('+' | '-') term | term
+    term       := term ('*' | '/') unary | unary
+    unary      := ('-' | '+') unary | power
+    power      := postfix ('**' unary)?                 right-associative
+    postfix    := atom ('[' index ']')*
+    index      := INT | INT? ':' INT?                   INT := '-'? digits
+    atom       := NUMBER | STRING | NAME | FUNC '(' expr (',' expr)* ')'
+                | '(' expr ')'
+
+Precedence, loosest first: ``or``, ``and``, ``not``, comparisons, ``+ -``,
+``* /``, unary ``-``, ``**``, indexing. ``-2**2`` is -4, as in Python.
+
+Numbers are decimal (``5``, ``0.05``, ``.5``, ``1e-3``); strings are quoted
+with ``'`` or ``"`` (backslash escapes the quote and itself).
+
+Names (all at the current step t, of the layer being debugged):
+
+========== ====================================================================
+x f i      the layer's input, forget gate, input gate,
+c_hat c    candidate, cell state,
+o h        output gate and hidden state (vectors)
+h_prev     h and c of the step before (h0 and c0 at t = 0)
+c_prev
+p          the readout probabilities at t (an error if the trace has none)
+p_prev     the readout at t-1; it does not exist at t = 0, so a condition
+           that mentions ``p_prev`` is false at step 0
+token      the token the layer read at t (position T-1-t for a reversed
+           layer); ``''`` when the trace has no tokens
+t  T       the step number and the number of steps
+nan        true at steps where any vector of the layer (x f i c_hat c o h)
+           holds a NaN or ±Inf
+inf        infinity (a number)
+========== ====================================================================
+
+Indexing picks units: ``f[7]``, ``h[-1]`` (counting from the end), ``h[0:4]``
+(a slice is a smaller vector). An index outside the vector is an error, not
+an empty result.
+
+Arithmetic, comparisons, ``and``, ``or``, ``not`` work elementwise, a number
+pairing with every element of a vector; two vectors must have the same size.
+The whole condition must be one true/false per step: a vector result is an
+error (wrap it in ``any(...)`` or ``all(...)``).
+
+Functions: ``abs(v)``, ``isnan(v)``, ``isinf(v)`` elementwise; ``max(v)``,
+``min(v)``, ``mean(v)``, ``sum(v)``, ``std(v)``, ``norm(v)`` (Euclidean),
+``argmax(v)``, ``argmin(v)`` reduce a vector to a number; ``any(b)``,
+``all(b)``, ``count(b)`` reduce a vector of true/false. ``max(a, b, ...)``
+and ``min(a, b, ...)`` with several arguments work elementwise.
+
+NaN: NumPy's rules. A comparison with NaN is false (``!=`` is true), a
+reduction over a vector holding NaN is NaN (``argmax`` points at the NaN).
+Use ``nan`` or ``isnan(...)`` to find NaN. Division by zero gives ±Inf.
+
+Errors raise ``ConditionError``, whose ``column`` counts from 1. A missing
+closing bracket is reported where it should go: in ``f[7 < 0.05`` that is
+column 4, just after the ``7``. Parsing checks the syntax, the names and the
+types (numbers, true/false, strings; vector or one value per step);
+evaluation against a trace checks the sizes: index ranges, vectors of
+different sizes, a readout that is not there.
+
+How it runs: the expression is parsed into a small tree (no ``eval``) and
+evaluated on many steps at once, block by block of rows: a vector name is the
+(rows, units) slice of the recorded array, a scalar is (rows, 1), and
+reductions run along the units. Only the rows and units a condition mentions
+are read, so a memory-mapped trace is never copied whole.
+
+This module imports only the standard library and NumPy.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .health import nonfinite_rows
+from .lstm import VECTORS
+from .trace import Layer, Trace
+
+#: Rows per block times the widest vector: bounds the temporary arrays an
+#: evaluation makes, whatever the length of the trace.
+BLOCK_ELEMENTS = 1 << 20
+
+
+class ConditionError(ValueError):
+    """A condition that does not parse or does not fit the trace.
+
+    ``column`` counts from 1 (it may be one past the end: "the condition ends
+    too early"); ``str()`` is one line, ``column N: why``; ``pointer()`` gives
+    the source with a caret under the column."""
+
+    def __init__(self, message: str, source: str, column: int):
+        self.message = message
+        self.source = source
+        self.column = column
+        super().__init__(f"column {column}: {message}")
+
+    def pointer(self) -> str:
+        """Two lines: the condition, and a caret under the column."""
+        # Keep tabs as tabs so the caret lines up whatever the tab width.
+        pad = "".join("\t" if ch == "\t" else " " for ch in self.source[: self.column - 1])
+        return f"{self.source}\n{pad}^"
+
+
+# --------------------------------------------------------------------------
+# Tokens
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Tok:
+    kind: str  # "num", "str", "name", "op", "end"
+    text: str
+    start: int  # offsets into the source, 0-based
+    end: int
+    value: Any = None
+
+
+_NUMBER = re.compile(r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
+_OPS = ("**", "<=", ">=", "==", "!=", "<", ">", "+", "-", "*", "/", "(", ")", "[", "]", ",", ":")
+_KEYWORDS = {"and", "or", "not"}
+# Characters people reach for from other languages, and what to write instead.
+_HINTS = {"=": "use '==' to compare", "!": "use 'not'", "&": "use 'and'", "|": "use 'or'",
+          "%": "there is no '%' operator", "^": "use '**' for powers"}
+
+
+def _tokenize(src: str) -> list[_Tok]:
+    toks: list[_Tok] = []
+    pos, n = 0, len(src)
+    while pos < n:
+        ch = src[pos]
+        if ch.isspace():
+            pos += 1
+            continue
+        m = _NUMBER.match(src, pos)
+        if m:
+            end = m.end()
+            if end < n and (src[end].isalnum() or src[end] in "_."):
+                bad = re.match(r"[\w.]*", src[pos:]).group()  # type: ignore[union-attr]
+                raise ConditionError(f"malformed number {bad!r}", src, pos + 1)
+            text = m.group()
+            toks.append(_Tok("num", text, pos, end, float(text)))
+            pos = end
+            continue
+        m = _NAME.match(src, pos)
+        if m:
+            kind = "op" if m.group() in _KEYWORDS else "name"
+            toks.append(_Tok(kind, m.group(), pos, m.end()))
+            pos = m.end()
+            continue
+        if ch in "'\"":
+            out, j = [], pos + 1
+            while j < n and src[j] != ch:
+                if src[j] == "\\" and j + 1 < n and src[j + 1] in ("\\", "'", '"'):
+                    j += 1
+                out.append(src[j])
+                j += 1
+            if j >= n:
+                raise ConditionError(f"string has no closing {ch}", src, pos + 1)
+            toks.append(_Tok("str", src[pos:j + 1], pos, j + 1, "".join(out)))
+            pos = j + 1
+            continue
+        op = next((o for o in _OPS if src.startswith(o, pos)), None)
+        if op is None:
+            hint = _HINTS.get(ch)
+            raise ConditionError(f"unexpected character {ch!r}" + (f": {hint}" if hint else ""), src, pos + 1)
+        toks.append(_Tok("op", op, pos, pos + len(op)))
+        pos += len(op)
+    toks.append(_Tok("end", "", n, n))
+    return toks
+
+
+# --------------------------------------------------------------------------
+# The tree. Every node knows its kind ("num", "bool", "str"), whether it is a
+# vector (one value per unit) or one value per step, and where it is in the
+# source, so errors found later still point at the right column.
+# --------------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class _Node:
+    start: int
+    end: int
+    kind: str
+    vector: bool
+    integer: bool = field(default=False, kw_only=True)  # for display: counts, indices
+    # The span without the parentheses around it, when it has some: the
+    # node's text with them, for messages, and without, for display.
+    bare: tuple[int, int] | None = field(default=None, kw_only=True)
+
+    @property
+    def col(self) -> int:
+        return self.start + 1
+
+
+@dataclass(eq=False)
+class _Const(_Node):
+    value: Any = None
+
+
+@dataclass(eq=False)
+class _Name(_Node):
+    name: str = ""
+
+
+@dataclass(eq=False)
+class _Unary(_Node):
+    op: str = "-"
+    operand: _Node = None  # type: ignore[assignment]
+
+
+@dataclass(eq=False)
+class _Binary(_Node):
+    op: str = "+"
+    op_col: int = 0
+    left: _Node = None  # type: ignore[assignment]
+    right: _Node = None  # type: ignore[assignment]
+
+
+@dataclass(eq=False)
+class _Compare(_Node):
+    ops: list[str] = field(default_factory=list)
+    op_cols: list[int] = field(default_factory=list)
+    operands: list[_Node] = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class _Call(_Node):
+    func: str = ""
+    args: list[_Node] = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class _Index(_Node):
+    target: _Node = None  # type: ignore[assignment]
+    index: int | tuple[int | None, int | None] = 0  # int, or (start, stop) of a slice
+    index_col: int = 0
+
+
+#: name -> (kind, vector)
+_NAMES: dict[str, tuple[str, bool]] = {
+    **{v: ("num", True) for v in VECTORS},
+    "h_prev": ("num", True), "c_prev": ("num", True),
+    "p": ("num", True), "p_prev": ("num", True),
+    "token": ("str", False), "t": ("num", False), "T": ("num", False),
+    "nan": ("bool", False), "inf": ("num", False),
+}
+
+_ELEMENTWISE = {"abs": ("num", "num"), "isnan": ("num", "bool"), "isinf": ("num", "bool")}
+_REDUCE_NUM = {"max", "min", "mean", "sum", "std", "norm", "argmax", "argmin"}
+_REDUCE_BOOL = {"any", "all", "count"}
+_FUNCS = sorted({*_ELEMENTWISE, *_REDUCE_NUM, *_REDUCE_BOOL})
+
+_KIND_WORD = {"num": "a number", "bool": "true/false", "str": "a string"}
+
+# Pratt binding powers (left, right). Left-associative operators have
+# left < right; '**' has left > right, so it groups to the right.
+_INFIX = {
+    "or": (1, 2), "and": (3, 4),
+    "<": (7, 8), "<=": (7, 8), ">": (7, 8), ">=": (7, 8), "==": (7, 8), "!=": (7, 8),
+    "+": (9, 10), "-": (9, 10), "*": (11, 12), "/": (11, 12),
+    "**": (16, 15),
+    "[": (17, 0),
+}
+_NOT_BP = 5
+_UNARY_BP = 13
+_COMPARE = {"<", "<=", ">", ">=", "==", "!="}
+
+
+def _describe(node: _Node) -> str:
+    what = _KIND_WORD[node.kind]
+    if node.vector:
+        return {"num": "a vector of numbers", "bool": "a vector of true/false", "str": "strings"}[node.kind]
+    return what
+
+
+class _Parser:
+    def __init__(self, src: str):
+        self.src = src
+        self.toks = _tokenize(src)
+        self.pos = 0
+
+    # -- helpers ---------------------------------------------------------
+
+    def peek(self) -> _Tok:
+        return self.toks[self.pos]
+
+    def advance(self) -> _Tok:
+        tok = self.toks[self.pos]
+        self.pos += 1
+        return tok
+
+    def error(self, message: str, column: int) -> ConditionError:
+        return ConditionError(message, self.src, column)
+
+    def text(self, node: _Node) -> str:
+        return self.src[node.start:node.end]
+
+    @staticmethod
+    def found(tok: _Tok) -> str:
+        return "the end of the condition" if tok.kind == "end" else repr(tok.text)
+
+    def expect(self, op: str, what: str = "") -> _Tok:
+        tok = self.peek()
+        if tok.kind == "op" and tok.text == op:
+            return self.advance()
+        # Point where the missing token belongs: right after the previous one.
+        prev_end = self.toks[self.pos - 1].end if self.pos else 0
+        raise self.error(f"expected {op!r}{what}, found {self.found(tok)}", prev_end + 1)
+
+    # -- the Pratt loop ----------------------------------------------------
+
+    def parse(self) -> _Node:
+        if self.peek().kind == "end":
+            raise self.error("empty condition", 1)
+        node = self.expr(0)
+        tok = self.peek()
+        if tok.kind != "end":
+            if tok.kind == "op" and tok.text in (")", "]"):
+                raise self.error(f"unmatched {tok.text!r}", tok.start + 1)
+            raise self.error(f"expected an operator or the end of the condition, found {self.found(tok)}",
+                             tok.start + 1)
+        return node
+
+    def expr(self, min_bp: int) -> _Node:
+        left = self.prefix()
+        chain: _Compare | None = None  # the comparison built in this loop, to chain onto
+        while True:
+            tok = self.peek()
+            if tok.kind != "op" or tok.text not in _INFIX:
+                if tok.kind == "op" and tok.text == "(":
+                    raise self.error(f"{self.text(left)} is not a function", tok.start + 1)
+                break
+            lbp, rbp = _INFIX[tok.text]
+            if lbp < min_bp:
+                break
+            self.advance()
+            if tok.text == "[":
+                left = self.index(left, tok)
+                chain = None
+                continue
+            right = self.expr(rbp)
+            if tok.text in _COMPARE:
+                if chain is not None and chain is left:
+                    chain.operands.append(right)
+                    chain.ops.append(tok.text)
+                    chain.op_cols.append(tok.start + 1)
+                    self.check_compare(chain, -1)
+                    chain.end = right.end
+                    continue
+                left = chain = self.compare(left, tok, right)
+                continue
+            chain = None
+            if tok.text in ("and", "or"):
+                left = self.logic(left, tok, right)
+            else:
+                left = self.arith(left, tok, right)
+        return left
+
+    def prefix(self) -> _Node:
+        tok = self.advance()
+        if tok.kind == "num":
+            integer = re.fullmatch(r"\d+", tok.text) is not None
+            return _Const(tok.start, tok.end, "num", False, value=tok.value, integer=integer)
+        if tok.kind == "str":
+            return _Const(tok.start, tok.end, "str", False, value=tok.value)
+        if tok.kind == "name":
+            return self.name(tok)
+        if tok.kind == "op":
+            if tok.text == "(":
+                inner = self.expr(0)
+                close = self.expect(")", " to close the '(' at column " + str(tok.start + 1))
+                # The parentheses belong to the node's span, so that the text
+                # of an operation around it is whole: "(a + b) * c".
+                if inner.bare is None:
+                    inner.bare = (inner.start, inner.end)
+                inner.start, inner.end = tok.start, close.end
+                return inner
+            if tok.text in ("-", "+"):
+                operand = self.expr(_UNARY_BP)
+                if operand.kind != "num":
+                    raise self.error(f"unary {tok.text!r} needs a number, not {_describe(operand)}", tok.start + 1)
+                return _Unary(tok.start, operand.end, "num", operand.vector, op=tok.text, operand=operand,
+                              integer=operand.integer)
+            if tok.text == "not":
+                operand = self.expr(_NOT_BP)
+                if operand.kind != "bool":
+                    raise self.error(f"'not' needs true/false, not {_describe(operand)}", tok.start + 1)
+                return _Unary(tok.start, operand.end, "bool", operand.vector, op="not", operand=operand)
+        if tok.kind == "end":
+            prev_end = self.toks[self.pos - 2].end if self.pos >= 2 else 0
+            raise self.error("the condition ends too early: expected a value", prev_end + 1)
+        raise self.error(f"expected a value, found {self.found(tok)}", tok.start + 1)
+
+    def name(self, tok: _Tok) -> _Node:
+        name = tok.text
+        is_call = self.peek().kind == "op" and self.peek().text == "("
+        if name in _FUNCS:
+            if not is_call:
+                raise self.error(f"{name} is a function: write {name}(...)", tok.start + 1)
+            return self.call(tok)
+        if name in _NAMES:
+            if is_call:
+                hint = f"; index it with {name}[...]" if _NAMES[name][1] else ""
+                raise self.error(f"{name} is not a function{hint}", self.peek().start + 1)
+            kind, vector = _NAMES[name]
+            if name == "inf":
+                return _Const(tok.start, tok.end, "num", False, value=float("inf"))
+            return _Name(tok.start, tok.end, kind, vector, name=name, integer=name in ("t", "T"))
+        close = difflib.get_close_matches(name, [*_NAMES, *_FUNCS], n=1, cutoff=0.6)
+        if not close and name.lower() in _NAMES:
+            close = [name.lower()]
+        if is_call:
+            why = f"unknown function {name!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+            raise self.error(f"{why}; functions are {', '.join(_FUNCS)}", tok.start + 1)
+        why = f"unknown name {name!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+        raise self.error(f"{why}; names are {', '.join(_NAMES)}", tok.start + 1)
+
+    def call(self, name_tok: _Tok) -> _Node:
+        open_tok = self.advance()  # '('
+        args: list[_Node] = []
+        if not (self.peek().kind == "op" and self.peek().text == ")"):
+            while True:
+                args.append(self.expr(0))
+                if self.peek().kind == "op" and self.peek().text == ",":
+                    self.advance()
+                    continue
+                break
+        close = self.expect(")", f" to close {name_tok.text}( at column {open_tok.start + 1}")
+        func, col = name_tok.text, name_tok.start + 1
+        span = (name_tok.start, close.end)
+
+        def need(kind: str, arg: _Node) -> None:
+            if arg.kind != kind:
+                raise self.error(f"{func}() needs {_KIND_WORD[kind] if kind != 'bool' else 'true/false values'}"
+                                 f", not {_describe(arg)}", arg.col)
+
+        if not args:
+            raise self.error(f"{func}() needs an argument", close.start + 1)
+        if func in ("max", "min") and len(args) > 1:
+            for a in args:
+                need("num", a)
+            return _Call(*span, "num", any(a.vector for a in args), func=func, args=args,
+                         integer=all(a.integer for a in args))
+        if len(args) > 1:
+            raise self.error(f"{func}() takes one argument, not {len(args)}", args[1].col)
+        (arg,) = args
+        if func in _ELEMENTWISE:
+            takes, gives = _ELEMENTWISE[func]
+            need(takes, arg)
+            return _Call(*span, gives, arg.vector, func=func, args=args, integer=arg.integer and gives == "num")
+        need("bool" if func in _REDUCE_BOOL else "num", arg)
+        if not arg.vector:
+            raise self.error(f"{func}() needs a vector; {self.text(arg)!r} is one value per step", arg.col)
+        kind = "bool" if func in ("any", "all") else "num"
+        return _Call(*span, kind, False, func=func, args=args, integer=func in ("count", "argmax", "argmin"))
+
+    def index(self, target: _Node, open_tok: _Tok) -> _Node:
+        if not target.vector:
+            raise self.error(f"{self.text(target)!r} is one value per step, not a vector: it cannot be indexed",
+                             open_tok.start + 1)
+        col = self.peek().start + 1
+        start = self.integer(optional=True)
+        if self.peek().kind == "op" and self.peek().text == ":":
+            self.advance()
+            stop = self.integer(optional=True)
+            index: int | tuple[int | None, int | None] = (start, stop)
+        else:
+            if start is None:
+                tok = self.peek()
+                raise self.error(f"expected an index (a whole number), found {self.found(tok)}", tok.start + 1)
+            index = start
+        close = self.expect("]")
+        vector = isinstance(index, tuple)
+        return _Index(target.start, close.end, target.kind, vector, target=target, index=index, index_col=col)
+
+    def integer(self, optional: bool) -> int | None:
+        tok = self.peek()
+        sign = 1
+        if tok.kind == "op" and tok.text == "-":
+            self.advance()
+            sign, tok = -1, self.peek()
+        elif optional and not (tok.kind == "num"):
+            return None
+        if tok.kind != "num":
+            raise self.error(f"expected an index (a whole number), found {self.found(tok)}", tok.start + 1)
+        if not re.fullmatch(r"\d+", tok.text):
+            raise self.error(f"an index must be a whole number, not {tok.text}", tok.start + 1)
+        self.advance()
+        return sign * int(tok.text)
+
+    # -- typing of operators ------------------------------------------------
+
+    def arith(self, left: _Node, tok: _Tok, right: _Node) -> _Node:
+        for side in (left, right):
+            if side.kind != "num":
+                extra = " (count(...) counts true values)" if side.kind == "bool" else ""
+                raise self.error(f"{tok.text!r} needs numbers, not {_describe(side)}{extra}", tok.start + 1)
+        integer = left.integer and right.integer and tok.text in ("+", "-", "*")
+        return _Binary(left.start, right.end, "num", left.vector or right.vector, op=tok.text,
+                       op_col=tok.start + 1, left=left, right=right, integer=integer)
+
+    def logic(self, left: _Node, tok: _Tok, right: _Node) -> _Node:
+        for side in (left, right):
+            if side.kind != "bool":
+                raise self.error(f"{tok.text!r} needs true/false on both sides, not {_describe(side)}",
+                                 tok.start + 1)
+        return _Binary(left.start, right.end, "bool", left.vector or right.vector, op=tok.text,
+                       op_col=tok.start + 1, left=left, right=right)
+
+    def compare(self, left: _Node, tok: _Tok, right: _Node) -> _Compare:
+        node = _Compare(left.start, right.end, "bool", False, ops=[tok.text], op_cols=[tok.start + 1],
+                        operands=[left, right])
+        self.check_compare(node, 0)
+        return node
+
+    def check_compare(self, node: _Compare, k: int) -> None:
+        k = k % len(node.ops)
+        a, b, op, col = node.operands[k], node.operands[k + 1], node.ops[k], node.op_cols[k]
+        if a.kind != b.kind:
+            hint = ""
+            if any(isinstance(s, _Name) and s.name == "nan" for s in (a, b)):
+                hint = ("; 'nan' alone is true where the layer holds NaN or Inf, "
+                        "isnan(...) tests a value")
+            raise self.error(f"cannot compare {_describe(a)} with {_describe(b)}{hint}", col)
+        if a.kind != "num" and op not in ("==", "!="):
+            raise self.error(f"{op!r} compares numbers; {_KIND_WORD[a.kind]} can only be tested with == or !=",
+                             col)
+        node.vector = node.vector or a.vector or b.vector
+
+
+# --------------------------------------------------------------------------
+# Binding to a trace: sizes and index ranges
+# --------------------------------------------------------------------------
+
+
+class _Binding:
+    """What a condition's tree means for one layer of one trace: the width of
+    every vector node and the resolved slice of every index, checked before
+    any data is read."""
+
+    def __init__(self, cond: Condition, trace: Trace, layer: int):
+        if not 0 <= layer < len(trace.layers):
+            raise ValueError(f"no layer {layer} (the trace has {len(trace.layers)})")
+        self.cond = cond
+        self.trace = trace
+        self.layer: Layer = trace.layers[layer]
+        self.T = trace.steps
+        self.width: dict[int, int | None] = {}
+        self.select: dict[int, slice] = {}
+        self.max_width = 1
+        self.bind(cond.root)
+
+    def error(self, message: str, column: int) -> ConditionError:
+        return ConditionError(message, self.cond.source, column)
+
+    def name_width(self, node: _Name) -> int | None:
+        name = node.name
+        if name == "x":
+            return self.layer.input_dim
+        if name in VECTORS or name in ("h_prev", "c_prev"):
+            return self.layer.units
+        if name in ("p", "p_prev"):
+            if self.trace.probs is None:
+                raise self.error(f"{name}: this trace has no readout (no readout/probs member)", node.col)
+            return int(np.shape(self.trace.probs)[1])
+        return None
+
+    def bind(self, node: _Node) -> int | None:
+        w = self._bind(node)
+        if w is not None:
+            if w == 0:
+                raise self.error(f"{self.cond.text(node)!r} is empty", node.col)
+            self.max_width = max(self.max_width, w)
+        self.width[id(node)] = w
+        return w
+
+    def same(self, nodes: list[_Node], widths: list[int | None], col: int) -> int | None:
+        sized = [(n, w) for n, w in zip(nodes, widths) if w is not None]
+        for (n1, w1), (n2, w2) in zip(sized, sized[1:]):
+            if w1 != w2:
+                raise self.error(f"vectors of different sizes: {self.cond.text(n1)} has {w1} values, "
+                                 f"{self.cond.text(n2)} has {w2}", col)
+        return sized[0][1] if sized else None
+
+    def _bind(self, node: _Node) -> int | None:
+        if isinstance(node, _Const):
+            return None
+        if isinstance(node, _Name):
+            return self.name_width(node)
+        if isinstance(node, _Unary):
+            return self.bind(node.operand)
+        if isinstance(node, _Binary):
+            ws = [self.bind(node.left), self.bind(node.right)]
+            return self.same([node.left, node.right], ws, node.op_col)
+        if isinstance(node, _Compare):
+            ws = [self.bind(n) for n in node.operands]
+            for k, col in enumerate(node.op_cols):
+                self.same(node.operands[k:k + 2], ws[k:k + 2], col)
+            return self.same(node.operands, ws, node.op_cols[0])
+        if isinstance(node, _Call):
+            ws = [self.bind(a) for a in node.args]
+            w = self.same(node.args, ws, node.col)
+            return w if node.vector else None
+        if isinstance(node, _Index):
+            w = self.bind(node.target)
+            assert w is not None  # the parser only lets vectors be indexed
+            what = self.cond.text(node.target)
+            units = f"{what} has {w} value{'s' if w != 1 else ''} (0…{w - 1}, or -{w}…-1 from the end)"
+            if isinstance(node.index, int):
+                k = node.index
+                if not -w <= k < w:
+                    raise self.error(f"index {k} is out of range: {units}", node.index_col)
+                k %= w
+                self.select[id(node)] = slice(k, k + 1)
+                return None
+            start, stop = node.index
+            for bound in (start, stop):
+                if bound is not None and not -w <= bound <= w:
+                    raise self.error(f"slice bound {bound} is out of range: {units}", node.index_col)
+            s = slice(start, stop)
+            a, b, _ = s.indices(w)
+            if b <= a:
+                raise self.error(f"the slice {self.cond.text(node)} is empty ({units})", node.index_col)
+            self.select[id(node)] = slice(a, b)
+            return b - a
+        raise AssertionError(type(node))
+
+
+# --------------------------------------------------------------------------
+# Evaluation, one block of rows at a time
+# --------------------------------------------------------------------------
+
+_ALL = slice(None)
+
+
+class _Block:
+    """Evaluates the tree on steps [a, b). Values are 2-D: (rows, units) for
+    vectors, (rows, 1) for one value per step, or a plain Python constant."""
+
+    def __init__(self, binding: _Binding, a: int, b: int):
+        self.bd = binding
+        self.a, self.b = a, b
+        self.cache: dict[tuple[str, int | None, int | None], np.ndarray] = {}
+
+    def source(self, name: str, sel: slice) -> np.ndarray:
+        key = (name, sel.start, sel.stop)
+        got = self.cache.get(key)
+        if got is None:
+            got = self.cache[key] = self._source(name, sel)
+        return got
+
+    def _source(self, name: str, sel: slice) -> np.ndarray:
+        layer, a, b = self.bd.layer, self.a, self.b
+        # float64 copies of the selected rows and units only: float16 data
+        # would overflow in c * c, and a mapped array stays on disk.
+        if name in VECTORS:
+            return np.asarray(layer.vector(name)[a:b, sel], np.float64)
+        if name in ("h_prev", "c_prev", "p", "p_prev"):
+            if name == "p":
+                return np.asarray(self.bd.trace.probs[a:b, sel], np.float64)  # type: ignore[index]
+            if name == "p_prev":
+                base = self.bd.trace.probs
+                first = np.full(np.shape(base)[1], np.nan)  # no readout before step 0
+            else:
+                base = layer.vector(name[0])
+                first = layer.h0 if name == "h_prev" else layer.c0
+            if a > 0:
+                return np.asarray(base[a - 1:b - 1, sel], np.float64)  # type: ignore[index]
+            rows = np.asarray(base[0:b - 1, sel], np.float64)  # type: ignore[index]
+            return np.vstack([np.asarray(first, np.float64)[None, sel], rows])
+        if name == "token":
+            tokens = self.bd.trace.tokens
+            if tokens is None:
+                return np.full((b - a, 1), "", dtype="<U1")
+            pos = np.arange(a, b)
+            if layer.reversed:
+                pos = self.bd.T - 1 - pos
+            return np.asarray(tokens)[pos][:, None]
+        if name == "t":
+            return np.arange(a, b, dtype=np.float64)[:, None]
+        if name == "T":
+            return np.full((b - a, 1), float(self.bd.T))
+        if name == "nan":
+            return nonfinite_rows(layer, a, b)[:, None]
+        raise AssertionError(name)
+
+    def top(self, node: _Node) -> np.ndarray:
+        value = self.ev(node)
+        return np.broadcast_to(np.asarray(value, dtype=bool), (self.b - self.a, 1))[:, 0]
+
+    def ev(self, node: _Node) -> Any:
+        return _EVAL[type(node)](self, node)
+
+    def ev_const(self, node: _Const) -> Any:
+        return node.value
+
+    def ev_name(self, node: _Name) -> Any:
+        return self.source(node.name, _ALL)
+
+    def ev_unary(self, node: _Unary) -> Any:
+        v = self.ev(node.operand)
+        if node.op == "not":
+            return np.logical_not(v)
+        return -v if node.op == "-" else v
+
+    def ev_binary(self, node: _Binary) -> Any:
+        left, right = self.ev(node.left), self.ev(node.right)
+        return _BINARY[node.op](left, right)
+
+    def ev_compare(self, node: _Compare) -> Any:
+        values = [self.ev(n) for n in node.operands]
+        out: Any = True
+        strings = node.operands[0].kind == "str"
+        for op, l, r in zip(node.ops, values, values[1:]):
+            # NumPy's == on str arrays is elementwise, as on numbers; the
+            # ufuncs np.equal & co. only take strings from NumPy 2 on.
+            if strings:
+                test = (l == r) if op == "==" else (l != r)
+            else:
+                test = _BINARY[op](l, r)
+            out = np.logical_and(out, test)
+        return out
+
+    def ev_call(self, node: _Call) -> Any:
+        args = [self.ev(a) for a in node.args]
+        f = node.func
+        if len(args) > 1:
+            out = args[0]
+            for a in args[1:]:
+                out = (np.maximum if f == "max" else np.minimum)(out, a)
+            return out
+        (v,) = args
+        return _FUNCTIONS[f](v)
+
+    def ev_index(self, node: _Index) -> Any:
+        sel = self.bd.select[id(node)]
+        target = node.target
+        if isinstance(target, _Name):
+            # Read just the selected units of the recorded array.
+            return self.source(target.name, sel)
+        return self.ev(target)[:, sel]
+
+
+def _argreduce(f: Callable[..., np.ndarray]) -> Callable[[np.ndarray], np.ndarray]:
+    return lambda v: f(v, axis=1)[:, None].astype(np.float64)
+
+
+_FUNCTIONS: dict[str, Callable[[np.ndarray], Any]] = {
+    "abs": np.abs,
+    "isnan": np.isnan,
+    "isinf": np.isinf,
+    "max": lambda v: np.max(v, axis=1, keepdims=True),
+    "min": lambda v: np.min(v, axis=1, keepdims=True),
+    "mean": lambda v: np.mean(v, axis=1, keepdims=True),
+    "sum": lambda v: np.sum(v, axis=1, keepdims=True),
+    "std": lambda v: np.std(v, axis=1, keepdims=True),
+    "norm": lambda v: np.sqrt(np.sum(v * v, axis=1, keepdims=True)),
+    "argmax": _argreduce(np.argmax),
+    "argmin": _argreduce(np.argmin),
+    "any": lambda v: np.any(v, axis=1, keepdims=True),
+    "all": lambda v: np.all(v, axis=1, keepdims=True),
+    "count": lambda v: np.sum(v, axis=1, keepdims=True, dtype=np.int64).astype(np.float64),
+}
+
+_BINARY: dict[str, Callable[[Any, Any], Any]] = {
+    "+": np.add, "-": np.subtract, "*": np.multiply, "/": np.true_divide, "**": np.power,
+    "<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal,
+    "==": np.equal, "!=": np.not_equal,
+    "and": np.logical_and, "or": np.logical_or,
+}
+
+_EVAL: dict[type, Callable[[_Block, Any], Any]] = {
+    _Const: _Block.ev_const, _Name: _Block.ev_name, _Unary: _Block.ev_unary,
+    _Binary: _Block.ev_binary, _Compare: _Block.ev_compare, _Call: _Block.ev_call,
+    _Index: _Block.ev_index,
+}
+
+
+def _blocks(T: int, width: int) -> Iterator[tuple[int, int]]:
+    rows = max(1, BLOCK_ELEMENTS // max(1, width))
+    for a in range(0, T, rows):
+        yield a, min(T, a + rows)
+
+
+def _run(binding: _Binding, node: _Node, out: np.ndarray, top: bool) -> None:
+    with np.errstate(all="ignore"):
+        for a, b in _blocks(binding.T, binding.max_width):
+            block = _Block(binding, a, b)
+            if top:
+                out[a:b] = block.top(node)
+            else:
+                out[a:b] = np.broadcast_to(np.asarray(block.ev(node), np.float64), (b - a, 1))[:, 0]
+
+
+# --------------------------------------------------------------------------
+# The public API
+# --------------------------------------------------------------------------
+
+
+def _walk(node: _Node) -> Iterator[_Node]:
+    yield node
+    children: list[_Node] = []
+    if isinstance(node, _Unary):
+        children = [node.operand]
+    elif isinstance(node, _Binary):
+        children = [node.left, node.right]
+    elif isinstance(node, _Compare):
+        children = node.operands
+    elif isinstance(node, _Call):
+        children = node.args
+    elif isinstance(node, _Index):
+        children = [node.target]
+    for c in children:
+        yield from _walk(c)
+
+
+@dataclass(frozen=True, eq=False)
+class Condition:
+    """A parsed condition; ``evaluate`` tells at which steps of a trace it
+    holds. Parsing checks syntax, names and types, so a ``Condition`` that
+    exists can only fail on a trace it does not fit (sizes, no readout)."""
+
+    source: str
+    root: _Node = field(repr=False)
+    #: the names the condition mentions (``{"f", "p_prev"}`` ...)
+    names: frozenset[str] = field(repr=False)
+
+    @classmethod
+    def parse(cls, source: str) -> Condition:
+        root = _Parser(source).parse()
+        if root.vector:
+            if root.kind == "bool":
+                why = "condition gives a vector; wrap it in any(...) or all(...)"
+            else:
+                why = ("condition gives a vector of numbers; compare it and wrap it in any(...) or all(...), "
+                       "or reduce it first, e.g. max(...) > 1")
+            raise ConditionError(why, source, root.col)
+        if root.kind == "num":
+            raise ConditionError("condition gives a number, not true/false; compare it, e.g. "
+                                 f"{source[root.start:root.end]} > 0.5", source, root.col)
+        if root.kind == "str":
+            raise ConditionError("condition gives a string, not true/false; compare it, e.g. token == 'a'",
+                                 source, root.col)
+        names = frozenset(n.name for n in _walk(root) if isinstance(n, _Name))
+        return cls(source, root, names)
+
+    def text(self, node: _Node) -> str:
+        return self.source[node.start:node.end]
+
+    def check(self, trace: Trace, layer: int = 0) -> None:
+        """Raise ``ConditionError`` if the condition does not fit ``layer`` of
+        ``trace`` (an index out of range, vectors of different sizes, no
+        readout), without evaluating it."""
+        _Binding(self, trace, layer)
+
+    def evaluate(self, trace: Trace, layer: int = 0) -> np.ndarray:
+        """(T,) bool: whether the condition holds at each step."""
+        binding = _Binding(self, trace, layer)
+        out = np.empty(binding.T, dtype=bool)
+        _run(binding, self.root, out, top=True)
+        if "p_prev" in self.names:
+            out[0] = False  # there is no readout before step 0
+        return out
+
+    def bare_text(self, node: _Node) -> str:
+        a, b = node.bare or (node.start, node.end)
+        return self.source[a:b]
+
+    def _terms(self) -> dict[str, _Node]:
+        out: dict[str, _Node] = {}
+
+        def visit(node: _Node) -> None:
+            if isinstance(node, _Compare):
+                for n in node.operands:
+                    mentions = {m.name for m in _walk(n) if isinstance(m, _Name)} - {"t", "T"}
+                    if n.kind == "num" and not n.vector and mentions:
+                        out.setdefault(self.bare_text(n), n)
+            elif isinstance(node, _Binary) and node.kind == "bool":
+                visit(node.left)
+                visit(node.right)
+            elif isinstance(node, _Unary) and node.op == "not":
+                visit(node.operand)
+
+        visit(self.root)
+        return out
+
+    def terms(self) -> list[str]:
+        """The values worth showing beside a hit: the numeric operands of
+        the condition's comparisons that depend on the step (``f[7]``,
+        ``max(abs(c))``, ``argmax(p_prev)``), as written, without
+        repetitions. Not ``t`` itself, nor anything inside a function call."""
+        return list(self._terms())
+
+    def values(self, trace: Trace, layer: int = 0) -> dict[str, np.ndarray]:
+        """Each of ``terms()`` evaluated at every step: text -> (T,) float
+        (NaN where it mentions ``p_prev`` at step 0)."""
+        binding = _Binding(self, trace, layer)
+        result = {}
+        for text, node in self._terms().items():
+            out = np.empty(binding.T, dtype=np.float64)
+            _run(binding, node, out, top=False)
+            if any(isinstance(m, _Name) and m.name == "p_prev" for m in _walk(node)):
+                out[0] = np.nan
+            result[text] = out
+        return result
+
+    def is_integer(self, term: str) -> bool:
+        """Whether ``term`` (one of ``terms()``) only takes whole values (a
+        count, an argmax, a step): for display."""
+        node = self._terms().get(term)
+        return bool(node is not None and node.integer)
+
+
+def find(trace: Trace, source: str | Condition, layer: int = 0) -> np.ndarray:
+    """The steps (ascending ints) where the condition holds."""
+    cond = source if isinstance(source, Condition) else Condition.parse(source)
+    return np.flatnonzero(cond.evaluate(trace, layer))
+
+
+def next_hit(hits: np.ndarray, t: int, backwards: bool = False) -> int | None:
+    """The first step after ``t`` (before ``t`` when ``backwards``) where the
+    condition holds, or None. ``hits`` is either ``evaluate()``'s (T,) bool
+    array or ``find()``'s ascending steps. ``t`` may lie outside 0…T-1:
+    ``next_hit(hits, -1)`` is the first hit."""
+    hits = np.asarray(hits)
+    if hits.dtype == bool:
+        if backwards:
+            before = np.flatnonzero(hits[: max(0, t)])
+            return int(before[-1]) if len(before) else None
+        after = np.flatnonzero(hits[max(0, t + 1):])
+        return int(after[0]) + max(0, t + 1) if len(after) else None
+    if backwards:
+        k = int(np.searchsorted(hits, t, side="left"))
+        return int(hits[k - 1]) if k > 0 else None
+    k = int(np.searchsorted(hits, t, side="right"))
+    return int(hits[k]) if k < len(hits) else None
