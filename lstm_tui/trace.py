@@ -64,6 +64,12 @@ _PAD_ID = 0xD935
 _LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")
 # Deflate cannot expand more than about 1032:1; a member claiming more lies.
 _MAX_DEFLATE_RATIO = 1100
+#: Compressed members are inflated into memory. Real traces compress 1–5×;
+#: a file whose members would inflate beyond this many times its own size
+#: (plus INFLATE_SLACK) is a zip bomb or not worth the memory, and is refused
+#: before anything is inflated.
+INFLATE_FACTOR = 8
+INFLATE_SLACK = 32 * 1024 * 1024
 
 
 class TraceError(Exception):
@@ -304,10 +310,17 @@ def load(path: str | os.PathLike, verify: bool | None = None) -> Trace:
             zf = zipfile.ZipFile(fh)
         except zipfile.BadZipFile:
             raise TraceError(path, "not a trace file (not a NumPy .npz archive)") from None
-        except (OSError, ValueError, EOFError, struct.error) as e:
-            raise TraceError(path, f"damaged archive ({e})") from None
+        except (OSError, ValueError, EOFError, struct.error, UnicodeError, NotImplementedError) as e:
+            raise TraceError(path, f"damaged archive ({_one_line(e)})") from None
         with zf:
-            arrays = _read_members(path, fh, zf, size, size < VERIFY_CRC_BELOW if verify is None else verify)
+            try:
+                arrays = _read_members(path, fh, zf, size, size < VERIFY_CRC_BELOW if verify is None else verify)
+            except TraceError:
+                raise
+            except (zipfile.BadZipFile, OSError, EOFError, ValueError, struct.error, UnicodeError,
+                    NotImplementedError, RuntimeError) as e:
+                # zipfile itself meets garbage as the member table is walked
+                raise TraceError(path, f"damaged archive ({_one_line(e)})") from None
     return _build(path, arrays)
 
 
@@ -315,6 +328,10 @@ def _read_members(path: Path, fh: Any, zf: zipfile.ZipFile, size: int, verify: b
     seen: set[str] = set()
     mm: mmap.mmap | None = None
     arrays: dict[str, np.ndarray] = {}
+    inflated = sum(i.file_size for i in zf.infolist() if i.compress_type != zipfile.ZIP_STORED)
+    if inflated > INFLATE_FACTOR * size + INFLATE_SLACK:
+        raise TraceError(path, f"compressed members would inflate to {_size(inflated)}, more than "
+                               f"{INFLATE_FACTOR}× the file's {_size(size)} (a zip bomb?); refusing")
     for info in zf.infolist():
         name = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
         if name in seen:
@@ -351,8 +368,7 @@ def _parse_npy_header(path: Path, fp: Any, name: str, member_size: int) -> tuple
             shape, fortran, dtype = np.lib.format.read_array_header_2_0(fp, max_header_size=10000)
         else:
             raise ValueError(f"unknown .npy version {version}")
-    except (ValueError, SyntaxError, EOFError, TypeError, KeyError, struct.error,
-            UnicodeDecodeError, OverflowError, MemoryError, RecursionError) as e:
+    except Exception as e:  # noqa: BLE001 - NumPy's header parser raises many kinds on garbage
         raise TraceError(path, f"member {name!r}: unreadable array header ({_one_line(e)})") from None
     if dtype.hasobject:
         raise TraceError(path, f"member {name!r} holds Python objects (pickled data is never loaded)")

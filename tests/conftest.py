@@ -40,3 +40,14 @@ def random_trace(seed: int = 0, T: int = 5, D: int = 3, H: int = 4, layers: int 
 @pytest.fixture
 def small_trace() -> Trace:
     return random_trace()
+
+
+#: Cases run per fuzz test, printed in the terminal summary.
+FUZZ_CASES: dict[str, int] = {}
+
+
+def pytest_terminal_summary(terminalreporter):
+    if FUZZ_CASES:
+        terminalreporter.section("trace fuzzing: cases run")
+        for name, n in FUZZ_CASES.items():
+            terminalreporter.write_line(f"{name}: {n}")

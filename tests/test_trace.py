@@ -302,19 +302,15 @@ def test_meta_problems(tmp_path, good):
 
 
 def test_zip_bomb_member_is_refused_before_inflating(tmp_path, good):
-    z = members_of(good)
-    p = write_npz(tmp_path / "bomb.npz", z, compress=True)
+    p = write_npz(tmp_path / "bomb.npz", members_of(good), compress=True)
     raw = bytearray(p.read_bytes())
-    # claim the tokens member inflates to 4 GiB in the central directory
-    with zipfile.ZipFile(p) as zf:
-        info = zf.getinfo("tokens.npy")
-    cd = raw.index(b"PK\x01\x02" + raw[raw.index(b"PK\x01\x02") + 4: raw.index(b"PK\x01\x02") + 4])
-    pos = raw.index(b"tokens.npy", cd) - 46
-    raw[pos + 24: pos + 28] = (0xFFFFFFF0).to_bytes(4, "little")
+    # the central directory entry of tokens.npy: claim it inflates to 4 GiB
+    entry = raw.rindex(b"tokens.npy") - 46
+    assert raw[entry:entry + 4] == b"PK\x01\x02"
+    raw[entry + 24:entry + 28] = (0xFFFFFFF0).to_bytes(4, "little")
     p.write_bytes(bytes(raw))
-    with pytest.raises(TraceError, match="tokens"):
+    with pytest.raises(TraceError, match="would inflate to 4.0 GiB"):
         load(p)
-    assert info.file_size < 1000
 
 
 def test_trace_error_has_path_and_reason():
