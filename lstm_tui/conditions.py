@@ -288,10 +288,9 @@ _COMPARE = {"<", "<=", ">", ">=", "==", "!="}
 
 
 def _describe(node: _Node) -> str:
-    what = _KIND_WORD[node.kind]
     if node.vector:
         return {"num": "a vector of numbers", "bool": "a vector of true/false", "str": "strings"}[node.kind]
-    return what
+    return _KIND_WORD[node.kind]
 
 
 class _Parser:
@@ -447,7 +446,7 @@ class _Parser:
                     continue
                 break
         close = self.expect(")", f" to close {name_tok.text}( at column {open_tok.start + 1}")
-        func, col = name_tok.text, name_tok.start + 1
+        func = name_tok.text
         span = (name_tok.start, close.end)
 
         def need(kind: str, arg: _Node) -> None:
@@ -846,9 +845,19 @@ class Condition:
     #: the names the condition mentions (``{"f", "p_prev"}`` ...)
     names: frozenset[str] = field(repr=False)
 
+    def __eq__(self, other: object) -> bool:
+        # Same text, same condition: lets a screen key its cached hits by it.
+        return isinstance(other, Condition) and other.source == self.source
+
+    def __hash__(self) -> int:
+        return hash(self.source)
+
     @classmethod
     def parse(cls, source: str) -> Condition:
-        root = _Parser(source).parse()
+        try:
+            root = _Parser(source).parse()
+        except RecursionError:
+            raise ConditionError("the condition is nested too deeply", source, 1) from None
         if root.vector:
             if root.kind == "bool":
                 why = "condition gives a vector; wrap it in any(...) or all(...)"

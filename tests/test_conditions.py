@@ -469,6 +469,18 @@ def test_parse_keeps_source_and_names():
     assert repr(cond) == "Condition(source='argmax(p) != argmax(p_prev) and f[1] > 0')"
 
 
+def test_conditions_with_the_same_text_are_equal():
+    assert Condition.parse("f[1] > 0") == Condition.parse("f[1] > 0")
+    assert Condition.parse("f[1] > 0") != Condition.parse("f[1] >= 0")
+    assert len({Condition.parse("nan"), Condition.parse("nan")}) == 1
+
+
+def test_absurd_nesting_is_an_error_not_a_crash():
+    with pytest.raises(ConditionError, match="nested too deeply"):
+        Condition.parse("(" * 5000 + "nan" + ")" * 5000)
+    assert Condition.parse("(" * 50 + "nan" + ")" * 50).evaluate(random_trace(T=2)).tolist() == [False, False]
+
+
 def test_find_accepts_a_condition_or_text():
     tr = crafted()
     assert find(tr, Condition.parse("token == 'q'")).tolist() == [1, 3]
