@@ -394,7 +394,8 @@ def _targets(keras: Any, what: str, model: Any) -> list[_Target]:
     found: list[_Target] = []
     kinds: list[str] = []
     for layer in _walk(model, set()):
-        kinds.append(type(layer).__name__)
+        if not isinstance(layer, L.InputLayer):
+            kinds.append(type(layer).__name__)
         if isinstance(layer, L.Bidirectional):
             halves = [layer.forward_layer, layer.backward_layer]
             lstm = [_is_lstm_like(keras, what, h) for h in halves]
@@ -492,11 +493,16 @@ def _wrapped(layers: Sequence[Any], calls: list[_Call], counter: list[int]) -> I
                 pass
 
 
+def _variable_value(v: Any) -> np.ndarray:
+    # A copy, through the backend (np.array on a Keras variable warns).
+    return np.array(v.numpy())
+
+
 def _stateful_states(layer: Any) -> list[Any] | None:
     halves = [layer.forward_layer, layer.backward_layer] if hasattr(layer, "forward_layer") else [layer]
     if not all(getattr(h, "stateful", False) and h.states for h in halves):
         return None
-    return [np.array(v) for h in halves for v in h.states]
+    return [_variable_value(v) for h in halves for v in h.states]
 
 
 @dataclass
@@ -511,7 +517,7 @@ def _capture(keras: Any, what: str, model: Any, targets: list[_Target], batch: n
     target_calls: list[_Call] = []
     dense_calls: list[_Call] = []
     stateful = [h for t in targets for h in t.halves if getattr(h, "stateful", False) and h.states]
-    saved = [[np.array(v) for v in h.states] for h in stateful]
+    saved = [[_variable_value(v) for v in h.states] for h in stateful]
     try:
         counter = [0]
         with _wrapped([t.layer for t in targets], target_calls, counter), \
