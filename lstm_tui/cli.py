@@ -209,7 +209,8 @@ def find(trace: str, condition: str, layer: int) -> None:
     """The steps where CONDITION holds, one a line; exit 1 when none.
 
     CONDITION is an expression over the vectors at step t, e.g. 'f[7] < 0.05',
-    'max(abs(c)) > 5', "token == 'q'", 'nan' (see the README)."""
+    'max(abs(c)) > 5', "token == 'q'", 'nan' (see the README). A condition
+    that starts with '-' goes after '--': find T -- '-h[0] > 0.5'."""
     from .conditions import Condition, ConditionError
 
     try:
