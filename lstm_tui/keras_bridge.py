@@ -54,6 +54,7 @@ from .trace import Layer, Trace
 __all__ = [
     "BridgeError",
     "Predictor",
+    "VerificationError",
     "default_model_path",
     "load_model",
     "make_default_trace",
@@ -79,6 +80,12 @@ class BridgeError(Exception):
 
     def __init__(self, message: str):
         super().__init__(" ".join(str(message).split()))
+
+
+class VerificationError(BridgeError):
+    """The recomputed recording differs from Keras beyond the tolerance: a
+    comparison that found a difference (the CLI's exit 1), as opposed to a
+    model or input that cannot be recorded at all (exit 2)."""
 
 
 def _one_line(e: BaseException, limit: int = 300) -> str:
@@ -722,7 +729,7 @@ def _verify(tf: Any, what: str, half: _Half, tol: float) -> None:
         return
     bounded = rec.activation in _BOUNDED and rec.recurrent_activation in _BOUNDED
     hint = "" if bounded else f" (activation {rec.activation}, recurrent {rec.recurrent_activation})"
-    raise BridgeError(f"{what}: layer {rec.name!r}: the recording differs from Keras by {err:.3g} "
+    raise VerificationError(f"{what}: layer {rec.name!r}: the recording differs from Keras by {err:.3g} "
                       f"over the sequence and {step_err:.3g} at a single step{hint}, "
                       f"beyond the tolerance {tol:g}")
 
@@ -847,7 +854,7 @@ def _record_model(
                 err = _max_err(probs[keep], ko[keep])
             trace.meta["readout_verified_max_abs_error"] = err
             if err > tol:
-                raise BridgeError(f"{what}: readout {head.layer.name!r} differs from Keras by {err:.3g}, "
+                raise VerificationError(f"{what}: readout {head.layer.name!r} differs from Keras by {err:.3g}, "
                                   f"beyond the tolerance {tol:g}")
     return trace, cap, head
 
@@ -873,10 +880,13 @@ def record(
 
     With ``verify`` each layer is compared with Keras' own compiled
     computation and the largest difference kept in
-    ``layer.info["verified_max_abs_error"]``; beyond ``tol`` it raises
-    ``BridgeError``. When the last LSTM layer (not a Bidirectional) feeds a
-    Dense softmax layer, that head is applied to its h at every step as the
-    trace's readout.
+    ``layer.info["verified_max_abs_error"]`` (and ``"verified_by"``:
+    ``"sequence"``, or ``"step"`` when only the step-by-step check holds);
+    beyond ``tol`` it raises ``VerificationError`` (a ``BridgeError``).
+
+    When the last LSTM layer (not a Bidirectional) feeds a Dense softmax
+    layer, that head is applied to its h at every step as the trace's
+    readout; labels a–z when it has 26 outputs, else "0", "1", ...
     """
     model, what, label = _resolve(model_or_path)
     meta_model = str(model_or_path) if isinstance(model_or_path, (str, os.PathLike)) else model.name

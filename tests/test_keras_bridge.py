@@ -518,8 +518,9 @@ def test_step_check_accepts_accumulated_drift_and_rejects_a_wrong_recording(kera
         cell.U["f"][0, 0] += 0.01
         return cell
     monkeypatch.setattr(kb, "_cell", wrong)
-    with pytest.raises(kb.BridgeError, match=r"layer 'l': the recording differs from Keras"):
+    with pytest.raises(kb.VerificationError, match=r"layer 'l': the recording differs from Keras"):
         kb.record(model, x)
+    assert issubclass(kb.VerificationError, kb.BridgeError)
     assert kb.record(model, x, verify=False).layers[0].info == {}
 
 
