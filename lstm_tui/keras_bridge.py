@@ -76,7 +76,11 @@ _BOUNDED = {"sigmoid", "tanh", "hard_sigmoid", "softsign", "hard_tanh", "sparse_
 
 class BridgeError(Exception):
     """A model that cannot be loaded, recorded or trained. ``str()`` is one
-    line, ``<what>: <why>``; the CLI prints it after ``lstm-tui: error:``."""
+    line, ``<what>: <why>``; the CLI prints it after ``lstm-tui: error:``
+    and exits with ``code``."""
+
+    #: The command line's exit code: 2, bad input.
+    code = 2
 
     def __init__(self, message: str):
         super().__init__(" ".join(str(message).split()))
@@ -86,6 +90,8 @@ class VerificationError(BridgeError):
     """The recomputed recording differs from Keras beyond the tolerance: a
     comparison that found a difference (the CLI's exit 1), as opposed to a
     model or input that cannot be recorded at all (exit 2)."""
+
+    code = 1
 
 
 def _one_line(e: BaseException, limit: int = 300) -> str:

@@ -521,6 +521,7 @@ def test_step_check_accepts_accumulated_drift_and_rejects_a_wrong_recording(kera
     with pytest.raises(kb.VerificationError, match=r"layer 'l': the recording differs from Keras"):
         kb.record(model, x)
     assert issubclass(kb.VerificationError, kb.BridgeError)
+    assert (kb.VerificationError.code, kb.BridgeError.code) == (1, 2)  # the CLI's exit codes
     assert kb.record(model, x, verify=False).layers[0].info == {}
 
 
