@@ -1,0 +1,96 @@
+"""Small modal dialogs: go to a step, open a trace file.
+
+Each returns its answer through ``dismiss`` (None when cancelled with
+Escape); the screen that pushed it decides what to do with it.
+"""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.validation import Integer
+from textual.widgets import Input, Label
+
+
+class _Dialog(ModalScreen):
+    """A one-input dialog in a bordered box."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="dialog_cancel")]
+
+    DEFAULT_CSS = """
+    _Dialog {
+        align: center middle;
+        & > Vertical {
+            width: 60;
+            max-width: 100%;
+            height: auto;
+            border: round $accent;
+            background: $surface;
+            padding: 0 1;
+        }
+        & Label { width: 1fr; }
+        & .-hint { color: $text-muted; }
+        & .-error { color: $error; text-style: bold; }
+    }
+    """
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class GoToStepScreen(_Dialog):
+    """Ask for a step number in 0…T-1."""
+
+    def __init__(self, steps: int, current: int) -> None:
+        super().__init__()
+        self.steps = steps
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        last = self.steps - 1
+        with Vertical() as box:
+            box.border_title = "go to step"
+            yield Label(Content(f"step 0…{last} (now {self.current}); Enter to go, Esc to cancel"),
+                        classes="-hint")
+            yield Input(
+                placeholder=f"0…{last}",
+                type="integer",
+                validators=[Integer(minimum=0, maximum=last,
+                                    failure_description=f"a step between 0 and {last}")],
+                validate_on=["submitted"],
+                id="goto-input",
+            )
+            yield Label("", id="goto-error", classes="-error")
+
+    @on(Input.Submitted, "#goto-input")
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        result = event.validation_result
+        if result is not None and not result.is_valid:
+            why = "; ".join(result.failure_descriptions) or "not a step"
+            self.query_one("#goto-error", Label).update(Content(why))
+            return
+        if not event.value.strip():
+            self.dismiss(None)
+            return
+        self.dismiss(int(event.value))
+
+
+class OpenTraceScreen(_Dialog):
+    """Ask for the path of a trace file."""
+
+    def compose(self) -> ComposeResult:
+        with Vertical() as box:
+            box.border_title = "open trace file"
+            yield Label("path of a .npz trace; Enter to open, Esc to cancel", classes="-hint")
+            yield Input(placeholder="traces/example.npz", id="open-input")
+
+    @on(Input.Submitted, "#open-input")
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        path = event.value.strip()
+        self.dismiss(path or None)

@@ -1,0 +1,271 @@
+"""Numbers, fixed scales and block-character bars, shared by every pane.
+
+Why not Textual's ``Sparkline`` or ``ProgressBar``: both rescale to the data
+they are given, so a forget gate of 0.3 would look full at one step and empty
+at the next. A debugger has to draw every value against a scale that never
+moves: gates against 0…1, ĉ and h against −1…1, the cell state against a
+symmetric range taken once from the whole trace. Everything here is a pure
+function of a value and a scale, so the bars are testable without a screen.
+
+Non-finite values never raise and never look like numbers: they are written
+``NaN``, ``+Inf`` and ``-Inf`` (text, so a terminal without colour still
+shows them) and drawn with their own glyphs.
+"""
+
+from __future__ import annotations
+
+import math
+import weakref
+from dataclasses import dataclass
+
+import numpy as np
+from rich.segment import Segment
+from rich.style import Style
+
+from ..trace import Layer
+
+#: Left-aligned eighth blocks: ``EIGHTHS[k]`` fills k/8 of a cell from the left.
+EIGHTHS = " ▏▎▍▌▋▊▉█"
+#: Bottom-aligned eighth blocks for one-cell-per-step series (timeline).
+SPARKS = "▁▂▃▄▅▆▇█"
+#: The centre line of a signed bar: zero.
+AXIS = "│"
+#: What a bar shows in place of a number that is not one.
+NAN_FILL = "░"
+SPARK_NAN = "×"
+SPARK_POS_INF = "↑"
+SPARK_NEG_INF = "↓"
+
+#: Activations whose output is known to lie in 0…1 or in −1…1; the scale of
+#: a vector they produce is then fixed by the maths, not by the data.
+UNIT_RANGE = {"sigmoid", "hard_sigmoid"}
+SIGNED_UNIT_RANGE = {"tanh", "softsign", "hard_tanh"}
+
+
+def fmt(value: float) -> str:
+    """A value as the panes print it: 4 decimals, or scientific notation when
+    it would not fit a column; ``NaN``/``+Inf``/``-Inf`` spelled out."""
+    v = float(value)
+    if math.isnan(v):
+        return "NaN"
+    if math.isinf(v):
+        return "+Inf" if v > 0 else "-Inf"
+    if abs(v) < 1e5:
+        return f"{v:.4f}"
+    return f"{v:.3e}"
+
+
+def is_finite(value: float) -> bool:
+    return math.isfinite(float(value))
+
+
+@dataclass(frozen=True)
+class Scale:
+    """A fixed range for bars: ``lo``…``hi``. Signed when it straddles zero:
+    then the bar grows left or right from a centre line."""
+
+    lo: float
+    hi: float
+
+    @property
+    def signed(self) -> bool:
+        return self.lo < 0 < self.hi
+
+    def label(self) -> str:
+        if self.signed and math.isclose(-self.lo, self.hi):
+            return f"±{_short(self.hi)}"
+        return f"{_short(self.lo)}…{_short(self.hi)}"
+
+
+def _short(v: float) -> str:
+    if v == int(v) and abs(v) < 1e6:
+        return str(int(v))
+    return f"{v:.3g}"
+
+
+GATE_SCALE = Scale(0.0, 1.0)
+SIGNED_SCALE = Scale(-1.0, 1.0)
+
+
+def finite_max_abs(a: np.ndarray, chunk: int = 8192) -> float:
+    """The largest finite |value| of ``a`` (0.0 if there is none), read a
+    block of rows at a time so a memory-mapped trace is never copied whole."""
+    a = np.asarray(a) if not hasattr(a, "shape") else a
+    best = 0.0
+    rows = a.shape[0] if a.ndim else 1
+    for start in range(0, rows, chunk):
+        block = np.asarray(a[start : start + chunk] if a.ndim else a, dtype=np.float64)
+        block = np.abs(block[np.isfinite(block)])
+        if block.size:
+            best = max(best, float(block.max()))
+    return best
+
+
+@dataclass(frozen=True)
+class VectorStats:
+    """What a pane needs to draw one vector of one layer the same way at
+    every step: its scale and the width of its value column."""
+
+    scale: Scale
+    value_width: int
+
+
+def _data_scale(m: float, has_negative: bool) -> Scale:
+    """A scale taken from the data: symmetric ±m, or 0…m when the data
+    never goes below zero (a one-hot input needs no left half)."""
+    if m <= 0:
+        return SIGNED_SCALE if has_negative else GATE_SCALE
+    return Scale(-m, m) if has_negative else Scale(0.0, m)
+
+
+def _has_negative(a: np.ndarray, chunk: int = 8192) -> bool:
+    rows = a.shape[0] if a.ndim else 1
+    for start in range(0, rows, chunk):
+        block = np.asarray(a[start : start + chunk] if a.ndim else a)
+        if np.any(block < 0):
+            return True
+    return False
+
+
+def _value_width(max_abs: float) -> int:
+    # Room for a minus sign, and for "+Inf", whatever the data holds.
+    return max(len(fmt(-max_abs)), len("+Inf"))
+
+
+_STATS: weakref.WeakKeyDictionary[Layer, dict[str, VectorStats]] = weakref.WeakKeyDictionary()
+
+
+def layer_stats(layer: Layer) -> dict[str, VectorStats]:
+    """Scales and column widths for every vector of ``layer``, computed once
+    per layer (a full pass over the data) and then remembered for as long as
+    the layer lives, so stepping never rescans the trace."""
+    try:
+        return _STATS[layer]
+    except KeyError:
+        pass
+    stats: dict[str, VectorStats] = {}
+    for name in ("x", "f", "i", "c_hat", "c", "o", "h"):
+        m = finite_max_abs(layer.vector(name))
+        if name in ("f", "i", "o") and layer.recurrent_activation in UNIT_RANGE:
+            scale = GATE_SCALE
+        elif name in ("c_hat", "h") and layer.activation in SIGNED_UNIT_RANGE:
+            # h = o·act(c) with o in 0…1 stays inside act's range.
+            scale = SIGNED_SCALE
+        else:
+            scale = _data_scale(m, _has_negative(layer.vector(name)))
+        stats[name] = VectorStats(scale, _value_width(m))
+    _STATS[layer] = stats
+    return stats
+
+
+def one_hot_index(row: np.ndarray) -> int | None:
+    """k when ``row`` is exactly the one-hot vector e_k, else None."""
+    row = np.asarray(row)
+    if row.ndim != 1 or row.size == 0:
+        return None
+    nz = np.flatnonzero(row)
+    if nz.size == 1 and row[nz[0]] == 1:
+        return int(nz[0])
+    return None
+
+
+@dataclass(frozen=True)
+class BarStyles:
+    """Rich styles for the parts of a bar; ``base`` is the row's own style
+    (its background matters for the right-filled partial cells)."""
+
+    base: Style
+    positive: Style
+    negative: Style
+    axis: Style
+    warning: Style
+
+
+def bar(value: float, scale: Scale, width: int, styles: BarStyles) -> list[Segment]:
+    """A bar ``width`` cells wide for ``value`` on ``scale``.
+
+    Unsigned: filled from the left in eighths of a cell. Signed: a centre line
+    at zero, positive values grow right (left-aligned eighths), negative ones
+    grow left. A negative partial cell has to be filled from its right edge,
+    which no block character does at eighth resolution; drawing the
+    complementary left block in reverse video does, and reverse video
+    survives NO_COLOR. Values beyond the scale are clipped to it.
+    """
+    if width <= 0:
+        return []
+    v = float(value)
+    if math.isnan(v):
+        return [Segment(NAN_FILL * width, styles.base + styles.warning)]
+    if scale.signed:
+        return _signed_bar(v, scale, width, styles)
+    return _unsigned_bar(v, scale, width, styles)
+
+
+def _fill(frac: float, cells: int) -> tuple[int, int]:
+    """(full cells, eighths of the partial cell) for a fraction of ``cells``."""
+    eighths = int(round(min(max(frac, 0.0), 1.0) * cells * 8))
+    return divmod(eighths, 8)
+
+
+def _unsigned_bar(v: float, scale: Scale, width: int, styles: BarStyles) -> list[Segment]:
+    pos = styles.base + styles.positive
+    if math.isinf(v):
+        warn = styles.base + styles.warning
+        if v > 0:
+            return [Segment("█" * (width - 1) + "▶", warn)]
+        return [Segment("◀" + " " * (width - 1), warn)]
+    span = scale.hi - scale.lo
+    frac = (v - scale.lo) / span if span > 0 else 0.0
+    full, part = _fill(frac, width)
+    text = "█" * full + (EIGHTHS[part] if part else "")
+    return [Segment(text, pos), Segment(" " * (width - len(text)), styles.base)]
+
+
+def _signed_bar(v: float, scale: Scale, width: int, styles: BarStyles) -> list[Segment]:
+    half = (width - 1) // 2
+    extra = width - (2 * half + 1)  # an even width leaves one spare cell on the right
+    axis = Segment(AXIS, styles.base + styles.axis)
+    base = styles.base
+    if math.isinf(v):
+        warn = base + styles.warning
+        if v > 0:
+            right = "█" * (half - 1) + "▶" if half else ""
+            return [Segment(" " * half, base), axis, Segment(right, warn), Segment(" " * extra, base)]
+        left = "◀" + "█" * (half - 1) if half else ""
+        return [Segment(left, warn), axis, Segment(" " * (half + extra), base)]
+    m = scale.hi if v >= 0 else -scale.lo
+    full, part = _fill(abs(v) / m if m > 0 else 0.0, half)
+    if v >= 0:
+        text = "█" * full + (EIGHTHS[part] if part else "")
+        return [
+            Segment(" " * half, base),
+            axis,
+            Segment(text, base + styles.positive),
+            Segment(" " * (half - len(text) + extra), base),
+        ]
+    neg = base + styles.negative
+    pad = half - full - (1 if part else 0)
+    segments = [Segment(" " * pad, base)]
+    if part:
+        segments.append(Segment(EIGHTHS[8 - part], neg + Style(reverse=True)))
+    segments += [Segment("█" * full, neg), axis, Segment(" " * (half + extra), base)]
+    return segments
+
+
+def spark(value: float, scale: Scale) -> str:
+    """One cell for one step of a series on a fixed scale (timeline)."""
+    v = float(value)
+    if math.isnan(v):
+        return SPARK_NAN
+    if math.isinf(v):
+        return SPARK_POS_INF if v > 0 else SPARK_NEG_INF
+    span = scale.hi - scale.lo
+    frac = (v - scale.lo) / span if span > 0 else 0.0
+    frac = min(max(frac, 0.0), 1.0)
+    return SPARKS[int(round(frac * (len(SPARKS) - 1)))]
+
+
+def quote(token: str | None) -> str:
+    """A token as the screen shows it: repr-quoted so blanks and odd
+    characters are visible (``' '``, ``'\\n'``)."""
+    return "" if token is None else repr(str(token))

@@ -1,0 +1,45 @@
+"""Messages the widgets post upwards to the screen that owns the state.
+
+State flows down (the screen's ``trace``, ``layer_index``, ``t`` and ``unit``
+reactives are data-bound into every pane); a pane that wants the state
+changed says so with one of these, and the screen decides. Messages a
+user can fire many times a second (clicks, wheel over the timeline)
+define ``can_replace`` so a burst collapses to the latest one instead of
+replaying every intermediate step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.message import Message
+
+from ..trace import Trace
+
+
+@dataclass
+class UnitPicked(Message):
+    """The user picked a unit (clicked a row of a pane)."""
+
+    unit: int
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, UnitPicked)
+
+
+@dataclass
+class StepPicked(Message):
+    """The user picked a step (clicked a column of the timeline)."""
+
+    t: int
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, StepPicked)
+
+
+@dataclass
+class TraceReady(Message):
+    """A new trace to debug: opened from a file or recorded live."""
+
+    trace: Trace
+    origin: str  # what to tell the user: a path, or "live: <text>"

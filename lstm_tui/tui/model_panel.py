@@ -1,0 +1,335 @@
+"""The model side panel: ask the next-letter model what comes after some text.
+
+Type letters and the top five next letters appear with their probabilities,
+updated on every keystroke (``Predictor.top`` is plain NumPy, fast enough
+for that). Enter records a live forward pass of the typed text and hands it
+to the debugger. Below, when the trace on screen has a readout, a mini
+timeline of its top prediction per step.
+
+Loading the Keras model imports TensorFlow: seconds of work, and something
+a user replaying a trace file should never pay for. So the bridge is
+imported only inside a thread worker, and the worker starts only when the
+panel is first used (focused), or after an idle delay if the app asks for
+preloading. Errors from that worker (no TensorFlow, a bad model file) are
+shown in the panel, and the rest of the app carries on.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.content import Content
+from textual.message import Message
+from textual.reactive import reactive
+from textual.widgets import Input, Static
+from textual.worker import Worker, WorkerState
+
+from ..trace import Trace
+from . import draw
+from .messages import TraceReady
+
+TOP_K = 5
+BAR_WIDTH = 13
+
+
+class Predictor(Protocol):
+    """What the panel needs of ``lstm_tui.keras_bridge.Predictor``."""
+
+    vocab: str
+    path: Path
+
+    def top(self, text: str, k: int = 5) -> list[tuple[str, float]]: ...
+
+    def record(self, text: str) -> Trace: ...
+
+
+PredictorLoader = Callable[["str | os.PathLike[str] | None"], Predictor]
+
+
+def load_bridge_predictor(path: str | os.PathLike[str] | None) -> Predictor:
+    """The real loader: imports the Keras bridge (and through it TensorFlow).
+    Runs in a thread worker, never on the UI thread."""
+    from ..keras_bridge import Predictor as BridgePredictor
+
+    return BridgePredictor.load(path)
+
+
+def _vocab_label(vocab: str) -> str:
+    if len(vocab) > 3 and all(ord(b) - ord(a) == 1 for a, b in zip(vocab, vocab[1:])):
+        return f"{vocab[0]}–{vocab[-1]}"
+    return vocab if len(vocab) <= 30 else vocab[:29] + "…"
+
+
+def _error_line(error: BaseException) -> str:
+    """One line for the panel: the bridge's own message when it has one."""
+    text = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    if type(error).__name__ == "BridgeError" and text:
+        return text
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+class ModelPanel(Vertical, can_focus=False):
+    """The side panel that queries the next-letter model."""
+
+    BINDINGS = [
+        Binding("escape", "leave", "Back to the panes", id="model_leave"),
+    ]
+
+    DEFAULT_CSS = """
+    ModelPanel {
+        & > Input { margin: 1 0; }
+        & > #model-status { color: $text-muted; height: auto; }
+        & > #model-status.-error { color: $error; text-style: bold; }
+        & > #model-top { height: auto; min-height: 5; }
+        & > #model-pnext { height: auto; margin-top: 1; }
+    }
+    """
+
+    #: The trace on screen, for the P(next) mini line (bound to the screen).
+    trace: reactive[Trace | None] = reactive(None, repaint=False)
+    #: The current step, marked on the mini line.
+    t: reactive[int] = reactive(0, repaint=False)
+
+    @dataclass
+    class Loaded(Message):
+        """The model finished loading (posted from the loader thread)."""
+
+        predictor: Any
+
+    @dataclass
+    class Recorded(Message):
+        """A live forward pass finished (posted from the recorder thread)."""
+
+        trace: Trace
+        text: str
+
+    @dataclass
+    class Leave(Message):
+        """The user wants to go back to the panes (Escape)."""
+
+    def __init__(
+        self,
+        *,
+        model_path: str | os.PathLike[str] | None = None,
+        loader: PredictorLoader | None = None,
+        enabled: bool = True,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(id=id, classes=classes)
+        self.model_path = model_path
+        self.loader: PredictorLoader = loader or load_bridge_predictor
+        self.enabled = enabled
+        self.predictor: Predictor | None = None
+        self.load_worker: Worker[None] | None = None
+        self.record_worker: Worker[None] | None = None
+        self._failed: str | None = None
+        name = Path(model_path).stem if model_path is not None else "next_letter"
+        self.border_title = Content.assemble(("model", "bold"), f": {name}")
+
+    def compose(self) -> ComposeResult:
+        yield Input(placeholder="type letters…", id="model-input", select_on_focus=False,
+                    compact=True)
+        yield Static(id="model-status")
+        yield Static(id="model-top")
+        yield Static(id="model-pnext")
+
+    def on_mount(self) -> None:
+        if not self.enabled:
+            self._status("model off: this session does not load the model")
+        else:
+            self._status("type letters to ask the model (it loads on first use)")
+        self._update_pnext()
+
+    # -- loading ---------------------------------------------------------------
+
+    def ensure_model(self) -> None:
+        """Start loading the model unless it is loaded, loading, failed or off."""
+        if not self.enabled or self.predictor is not None or self._failed is not None:
+            return
+        if self.load_worker is not None and not self.load_worker.is_finished:
+            return
+        self._status("loading model…")
+        self.query_one("#model-top").loading = True
+        self.load_worker = self._load()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="model",
+          description="Loading the next-letter model")
+    def _load(self) -> None:
+        predictor = self.loader(self.model_path)
+        self.post_message(self.Loaded(predictor))
+
+    def on_descendant_focus(self) -> None:
+        # First use of the panel is the moment to pay for TensorFlow.
+        self.ensure_model()
+
+    def on_model_panel_loaded(self, message: Loaded) -> None:
+        message.stop()
+        self.predictor = message.predictor
+        self.query_one("#model-top").loading = False
+        path = getattr(self.predictor, "path", None)
+        if path is not None:
+            self.border_title = Content.assemble(("model", "bold"), f": {Path(path).stem}")
+        self._status(f"vocabulary {_vocab_label(self.predictor.vocab)} · Enter records a pass")
+        self.query_text(self.query_one("#model-input", Input).value)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The one place worker failures land: loading or recording."""
+        if event.state != WorkerState.ERROR:
+            return
+        error = event.worker.error
+        if event.worker.group == "model":
+            self._failed = _error_line(error) if error is not None else "unknown error"
+            self.query_one("#model-top").loading = False
+            self._status(f"model failed to load: {self._failed}", error=True)
+        elif event.worker.group == "record":
+            self.query_one("#model-top").loading = False
+            msg = _error_line(error) if error is not None else "unknown error"
+            self._status(f"could not record: {msg}", error=True)
+
+    # -- querying --------------------------------------------------------------
+
+    def _status(self, text: str, error: bool = False) -> None:
+        status = self.query_one("#model-status", Static)
+        status.update(Content(text))
+        status.set_class(error, "-error")
+
+    def bad_chars(self, text: str) -> list[str]:
+        if self.predictor is None:
+            return []
+        vocab = set(self.predictor.vocab)
+        return [ch for ch in dict.fromkeys(text) if ch not in vocab]
+
+    @on(Input.Changed, "#model-input")
+    def _changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self.query_text(event.value)
+
+    def query_text(self, text: str) -> None:
+        """Show the model's top next letters after ``text``."""
+        top = self.query_one("#model-top", Static)
+        if self.predictor is None:
+            if self._failed is None and self.enabled:
+                self.ensure_model()
+            top.update("")
+            return
+        if not text:
+            top.update("")
+            self._status(f"vocabulary {_vocab_label(self.predictor.vocab)} · Enter records a pass")
+            return
+        bad = self.bad_chars(text)
+        if bad:
+            top.update("")
+            shown = ", ".join(draw.quote(ch) for ch in bad)
+            self._status(f"{shown} not in the vocabulary {_vocab_label(self.predictor.vocab)}",
+                         error=True)
+            return
+        try:
+            results = self.predictor.top(text, k=TOP_K)
+        except Exception as error:  # a bridge failure must not take the app down
+            top.update("")
+            self._status(_error_line(error), error=True)
+            return
+        self._status(f"after {draw.quote(text)}:")
+        top.update(Content("\n").join(self._result_line(ch, p) for ch, p in results))
+
+    @staticmethod
+    def _result_line(ch: str, p: float) -> Content:
+        frac = min(max(p, 0.0), 1.0) if draw.is_finite(p) else 0.0
+        eighths = int(round(frac * BAR_WIDTH * 8))
+        full, part = divmod(eighths, 8)
+        bar = "█" * full + (draw.EIGHTHS[part] if part else "")
+        return Content.assemble(
+            (draw.quote(ch).ljust(5), "bold"), draw.fmt(p).rjust(7), " ", (bar, "$primary"),
+        )
+
+    @on(Input.Submitted, "#model-input")
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        text = event.value
+        if self.predictor is None or not text or self.bad_chars(text):
+            if self.predictor is None and self.enabled and self._failed is None:
+                self._status("the model is still loading…")
+            return
+        self._status(f"recording a forward pass of {draw.quote(text)}…")
+        self.record_worker = self._record(text)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="record",
+          description="Recording a live forward pass")
+    def _record(self, text: str) -> None:
+        assert self.predictor is not None
+        trace = self.predictor.record(text)
+        self.post_message(self.Recorded(trace, text))
+
+    def on_model_panel_recorded(self, message: Recorded) -> None:
+        message.stop()
+        self._status(f"recorded {draw.quote(message.text)}: now in the debugger")
+        self.post_message(TraceReady(message.trace, f"live: {message.text}"))
+
+    def action_leave(self) -> None:
+        self.post_message(self.Leave())
+
+    # -- P(next) per step ------------------------------------------------------
+
+    def watch_trace(self) -> None:
+        self._update_pnext()
+
+    def watch_t(self) -> None:
+        self._update_pnext()
+
+    def on_resize(self) -> None:
+        self._update_pnext()
+
+    def _update_pnext(self) -> None:
+        if not self.is_mounted:
+            return
+        widget = self.query_one("#model-pnext", Static)
+        trace = self.trace
+        if trace is None or trace.probs is None:
+            widget.update("")
+            widget.display = False
+            return
+        first = not widget.display or not widget.content
+        widget.display = True
+        # Four lines every time: only the first update needs a layout.
+        widget.update(pnext_lines(trace, self.t, max(self.content_region.width, 8)), layout=bool(first))
+
+
+def top_per_step(trace: Trace) -> tuple[list[str], np.ndarray]:
+    """The readout's most likely output and its probability at every step."""
+    probs = np.asarray(trace.probs, np.float64)
+    safe = np.where(np.isnan(probs), -np.inf, probs)
+    best = safe.argmax(axis=1)
+    p = probs[np.arange(probs.shape[0]), best]
+    vocab: Sequence[str] | None = None if trace.vocab is None else [str(v) for v in trace.vocab]
+    labels = [vocab[k] if vocab is not None else "?" for k in best]
+    return labels, p
+
+
+def pnext_lines(trace: Trace, t: int, width: int) -> Content:
+    """``P(next) per step``: the top prediction's letter and a bar on 0…1 for
+    a window of steps around t, with ▲ under t."""
+    labels, p = top_per_step(trace)
+    T = len(labels)
+    t = min(max(t, 0), T - 1)
+    span = max(width, 1)
+    x0 = max(0, min(t - span // 2, T - span))
+    window = range(x0, min(x0 + span, T))
+    letters = "".join((labels[k][:1] or " ") for k in window)
+    sparks = "".join(draw.spark(float(p[k]), draw.GATE_SCALE) for k in window)
+    marker = "".join("▲" if k == t else " " for k in window)
+    head = Content.assemble(("P(next) per step", "bold"), "\n",
+                            f"t = {t}: {draw.quote(labels[t])} {draw.fmt(float(p[t]))}")
+    col = t - x0
+    spark_line = Content.assemble(sparks[:col], (sparks[col], "reverse bold"), sparks[col + 1:])
+    spark_line = spark_line.stylize("$primary", 0, len(sparks))
+    return Content("\n").join([head, Content(letters), spark_line, Content(marker)])

@@ -1,0 +1,228 @@
+"""The timeline: the selected unit's f, i, ĉ, c, o and h across all steps.
+
+One cell per step, ``▁▂▃▄▅▆▇█`` on the same fixed scales as the panes, and a
+marker at t: the cell at t in reverse video on every row and ``▲`` on the
+axis below. A trace longer than the pane scrolls horizontally so the marker
+stays in view; the row labels stay put.
+
+Line API again: one full-length ``Strip`` per series is built once per
+(trace, layer, unit, theme) and cached; moving t only crops the cached
+strips and restyles one cell, so holding → over a long trace stays cheap.
+"""
+
+from __future__ import annotations
+
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.content import Content
+from textual.geometry import Size
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from ..trace import Layer, Trace
+from . import draw
+from .messages import StepPicked
+
+#: (vector, label) per row, in the notebook's order of the cell update.
+SERIES = (("f", "f"), ("i", "i"), ("c_hat", "ĉ"), ("c", "c"), ("o", "o"), ("h", "h"))
+LABEL_WIDTH = 3
+ROWS = len(SERIES) + 1  # + the axis
+
+
+class Timeline(ScrollView, can_focus=True, inherit_bindings=False):
+    """Every step of the selected unit at a glance, with a marker at t."""
+
+    COMPONENT_CLASSES = {
+        "timeline--label",
+        "timeline--series",
+        "timeline--marker",
+        "timeline--axis",
+        "timeline--warning",
+        "timeline--masked",
+    }
+
+    DEFAULT_CSS = """
+    Timeline {
+        overflow-x: hidden;
+        overflow-y: auto;
+        scrollbar-size-vertical: 1;
+        & > .timeline--label { color: $text-muted; text-style: bold; }
+        & > .timeline--series { color: $primary; }
+        /* reverse, not a background: it still shows under NO_COLOR */
+        & > .timeline--marker { text-style: reverse bold; }
+        & > .timeline--axis { color: $text-muted; }
+        & > .timeline--warning { color: $error; text-style: bold; }
+        & > .timeline--masked { color: $text-disabled; }
+    }
+    """
+
+    trace: reactive[Trace | None] = reactive(None, repaint=False)
+    layer_index: reactive[int] = reactive(0, repaint=False)
+    t: reactive[int] = reactive(0, repaint=False)
+    unit: reactive[int] = reactive(0, repaint=False)
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._rows: dict[int, Strip] = {}  # row -> full-length strip of all steps
+        self._x0 = 0  # first step on screen
+
+    def _layer(self) -> Layer | None:
+        if self.trace is None:
+            return None
+        layers = self.trace.layers
+        return layers[min(max(self.layer_index, 0), len(layers) - 1)]
+
+    def _state(self) -> tuple[Layer, int, int] | None:
+        layer = self._layer()
+        if layer is None:
+            return None
+        t = min(max(self.t, 0), layer.steps - 1)
+        unit = min(max(self.unit, 0), layer.units - 1)
+        return layer, t, unit
+
+    def _invalidate_rows(self) -> None:
+        self._rows.clear()
+        self._moved()
+
+    def _moved(self) -> None:
+        state = self._state()
+        self.virtual_size = Size(1, ROWS)
+        if state is not None:
+            layer, t, unit = state
+            title = [("timeline", "bold"), f"  unit {unit} · t = {t}"]
+            stats = draw.layer_stats(layer)
+            title.append((f"  c {stats['c'].scale.label()}", "dim"))
+            self.border_title = Content.assemble(*title)
+        self._follow()
+        self.refresh()
+
+    def watch_trace(self) -> None:
+        self._invalidate_rows()
+
+    def watch_layer_index(self) -> None:
+        self._invalidate_rows()
+
+    def watch_unit(self) -> None:
+        self._invalidate_rows()
+
+    def watch_t(self) -> None:
+        # The series do not depend on t: only the window and the marker move.
+        self._moved()
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._rows.clear()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._follow()
+
+    @property
+    def _span(self) -> int:
+        """How many steps fit beside the labels."""
+        return max(self.scrollable_content_region.width - LABEL_WIDTH, 1)
+
+    def _follow(self) -> None:
+        """Scroll horizontally so the step t is on screen, with a few steps
+        of context ahead of it when the trace goes on."""
+        state = self._state()
+        if state is None:
+            return
+        layer, t, _ = state
+        span = self._span
+        margin = min(4, span // 4)
+        if t < self._x0 + margin:
+            self._x0 = t - margin
+        elif t >= self._x0 + span - margin:
+            self._x0 = t - span + margin + 1
+        self._x0 = max(0, min(self._x0, max(layer.steps - span, 0)))
+
+    def _series_strip(self, row: int, layer: Layer, unit: int) -> Strip:
+        strip = self._rows.get(row)
+        if strip is not None:
+            return strip
+        vector, _ = SERIES[row]
+        scale = draw.layer_stats(layer)[vector].scale
+        values = layer.vector(vector)[:, unit]
+        base = self.rich_style
+        normal = base + self.get_component_rich_style("timeline--series", partial=True)
+        warn = base + self.get_component_rich_style("timeline--warning", partial=True)
+        masked = base + self.get_component_rich_style("timeline--masked", partial=True)
+        mask = layer.mask
+        # Runs of cells with one style become one segment: a long trace is a
+        # handful of segments, not one per step.
+        segments: list[Segment] = []
+        run: list[str] = []
+        run_style: Style | None = None
+        for k, v in enumerate(values.tolist()):
+            ch = draw.spark(v, scale)
+            style = warn if not draw.is_finite(v) else (
+                masked if mask is not None and not mask[k] else normal)
+            if style is not run_style and run:
+                segments.append(Segment("".join(run), run_style))
+                run = []
+            run_style = style
+            run.append(ch)
+        if run:
+            segments.append(Segment("".join(run), run_style))
+        strip = Strip(segments, len(values))
+        self._rows[row] = strip
+        return strip
+
+    def _axis(self, layer: Layer, t: int, span: int) -> str:
+        """Tick numbers every 10 steps and ▲ under t, for the visible window."""
+        cells = [" "] * span
+        x0 = self._x0
+        first = (x0 + 9) // 10 * 10
+        for step in range(first, min(x0 + span, layer.steps), 10):
+            label = str(step)
+            col = step - x0
+            if col + len(label) <= span and all(c == " " for c in cells[col : col + len(label)]):
+                cells[col : col + len(label)] = list(label)
+        col = t - x0
+        if 0 <= col < span:
+            cells[col] = "▲"
+            # Keep a blank beside the marker so it never reads as part of a number.
+            for side in (col - 1, col + 1):
+                if 0 <= side < span and cells[side] != " ":
+                    cells[side] = " "
+        return "".join(cells)
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        base = self.rich_style
+        state = self._state()
+        row = y + round(self.scroll_offset.y)
+        if state is None or width <= 0 or row >= ROWS:
+            return Strip.blank(max(width, 0), base)
+        layer, t, unit = state
+        span = self._span
+        label_style = base + self.get_component_rich_style("timeline--label", partial=True)
+        if row == len(SERIES):
+            axis_style = base + self.get_component_rich_style("timeline--axis", partial=True)
+            label = Strip([Segment("t".ljust(LABEL_WIDTH), label_style)])
+            body = Strip([Segment(self._axis(layer, t, span), axis_style)])
+            return Strip.join([label, body]).crop_extend(0, width, base)
+        _, name = SERIES[row]
+        label = Strip([Segment(name.ljust(LABEL_WIDTH), label_style)])
+        full = self._series_strip(row, layer, unit)
+        x0 = self._x0
+        window = full.crop(x0, x0 + span)
+        col = t - x0
+        if 0 <= col < window.cell_length:
+            marker = self.get_component_rich_style("timeline--marker", partial=True)
+            before, cell, after = window.divide([col, col + 1, window.cell_length])
+            # Over the cell's own style (Strip.apply_style would go under it).
+            cell = Strip([Segment(seg.text, (seg.style or base) + marker) for seg in cell])
+            window = Strip.join([before, cell, after])
+        return Strip.join([label, window]).crop_extend(0, width, base)
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        layer = self._layer()
+        if offset is None or layer is None or offset.x < LABEL_WIDTH:
+            return
+        step = self._x0 + offset.x - LABEL_WIDTH
+        if 0 <= step < layer.steps:
+            self.post_message(StepPicked(step))

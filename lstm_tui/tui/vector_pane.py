@@ -1,0 +1,306 @@
+"""One vector of the LSTM cell at the current step: a row per unit.
+
+Each row is ``▶  7  0.8069 │████▍`` — cursor, unit, value to 4 decimals,
+and a bar on the vector's fixed scale (see ``draw``). The pane uses
+Textual's Line API: a ``ScrollView`` with a ``virtual_size`` of one line
+per unit and ``render_line`` returning cached ``Strip``s, so a layer of
+1024 units costs the ~20 rows on screen, not 1024 widgets. The cache is
+keyed by row and width and thrown away only when what it shows changes:
+the trace, layer, step or selected unit, the size, or the theme.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.content import Content
+from textual.geometry import Size
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from ..trace import Layer, Trace
+from . import draw
+from .messages import UnitPicked
+
+#: Title of each pane, as the seed notebook names the vectors.
+TITLES = {
+    "x": ("x_t", ""),
+    "f": ("f_t", "forget"),
+    "i": ("i_t", "input"),
+    "c_hat": ("ĉ_t", "candidate"),
+    "c": ("c_t", "cell"),
+    "o": ("o_t", "output"),
+    "h": ("h_t", "hidden"),
+}
+
+#: Bars never grow past this many cells: a 250-column terminal should show
+#: more context, not one enormous bar.
+MAX_BAR = 41
+#: Below this a bar says nothing; the pane shows numbers only.
+MIN_BAR = 3
+
+
+class VectorPane(ScrollView, can_focus=True, inherit_bindings=False):
+    """The values of one vector (x, f, i, c_hat, c, o or h) at step ``t``.
+
+    ``inherit_bindings=False`` drops ScrollView's arrow-key scrolling: the
+    arrows belong to the debugger (step and unit), and the pane follows the
+    selected unit by itself.
+    """
+
+    COMPONENT_CLASSES = {
+        "vector-pane--index",
+        "vector-pane--cursor",
+        "vector-pane--bar",
+        "vector-pane--bar-negative",
+        "vector-pane--axis",
+        "vector-pane--warning",
+    }
+
+    DEFAULT_CSS = """
+    VectorPane {
+        overflow-x: hidden;
+        overflow-y: auto;
+        scrollbar-size-vertical: 1;
+        & > .vector-pane--index { color: $text-muted; }
+        & > .vector-pane--cursor { background: $accent 35%; text-style: bold; }
+        & > .vector-pane--bar { color: $primary; }
+        & > .vector-pane--bar-negative { color: $secondary; }
+        & > .vector-pane--axis { color: $text-muted; }
+        & > .vector-pane--warning { color: $error; text-style: bold; }
+    }
+    """
+
+    #: The trace on screen (bound to the debugger screen's reactive).
+    trace: reactive[Trace | None] = reactive(None, repaint=False)
+    #: Index of the layer shown.
+    layer_index: reactive[int] = reactive(0, repaint=False)
+    #: The current step.
+    t: reactive[int] = reactive(0, repaint=False)
+    #: The selected unit (highlighted here, and kept in view).
+    unit: reactive[int] = reactive(0, repaint=False)
+
+    def __init__(self, vector: str, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id or f"pane-{vector}", classes=classes)
+        if vector not in TITLES:
+            raise ValueError(f"unknown vector {vector!r}")
+        self.vector = vector
+        self._cache: dict[tuple[int, int], Strip] = {}
+        self._values: np.ndarray | None = None
+        self._styles: dict[str, Style] | None = None
+
+    # -- state ---------------------------------------------------------------
+
+    def _layer(self) -> Layer | None:
+        if self.trace is None:
+            return None
+        layers = self.trace.layers
+        return layers[min(max(self.layer_index, 0), len(layers) - 1)]
+
+    def _step(self, layer: Layer) -> int:
+        return min(max(self.t, 0), layer.steps - 1)
+
+    def values(self) -> np.ndarray:
+        """The vector at the current step, as float64 (read once per step)."""
+        if self._values is None:
+            layer = self._layer()
+            if layer is None:
+                self._values = np.zeros(0)
+            else:
+                self._values = np.asarray(layer.vector(self.vector)[self._step(layer)], np.float64)
+        return self._values
+
+    def cursor_row(self) -> int | None:
+        """The highlighted row: the selected unit, or for x_t the hot input of
+        a one-hot vector (x has no units of its own)."""
+        if self.vector == "x":
+            return draw.one_hot_index(self.values())
+        layer = self._layer()
+        if layer is None:
+            return None
+        return min(max(self.unit, 0), layer.units - 1)
+
+    def _invalidate(self) -> None:
+        self._cache.clear()
+        self._values = None
+        layer = self._layer()
+        rows = 0 if layer is None else self.values().shape[0]
+        if self.virtual_size.height != rows:
+            self.virtual_size = Size(1, rows)
+        self.border_title = self._title()
+        self.refresh()
+        self.call_after_refresh(self.keep_cursor_visible)
+
+    def watch_trace(self) -> None:
+        self._invalidate()
+
+    def watch_layer_index(self) -> None:
+        self._invalidate()
+
+    def watch_t(self) -> None:
+        self._invalidate()
+
+    def watch_unit(self) -> None:
+        self._invalidate()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._cache.clear()
+        self.border_title = self._title()
+        self.call_after_refresh(self.keep_cursor_visible)
+
+    def notify_style_update(self) -> None:
+        # Theme or CSS changed: every cached strip has stale colours.
+        super().notify_style_update()
+        self._cache.clear()
+        self._styles = None
+
+    def _row_styles(self) -> dict[str, Style]:
+        """The Rich styles rows are drawn with, looked up once per theme
+        rather than once per row (CSS lookups are the costly part)."""
+        if self._styles is None:
+            part = partial(self.get_component_rich_style, partial=True)
+            self._styles = {
+                "base": self.rich_style,
+                "cursor": self.rich_style + self.get_component_rich_style("vector-pane--cursor"),
+                "index": part("vector-pane--index"),
+                "bar": part("vector-pane--bar"),
+                "negative": part("vector-pane--bar-negative"),
+                "axis": part("vector-pane--axis"),
+                "warning": part("vector-pane--warning"),
+            }
+        return self._styles
+
+    def keep_cursor_visible(self) -> None:
+        """Scroll just enough that the highlighted row is on screen."""
+        row = self.cursor_row()
+        height = self.scrollable_content_region.height
+        if row is None or height <= 0:
+            return
+        top = round(self.scroll_offset.y)
+        if row < top:
+            self.scroll_to(y=row, animate=False)
+        elif row >= top + height:
+            self.scroll_to(y=row - height + 1, animate=False)
+
+    # -- title ---------------------------------------------------------------
+
+    def _title(self) -> Content:
+        """The longest title that fits: symbol, name, scale (or for a one-hot
+        x_t its token), then "masked"; parts are dropped whole, never cut
+        mid-number."""
+        symbol, name = TITLES[self.vector]
+        layer = self._layer()
+        if layer is None:
+            return Content(symbol)
+        t = self._step(layer)
+        masked = [(" masked", "italic")] if layer.mask is not None and not bool(layer.mask[t]) else []
+        hot = draw.one_hot_index(self.values()) if self.vector == "x" else None
+        head: list[tuple[str, str] | str] = [(symbol, "bold")]
+        if hot is not None:
+            token = self.trace.token(layer.position(t)) if self.trace is not None else None
+            quoted = draw.quote(token) if token is not None else None
+            candidates = [
+                [*head, f" {quoted} (one-hot {hot})", *masked] if quoted else [*head, f" one-hot {hot}", *masked],
+                [*head, f" {quoted}", *masked] if quoted else [*head, f" #{hot}", *masked],
+                head,
+            ]
+        else:
+            scale = (f" {draw.layer_stats(layer)[self.vector].scale.label()}", "dim")
+            named = [*head, f" {name}"] if name else head
+            candidates = [[*named, scale, *masked], [*head, scale, *masked], [*named, *masked], head]
+        room = self.size.width - 2  # the rule's end characters
+        contents = [Content.assemble(*c) for c in candidates]
+        for content in contents:
+            if content.cell_length <= room:
+                return content
+        return contents[-1]
+
+    # -- drawing -------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        row = y + round(self.scroll_offset.y)
+        key = (row, width)
+        strip = self._cache.get(key)
+        if strip is None:
+            strip = self._render_row(row, width)
+            self._cache[key] = strip
+        return strip
+
+    def _render_row(self, row: int, width: int) -> Strip:
+        styles = self._row_styles()
+        base = styles["base"]
+        values = self.values()
+        layer = self._layer()
+        if layer is None or row >= values.shape[0] or width <= 0:
+            return Strip.blank(max(width, 0), base)
+        stats = draw.layer_stats(layer)[self.vector]
+        selected = row == self.cursor_row()
+        if selected:
+            # The full (not partial) component style: its translucent
+            # background is blended over the pane's own.
+            base = styles["cursor"]
+        value = float(values[row])
+        finite = draw.is_finite(value)
+        warning = styles["warning"]
+        index_width = len(str(values.shape[0] - 1))
+        value_width = stats.value_width
+        text = draw.fmt(value).rjust(value_width)
+        value_style = base if finite else base + warning
+        index_style = base + styles["index"]
+        marker, bar_width = self._layout(width, index_width, value_width)
+        segments: list[Segment] = []
+        if marker:
+            segments.append(Segment("▶" if selected else " ", base))
+        elif selected:
+            # No room for the ▶ column: the unit number in reverse video marks
+            # the row instead (reverse survives NO_COLOR, a background not).
+            index_style = index_style + Style(reverse=True)
+        if index_width + 1 + value_width <= width:
+            segments += [
+                Segment(f"{row:>{index_width}}", index_style),
+                Segment(" ", base),
+                Segment(text, value_style),
+            ]
+            if bar_width:
+                bar_styles = draw.BarStyles(base=base, positive=styles["bar"],
+                                            negative=styles["negative"], axis=styles["axis"],
+                                            warning=warning)
+                segments.append(Segment(" ", base))
+                segments += draw.bar(value, stats.scale, bar_width, bar_styles)
+        elif value_width <= width:
+            # Too narrow for unit numbers: the value alone, whole.
+            segments = [Segment(text, value_style + (Style(reverse=True) if selected else Style()))]
+        else:
+            # Narrower than a number: say so rather than print half of one.
+            segments = [Segment("…", base)]
+        return Strip(segments).adjust_cell_length(width, base)
+
+    @staticmethod
+    def _layout(width: int, index_width: int, value_width: int) -> tuple[bool, int]:
+        """(show the ▶ column, bar width) for a row ``width`` cells wide.
+
+        The value is never cut; the bar shrinks first, then the ▶ column
+        goes so that a narrow pane still gets a bar of a few cells."""
+        core = index_width + 1 + value_width
+        room = width - core - 1  # the space before the bar
+        if room - 1 >= MIN_BAR:
+            return True, min(room - 1, MAX_BAR)
+        if room >= MIN_BAR:
+            return False, min(room, MAX_BAR)
+        return width >= core + 1, 0
+
+    def on_click(self, event: events.Click) -> None:
+        if self.vector == "x":
+            return
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return
+        row = offset.y + round(self.scroll_offset.y)
+        if 0 <= row < self.values().shape[0]:
+            self.post_message(UnitPicked(row))
