@@ -59,7 +59,12 @@ def key_rows(nodes: Iterable[DOMNode]) -> list[KeyRow]:
     rows: dict[str, KeyRow] = {}
     for node in nodes:
         app = node.app
-        for _key, binding in node._bindings:
+        # The keys in force: the class's bindings with the app's keymap
+        # applied, as Textual does when it builds the binding chain.
+        bindings = node._bindings.copy()
+        if app._keymap:
+            bindings.apply_keymap(app._keymap)
+        for _key, binding in bindings:
             if binding.system or not binding.description:
                 continue
             ident = binding.id or binding.action

@@ -39,6 +39,8 @@ from .messages import TraceReady
 
 TOP_K = 5
 BAR_WIDTH = 13
+#: Seconds between showing "loading model…" and starting the bridge.
+BRIDGE_START_DELAY = 0.15
 
 
 class Predictor(Protocol):
@@ -133,6 +135,7 @@ class ModelPanel(Vertical, can_focus=False):
         self.load_worker: Worker[None] | None = None
         self.record_worker: Worker[None] | None = None
         self._failed: str | None = None
+        self._loading = False
         name = Path(model_path).stem if model_path is not None else "next_letter"
         self.border_title = Content.assemble(("model", "bold"), f": {name}")
 
@@ -156,10 +159,21 @@ class ModelPanel(Vertical, can_focus=False):
         """Start loading the model unless it is loaded, loading, failed or off."""
         if not self.enabled or self.predictor is not None or self._failed is not None:
             return
-        if self.load_worker is not None and not self.load_worker.is_finished:
+        if self._loading:
             return
+        self._loading = True
         self._status("loading model…")
         self.query_one("#model-top").loading = True
+        if self.loader is load_bridge_predictor:
+            # The bridge silences file descriptor 2 while TensorFlow imports
+            # (its C++ start-up noise would scribble over the screen), and
+            # Textual draws on that same descriptor: give the "loading" frame
+            # a moment to reach the terminal first.
+            self.set_timer(BRIDGE_START_DELAY, self._start_load)
+        else:
+            self._start_load()
+
+    def _start_load(self) -> None:
         self.load_worker = self._load()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="model",
@@ -172,8 +186,16 @@ class ModelPanel(Vertical, can_focus=False):
         # First use of the panel is the moment to pay for TensorFlow.
         self.ensure_model()
 
+    def _repaint_after_bridge(self) -> None:
+        """Redraw the whole screen once the bridge is done: frames drawn
+        while it had file descriptor 2 silenced never reached the terminal."""
+        if self.loader is load_bridge_predictor:
+            self.app.screen.refresh()
+
     def on_model_panel_loaded(self, message: Loaded) -> None:
         message.stop()
+        self._loading = False
+        self._repaint_after_bridge()
         self.predictor = message.predictor
         self.query_one("#model-top").loading = False
         path = getattr(self.predictor, "path", None)
@@ -188,6 +210,8 @@ class ModelPanel(Vertical, can_focus=False):
             return
         error = event.worker.error
         if event.worker.group == "model":
+            self._loading = False
+            self._repaint_after_bridge()
             self._failed = _error_line(error) if error is not None else "unknown error"
             self.query_one("#model-top").loading = False
             self._status(f"model failed to load: {self._failed}", error=True)

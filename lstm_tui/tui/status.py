@@ -99,7 +99,8 @@ class StatusLine(Widget):
         title = self.app.title or "lstm-tui"
         if self.trace is None:
             return Content(f" {title}")
-        left = Content(f" {title} · {source_label(self.trace)}")
+        source = source_label(self.trace)
+        left = Content(f" {title} · {source}")
         # The long spelling as long as the source keeps a readable stub.
         right = self.where() + " "
         if width - right.cell_length < min(left.cell_length, 24):
@@ -111,6 +112,11 @@ class StatusLine(Widget):
             right = self.where(minimal=True)
             return right if right.cell_length <= width else Content("")
         if left.cell_length + 1 > room:
-            left = left.truncate(room - 1, ellipsis=True)
+            if self.trace.path is not None:
+                # A path keeps its end, the file's name: "…/traces/other.npz".
+                keep = max(room - 1 - len(f" {title} · …"), 0)
+                left = Content(f" {title} · …{source[len(source) - keep:] if keep else ''}")
+            if left.cell_length + 1 > room:
+                left = left.truncate(room - 1, ellipsis=True)
         gap = " " * (room - left.cell_length)
         return Content.assemble(left, gap, right)

@@ -1,0 +1,201 @@
+"""The model side panel, with a fake predictor and (when shipped) the real model."""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import Input
+
+from lstm_tui.keras_bridge import BridgeError
+from lstm_tui.tui.app import make_app
+from lstm_tui.tui.model_panel import ModelPanel
+from lstm_tui.tui.vector_pane import VectorPane
+from tui_helpers import MODEL, CountingLoader, letters_trace, screen_text
+
+SIZE = (100, 30)
+
+
+def panel_text(app) -> str:
+    panel = app.screen.query_one(ModelPanel)
+    return "\n".join(str(panel.query_one(f"#model-{part}").content) for part in ("status", "top", "pnext"))
+
+
+async def settle(app, pilot) -> None:
+    await pilot.pause()
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def test_model_loads_only_when_the_panel_is_used():
+    loader = CountingLoader()
+    app = make_app(letters_trace(), predictor_loader=loader)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("right", "down", "tab", "tab")
+        await pilot.pause(0.3)
+        assert loader.calls == []
+        assert "loads on first use" in panel_text(app)
+        await pilot.press("m")
+        assert app.focused.id == "model-input"
+        await settle(app, pilot)
+        assert loader.calls == [None]
+        assert "vocabulary a–z" in panel_text(app)
+
+
+async def test_model_autoload_after_a_delay():
+    loader = CountingLoader()
+    app = make_app(letters_trace(), predictor_loader=loader, model_autoload=0.05)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.2)
+        await settle(app, pilot)
+        assert loader.calls == [None]
+        assert isinstance(app.focused, VectorPane)  # preloading does not steal focus
+
+
+async def test_top_letters_update_on_every_keystroke():
+    app = make_app(letters_trace(), predictor_loader=CountingLoader())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("m")
+        await settle(app, pilot)
+        await pilot.press("d", "e")
+        text = panel_text(app)
+        assert "after 'de':" in text
+        lines = str(app.screen.query_one("#model-top").content).splitlines()
+        assert lines[0].startswith("'f'") and "0.9000" in lines[0] and "█" in lines[0]
+        assert lines[1].startswith("'g'") and "0.0500" in lines[1]
+        assert len(lines) == 5
+        await pilot.press("f")
+        lines = str(app.screen.query_one("#model-top").content).splitlines()
+        assert lines[0].startswith("'g'")
+        # Typing letters never steps the debugger.
+        assert app.debugger.t == 0
+
+
+async def test_characters_outside_the_vocabulary_are_reported():
+    app = make_app(letters_trace(), predictor_loader=CountingLoader())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("m")
+        await settle(app, pilot)
+        await pilot.press("a", "1", "[")
+        text = panel_text(app)
+        assert "'1', '[' not in the vocabulary a–z" in text
+        assert str(app.screen.query_one("#model-top").content) == ""
+        assert app.screen.query_one("#model-status").has_class("-error")
+        await pilot.press("backspace", "backspace")
+        assert "after 'a':" in panel_text(app)
+
+
+async def test_enter_records_a_live_pass_into_the_debugger():
+    loader = CountingLoader()
+    app = make_app(letters_trace("abcdefgh"), predictor_loader=loader)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("right", "right", "m")
+        await settle(app, pilot)
+        await pilot.press("d", "e", "f", "enter")
+        await settle(app, pilot)
+        assert loader.predictor.recorded == ["def"]
+        screen = app.debugger
+        assert screen.trace.source == "live: def"
+        assert (screen.t, screen.trace.steps) == (0, 3)
+        first = screen_text(app).splitlines()[0]
+        assert "live: def" in first and "t = 0 / 3" in first and "token 'd'" in first
+        assert isinstance(app.focused, VectorPane)  # back to stepping
+        await pilot.press("right")
+        assert "token 'e'" in screen_text(app).splitlines()[0]
+
+
+async def test_a_model_that_fails_to_load_is_reported_and_the_app_goes_on():
+    error = BridgeError("models/broken.keras: not a next-letter model: expected LSTM → Dense(softmax)")
+    loader = CountingLoader(error=error)
+    app = make_app(letters_trace(), predictor_loader=loader)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("m")
+        await settle(app, pilot)
+        text = panel_text(app)
+        assert "model failed to load: models/broken.keras: not a next-letter model" in text
+        assert app.screen.query_one("#model-status").has_class("-error")
+        await pilot.press("d", "e", "f", "enter")
+        await settle(app, pilot)
+        assert len(loader.calls) == 1  # no retry storm on every key
+        await pilot.press("escape", "right")
+        assert app.debugger.t == 1
+
+
+async def test_an_unexpected_loader_error_is_one_line_too():
+    loader = CountingLoader(error=ImportError("No module named 'tensorflow'\nmore detail"))
+    app = make_app(letters_trace(), predictor_loader=loader)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("m")
+        await settle(app, pilot)
+        status = str(app.screen.query_one("#model-status").content)
+        assert status == "model failed to load: ImportError: No module named 'tensorflow'"
+
+
+async def test_model_off():
+    loader = CountingLoader()
+    app = make_app(letters_trace(), load_model=False, predictor_loader=loader)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("m", "d")
+        await settle(app, pilot)
+        assert loader.calls == []
+        assert "model off" in panel_text(app)
+
+
+async def test_escape_returns_to_the_pane_last_focused():
+    app = make_app(letters_trace(), load_model=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("tab", "tab")
+        focused = app.focused
+        await pilot.press("m")
+        assert isinstance(app.focused, Input)
+        await pilot.press("escape")
+        assert app.focused is focused
+
+
+async def test_p_next_per_step_follows_t():
+    trace = letters_trace("abcdefgh")
+    app = make_app(trace, load_model=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        text = str(app.screen.query_one("#model-pnext").content)
+        lines = text.splitlines()
+        assert lines[0] == "P(next) per step"
+        best = trace.probs.argmax(axis=1)
+        letters = "".join("abcdefghijklmnopqrstuvwxyz"[k] for k in best)
+        assert lines[1] == f"t = 0: '{letters[0]}' {trace.probs[0, best[0]]:.4f}"
+        assert lines[2] == letters
+        assert lines[4].index("▲") == 0
+        await pilot.press("right", "right")
+        lines = str(app.screen.query_one("#model-pnext").content).splitlines()
+        assert lines[4].index("▲") == 2
+
+
+async def test_no_p_next_line_without_a_readout():
+    app = make_app(letters_trace(readout=False), load_model=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert not app.screen.query_one("#model-pnext").display
+
+
+needs_model = pytest.mark.skipif(not MODEL.exists(), reason="lstm_tui/models/next_letter.keras not shipped")
+
+
+@needs_model
+@pytest.mark.slow
+async def test_shipped_model_predicts_g_after_def_and_records():
+    app = make_app(letters_trace())  # the bundled model, through the real bridge
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("m")
+        await pilot.pause()
+        assert "loading model…" in panel_text(app)
+        for _ in range(600):  # TensorFlow takes seconds to import; the UI keeps going
+            await pilot.pause(0.1)
+            if app.screen.query_one(ModelPanel).predictor is not None or "failed" in panel_text(app):
+                break
+        assert app.screen.query_one(ModelPanel).predictor is not None, panel_text(app)
+        assert "model: next_letter" in screen_text(app)
+        await pilot.press("d", "e", "f")
+        lines = str(app.screen.query_one("#model-top").content).splitlines()
+        assert lines[0].startswith("'g'")
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert app.debugger.trace.source == "live: def"
+        assert app.debugger.trace.probs is not None
