@@ -90,7 +90,7 @@ class DebuggerScreen(Screen[None]):
         Binding("tab", "app.focus_next", "Next pane", id="next_pane", show=False),
         Binding("shift+tab", "app.focus_previous", "Previous pane", id="previous_pane", show=False),
         Binding("z", "zoom", "Zoom pane", id="zoom", show=False),
-        Binding("m", "focus_model", "Model", id="focus_model"),
+        Binding("m", "focus_model", "Model panel", id="focus_model"),
         Binding("o", "open_trace", "Open trace file", id="open_trace", show=False),
         Binding("ctrl+t", "toggle_theme", "Toggle theme", id="toggle_theme", show=False),
         Binding("ctrl+s", "save_screenshot", "Save screenshot", id="save_screenshot", show=False),

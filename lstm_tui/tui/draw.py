@@ -265,6 +265,19 @@ def spark(value: float, scale: Scale) -> str:
     return SPARKS[int(round(frac * (len(SPARKS) - 1)))]
 
 
+def component_style(widget, name: str) -> Style:
+    """A component class's own style (bold, reverse…, no background unless
+    the CSS sets one) with its colour resolved against the widget's
+    background.
+
+    The partial style alone leaves colours such as ``$text-muted`` (an
+    ``auto`` colour with alpha) unresolved — white on a light theme — and
+    the full style would repaint the row's background, hiding the cursor."""
+    full = widget.get_component_rich_style(name)
+    own = widget.get_component_rich_style(name, partial=True)
+    return own + Style(color=full.color) if full.color is not None else own
+
+
 def quote(token: str | None) -> str:
     """A token as the screen shows it: repr-quoted so blanks and odd
     characters are visible (``' '``, ``'\\n'``)."""

@@ -79,13 +79,16 @@ def key_rows(nodes: Iterable[DOMNode]) -> list[KeyRow]:
             if binding.action == "command_palette":
                 section = "App"
             rows[ident] = KeyRow([display], binding.description, section, binding)
+    for row in rows.values():
+        # Plain keys before chords: "q ^q", not "^q q".
+        row.keys.sort(key=lambda k: len(k) > 1 and ("^" in k or "+" in k))
     ordered = sorted(rows.values(), key=lambda r: ORDER.index(r.section))
     return ordered
 
 
 def help_text(rows: list[KeyRow], notes: Iterable[str] = ()) -> Content:
     """The help screen's body."""
-    width = max((len(" ".join(r.keys)) for r in rows), default=4) + 2
+    width = max([len(" ".join(r.keys)) for r in rows] + [len(keys) for keys, _ in RESERVED]) + 2
     lines: list[Content] = []
     section = None
     for row in rows:

@@ -31,7 +31,7 @@ from textual.content import Content
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Input, Static
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from ..trace import Trace
 from . import draw
@@ -292,7 +292,9 @@ class ModelPanel(Vertical, can_focus=False):
     def _record(self, text: str) -> None:
         assert self.predictor is not None
         trace = self.predictor.record(text)
-        self.post_message(self.Recorded(trace, text))
+        # A newer Enter replaced this pass (exclusive worker): drop it.
+        if not get_current_worker().is_cancelled:
+            self.post_message(self.Recorded(trace, text))
 
     def on_model_panel_recorded(self, message: Recorded) -> None:
         message.stop()

@@ -146,9 +146,9 @@ class Timeline(ScrollView, can_focus=True, inherit_bindings=False):
         scale = draw.layer_stats(layer)[vector].scale
         values = layer.vector(vector)[:, unit]
         base = self.rich_style
-        normal = base + self.get_component_rich_style("timeline--series", partial=True)
-        warn = base + self.get_component_rich_style("timeline--warning", partial=True)
-        masked = base + self.get_component_rich_style("timeline--masked", partial=True)
+        normal = base + draw.component_style(self, "timeline--series")
+        warn = base + draw.component_style(self, "timeline--warning")
+        masked = base + draw.component_style(self, "timeline--masked")
         mask = layer.mask
         # Runs of cells with one style become one segment: a long trace is a
         # handful of segments, not one per step.
@@ -198,9 +198,9 @@ class Timeline(ScrollView, can_focus=True, inherit_bindings=False):
             return Strip.blank(max(width, 0), base)
         layer, t, unit = state
         span = self._span
-        label_style = base + self.get_component_rich_style("timeline--label", partial=True)
+        label_style = base + draw.component_style(self, "timeline--label")
         if row == len(SERIES):
-            axis_style = base + self.get_component_rich_style("timeline--axis", partial=True)
+            axis_style = base + draw.component_style(self, "timeline--axis")
             label = Strip([Segment("t".ljust(LABEL_WIDTH), label_style)])
             body = Strip([Segment(self._axis(layer, t, span), axis_style)])
             return Strip.join([label, body]).crop_extend(0, width, base)

@@ -163,7 +163,7 @@ class VectorPane(ScrollView, can_focus=True, inherit_bindings=False):
         """The Rich styles rows are drawn with, looked up once per theme
         rather than once per row (CSS lookups are the costly part)."""
         if self._styles is None:
-            part = partial(self.get_component_rich_style, partial=True)
+            part = partial(draw.component_style, self)
             self._styles = {
                 "base": self.rich_style,
                 "cursor": self.rich_style + self.get_component_rich_style("vector-pane--cursor"),

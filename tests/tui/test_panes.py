@@ -257,3 +257,18 @@ async def test_two_layer_panes_switch_with_the_layer():
         assert pane(app, "x").virtual_size.height == 6  # layer 1 reads layer 0's h
         layer = app.debugger.trace.layers[1]
         assert f"{layer.f[0, 0]:.4f}" in widget_lines(pane(app, "f"))[0]
+
+
+async def test_no_color_still_shows_the_cursor_and_warnings(monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = make_app(bad_values_trace(), load_model=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("right")
+        assert app.no_color
+        text = screen_text(app)
+        # The selected unit and the bad values are text, not only colour.
+        assert "▶0" in text and "NaN" in text and "+Inf" in text
+        # The timeline marker is reverse video, which NO_COLOR keeps.
+        timeline = app.screen.query_one(Timeline)
+        strip = timeline.render_line(0)
+        assert any(seg.style is not None and seg.style.reverse for seg in strip)

@@ -1,0 +1,8 @@
+"""The seed notebook's hand-made LSTM, model panel off (snapshot app)."""
+
+import _common  # noqa: F401
+
+from lstm_tui.demo import seed_trace
+from lstm_tui.tui.app import make_app
+
+app = make_app(seed_trace(), load_model=False)

@@ -1,0 +1,56 @@
+"""SVG snapshots of the screens a user sees (pytest-textual-snapshot).
+
+Regenerate after an intended change with ``pytest tests/tui/test_snapshots.py
+--snapshot-update`` and look at the SVGs before committing them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.widgets import Input
+
+APPS = Path(__file__).parent / "snapshot_apps"
+
+
+async def _no_blink(pilot) -> None:
+    for widget in pilot.app.screen.query(Input):
+        widget.cursor_blink = False
+    await pilot.pause()
+
+
+def test_main_screen_80x24(snap_compare):
+    assert snap_compare(APPS / "seed_app.py", press=["right", "down"], terminal_size=(80, 24))
+
+
+def test_main_screen_120x40(snap_compare):
+    assert snap_compare(APPS / "letters_app.py", press=["right", "right", "right", "down", "down"],
+                        terminal_size=(120, 40))
+
+
+def test_help_screen(snap_compare):
+    assert snap_compare(APPS / "seed_app.py", press=["question_mark"], terminal_size=(100, 44))
+
+
+def test_model_panel_with_results(snap_compare):
+    async def type_def(pilot) -> None:
+        await pilot.press("right", "right", "m")
+        await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("d", "e", "f")
+        await _no_blink(pilot)
+
+    assert snap_compare(APPS / "letters_app.py", run_before=type_def, terminal_size=(120, 40))
+
+
+def test_narrow_model_overlay(snap_compare):
+    async def show_panel(pilot) -> None:
+        await pilot.press("m")
+        await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("a", "b")
+        await _no_blink(pilot)
+
+    assert snap_compare(APPS / "letters_app.py", run_before=show_panel, terminal_size=(80, 24))
