@@ -209,9 +209,15 @@ class DebuggerScreen(Screen[None]):
         if not self.is_mounted or self.trace is None:
             return
         layer = self.trace.layers[_clamp(self.layer_index, 0, len(self.trace.layers) - 1)]
-        rows = 3 if self.has_class("-tall") else 2
-        need = max(layer.units, layer.input_dim) + 1  # + the title rule
-        self.query_one("#panes").styles.max_height = need * rows
+        # Rows of the grid (+1 for each pane's title rule): the first holds
+        # x_t, whose length is the input's, the others only units.
+        first = max(layer.units, layer.input_dim) + 1
+        other = layer.units + 1
+        needs = [first, other, other] if self.has_class("-tall") else [first, other]
+        panes = self.query_one("#panes")
+        # Shared in proportion to need, and never more than needed in all.
+        panes.styles.grid_rows = " ".join(f"{n}fr" for n in needs)
+        panes.styles.max_height = sum(needs)
 
     def set_trace(self, trace: Trace) -> None:
         """Debug ``trace`` from its first step, first layer, first unit."""

@@ -42,9 +42,9 @@ DIM = "$text-muted"
 def named(line: Content, name: str, width: int) -> Content:
     """``line`` followed by a dim name ("forget gate") when there is room for
     it: the equation comes first and the name is only a reminder, so it is
-    the part that goes on a narrow screen."""
+    the part that goes on a narrow screen. ``width`` ≤ 0: no names at all."""
     suffix = Content.styled(f"   {name}", DIM)
-    if line.cell_length + suffix.cell_length <= width:
+    if width > 0 and line.cell_length + suffix.cell_length <= width:
         return line + suffix
     return line
 
@@ -162,9 +162,12 @@ def contribution_lines(e: Explanation, layer: Layer, trace: Trace, width: int = 
     return lines
 
 
-def explanation_lines(e: Explanation, layer: Layer, trace: Trace, width: int = 1000) -> list[Content]:
+def explanation_lines(e: Explanation, layer: Layer, trace: Trace, width: int = 1000,
+                      name_width: int | None = None) -> list[Content]:
     """All the lines of the pane for one explanation, fitted to ``width``
-    where they can be."""
+    where they can be; step names are added where they fit ``name_width``
+    (default ``width``; 0 for none)."""
+    nw = width if name_width is None else name_width
     lines: list[Content] = []
     if e.masked:
         lines.append(Content.assemble(
@@ -177,21 +180,33 @@ def explanation_lines(e: Explanation, layer: Layer, trace: Trace, width: int = 1
         lines.append(Content.styled(
             "no weights in this trace: W·x, U·h and b are unknown, the gates are as recorded", DIM
         ))
-        gate_lines = {g: recorded_gate_line(g, v, width) for g, v in
+        gate_lines = {g: recorded_gate_line(g, v, nw) for g, v in
                       (("f", e.f), ("i", e.i), ("c", e.c_hat), ("o", e.o))}
     else:
         # One form for all four gates, so they still line up: the full one if
         # it fits, else short labels, else the full one over two lines.
-        for form in ("long", "short", "split"):
-            gate_lines = {g: gate_line(e.gates[g], width, form) for g in ("f", "i", "c", "o")}
-            if all(line.cell_length <= width for line in gate_lines.values()):
-                break
+        gates = e.gates
+        form = next((f for f in ("long", "short")
+                     if all(gate_line(gates[g], 0, f).cell_length <= width for g in gates)), "split")
+        gate_lines = {g: gate_line(gates[g], nw, form) for g in ("f", "i", "c", "o")}
     # The notebook's order: forget, input, candidate, cell update, output, hidden.
     lines += [gate_lines["f"], gate_lines["i"], gate_lines["c"]]
-    lines += cell_lines(e, width)
-    lines += [gate_lines["o"], hidden_line(e, width)]
-    lines += contribution_lines(e, layer, trace, width)
+    lines += cell_lines(e, nw)
+    lines += [gate_lines["o"], hidden_line(e, nw)]
+    lines += contribution_lines(e, layer, trace, nw)
     return lines
+
+
+def fitted_lines(e: Explanation, layer: Layer, trace: Trace, width: int) -> list[Content]:
+    """``explanation_lines`` with the step names on every line that has one,
+    or on none: names on some lines only would read as if the others had
+    none."""
+    named = explanation_lines(e, layer, trace, width)
+    plain = explanation_lines(e, layer, trace, width, name_width=0)
+    everywhere = explanation_lines(e, layer, trace, width, name_width=1 << 30)
+    def count(lines: list[Content]) -> int:
+        return sum(a.cell_length != b.cell_length for a, b in zip(lines, plain))
+    return named if count(named) == count(everywhere) else plain
 
 
 class ExplainPane(VerticalScroll, can_focus=True, inherit_bindings=False):
@@ -257,7 +272,7 @@ class ExplainPane(VerticalScroll, can_focus=True, inherit_bindings=False):
         self.border_title = Content.assemble(*title)
         body = self.query_one("#explain-body", Static)
         width = self.scrollable_content_region.width or 1000
-        text = Content("\n").join(explanation_lines(e, layer, self.trace, width))
+        text = Content("\n").join(fitted_lines(e, layer, self.trace, width))
         # Ask for no more height than the text takes (wrapped lines counted),
         # so a tall terminal gives the rest to the panes, not to blank rows.
         rows = sum(max(1, -(-line.cell_length // max(width, 1))) for line in text.split("\n"))
