@@ -31,6 +31,7 @@ from textual.actions import parse as parse_action
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
+from textual.driver import Driver
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widget import Widget
@@ -407,6 +408,16 @@ class LstmTuiApp(App[None]):
         )
         if title:
             self.title = title
+
+    def get_driver_class(self) -> type[Driver]:
+        driver = super().get_driver_class()
+        # Only Textual's own Linux/macOS driver: not Windows, and not a driver
+        # chosen with TEXTUAL_DRIVER.
+        if driver.__module__ == "textual.drivers.linux_driver" and driver.__name__ == "LinuxDriver":
+            from .driver import OwnDescriptorDriver
+
+            return OwnDescriptorDriver
+        return driver
 
     def get_default_screen(self) -> Screen[Any]:
         return DebuggerScreen(self._initial_trace, **self._screen_options)  # type: ignore[arg-type]
