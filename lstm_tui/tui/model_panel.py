@@ -74,7 +74,10 @@ def _vocab_label(vocab: str) -> str:
 def _error_line(error: BaseException) -> str:
     """One line for the panel: the bridge's own message when it has one."""
     text = str(error).strip().splitlines()[0] if str(error).strip() else ""
-    if type(error).__name__ == "BridgeError" and text:
+    # BridgeError and its subclasses (VerificationError) speak for themselves;
+    # matched by the class hierarchy's names so the bridge (and Keras) is not
+    # imported just to classify an error.
+    if text and any(c.__name__ == "BridgeError" for c in type(error).__mro__):
         return text
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
