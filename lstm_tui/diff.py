@@ -124,6 +124,42 @@ def _error(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return err
 
 
+def check_comparable(a: Trace, b: Trace) -> None:
+    """Raise ``Incomparable`` unless ``a`` and ``b`` have the same layers
+    with the same numbers of units and inputs (what ``diff`` needs), without
+    reading any values: a command can refuse a pair before opening a
+    screen."""
+    _check_shapes(a, b)
+
+
+def difference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """B − A elementwise, in float64, signed: what a screen shows for two
+    runs side by side. As in ``diff``, NaN against NaN and an infinity
+    against the same infinity are 0 (the runs agree); NaN against anything
+    else stays NaN, so it is shown as such rather than as a number."""
+    a = np.asarray(a, np.float64)
+    b = np.asarray(b, np.float64)
+    with np.errstate(invalid="ignore"):
+        out = b - a
+    out[(a == b) | (np.isnan(a) & np.isnan(b))] = 0.0
+    return out
+
+
+def max_finite_difference(a: Trace, b: Trace, layer: int, vector: str) -> float:
+    """The largest finite |B − A| of one vector of one layer over the steps
+    both runs have (0.0 when there is none): the scale of a bar of B − A,
+    the same at every step. Read a block of rows at a time."""
+    va, vb = a.layers[layer].vector(vector), b.layers[layer].vector(vector)
+    n = min(va.shape[0], vb.shape[0])
+    best = 0.0
+    for s, e in _blocks(n, va.shape[1]):
+        d = np.abs(difference(va[s:e], vb[s:e]))
+        d = d[np.isfinite(d)]
+        if d.size:
+            best = max(best, float(d.max()))
+    return best
+
+
 def _check_shapes(a: Trace, b: Trace) -> None:
     if len(a.layers) != len(b.layers):
         raise Incomparable(f"A has {len(a.layers)} layer(s), B has {len(b.layers)}")

@@ -188,3 +188,32 @@ def test_memory_mapped_traces(tmp_path):
     b.layers[0].x[4, 2] = 9.0
     r = diff(load(save(a, tmp_path / "a.npz")), load(save(b, tmp_path / "b.npz")))
     assert r.first[:4] == (4, 0, "x", 2) and r.first.b == 9.0
+
+
+def test_check_comparable_reads_shapes_only():
+    a = random_trace(T=5, H=4)
+    diff_module.check_comparable(a, random_trace(seed=3, T=9, H=4))  # other values, other length
+    with pytest.raises(Incomparable, match="4 units"):
+        diff_module.check_comparable(a, random_trace(T=5, H=5))
+
+
+def test_signed_difference_and_its_nan_rules():
+    a = np.array([1.0, 2.0, np.nan, np.inf, np.nan, 1.0, -np.inf])
+    b = np.array([1.5, 1.0, np.nan, np.inf, 3.0, np.inf, np.inf])
+    d = diff_module.difference(a, b)
+    assert d[:4].tolist() == [0.5, -1.0, 0.0, 0.0]
+    assert np.isnan(d[4]) and d[5] == np.inf and d[6] == np.inf
+
+
+def test_max_finite_difference_skips_non_finite_and_uses_common_steps(monkeypatch):
+    a = random_trace(T=6, H=3)
+    b = twin(a)
+    b.layers[0].c[2, 1] += 0.25
+    b.layers[0].c[4, 0] = np.nan
+    assert diff_module.max_finite_difference(a, b, 0, "c") == pytest.approx(0.25)
+    assert diff_module.max_finite_difference(a, b, 0, "f") == 0.0
+    monkeypatch.setattr(diff_module, "BLOCK_ELEMENTS", 3)  # one row a block
+    assert diff_module.max_finite_difference(a, b, 0, "c") == pytest.approx(0.25)
+    short = random_trace(T=3, H=3)
+    short.layers[0].c[:] = a.layers[0].c[:3] - 2.0
+    assert diff_module.max_finite_difference(a, short, 0, "c") == pytest.approx(2.0)

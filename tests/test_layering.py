@@ -12,7 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 CORE = ["lstm_tui", "lstm_tui.lstm", "lstm_tui.trace", "lstm_tui.demo", "lstm_tui.check",
-        "lstm_tui.conditions", "lstm_tui.health", "lstm_tui.diff",
+        "lstm_tui.conditions", "lstm_tui.health", "lstm_tui.diff", "lstm_tui.breakpoints",
         "lstm_tui.cli", "lstm_tui.keras_bridge"]
 
 
