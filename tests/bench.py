@@ -1,0 +1,948 @@
+"""The benchmark of issue 7: every speed and memory figure against a baseline
+measured in the same run, on the machine it runs on.
+
+    .venv/bin/python tests/bench.py            # all figures (a few minutes)
+    .venv/bin/python tests/bench.py --quick    # smaller sizes, a smoke run
+    .venv/bin/python tests/bench.py --only keys,steps
+
+Run it from the repository root with the project's virtual environment. It
+prints a table, then one JSON line per figure with the keys ``name``,
+``value``, ``baseline``, ``ratio``, ``target``, ``unit`` and ``met`` (null
+for a figure shown for information only). Nothing
+here is an assertion: a missed target is reported, not failed (timed
+assertions in tests are flaky; a ratio against a baseline measured beside it
+is not). pytest does not collect this file (its name is not ``test_*.py``).
+
+Absolute times depend on the machine; each figure is therefore a ratio to a
+baseline that does the least work the same measurement could possibly do,
+started and measured the same way:
+
+start-up
+    Time from launching a fresh ``python`` process to the first composed
+    frame of ``lstm-tui TRACE`` (the CLI's own ``main`` on the bundled trace;
+    the model panel defers loading, so TensorFlow must stay out, and the
+    bench warns if it does not). Baseline: a bare Textual app with one Static
+    and a Footer, launched by the same driver in the same Python, headless,
+    at the same size. Both pay interpreter and Textual start-up; the ratio
+    is what lstm-tui adds (click, NumPy, loading the trace, its widgets).
+key press
+    CPU time per → press through Pilot (``press`` then ``pause``, so every
+    press is followed by a repaint) on a trace with H = 1024 at 120×40.
+    Baseline: a bare app whose one Static fills the screen with new random
+    numbers on every press: the cheapest possible full-screen repaint, so a
+    ratio near 1 means the debugger costs what redrawing the screen costs.
+    Pilot itself costs more on a screen of many widgets (it waits on each
+    one); that cost, measured with an unbound key, is shown beside it.
+record
+    Recording every gate of an LSTM (D = 64, H = 256, T = 2000) with the
+    NumPy cell (``LSTMCell.forward`` on the layer's weights, float32),
+    against Keras' own compiled forward of the same layer
+    (``predict_on_batch``, warmed up), which computes only h. The full
+    ``keras_bridge.record(..., verify=True)``, which also runs Keras to
+    capture the input and to check the recording, is reported beside it.
+large trace
+    Time from process start to the first frame of a ~1 GiB trace (seven
+    (T, 1024) float32 arrays), against a ~1 MB trace of the same width:
+    opening must not read the file. The child's peak RSS (VmHWM, which
+    counts memory-mapped file pages that were touched) is the second figure.
+random steps
+    Wall time per jump to a random step (setting the debugger's ``t`` as the
+    go-to-step dialog does, then letting every widget settle and the frame
+    be composed) on the 1 GiB trace, against the same jumps on the 1 MB
+    trace: a step must cost the same whatever the length of the trace.
+    ``settle`` is ``Pilot.pause`` without its idle detection, whose 20 ms
+    sleeps would add the same constant to both sides.
+query
+    One next-letter query (``Predictor.top(text, 5)``, the model panel's
+    path once the model is loaded) against ``model.predict`` of the same
+    Keras model on the same input, the call a naive panel would make.
+long session
+    Growth of the resident set over 10 000 key presses (→ ← ↓ ↑ PgDn Home
+    End, in a fixed random order) on the bundled trace, after a warm-up; the
+    bare app's growth over the same presses is shown beside it. Keys are
+    delivered as the terminal driver delivers them, each followed by a frame
+    (``Pilot.press`` and ``pause`` would sleep 60 ms a press: ten minutes).
+    The bench checks that every press took effect. If the presses do not fit
+    a time budget (45 s), the session stops and the growth is scaled
+    linearly to 10 000 presses, which the output says; ``--full-session``
+    runs them all.
+
+The UI figures run each app in its own subprocess, headless (Textual draws
+every frame but does not serialise it for a terminal, for both sides alike),
+so no figure disturbs another. Large traces are written to a temporary
+folder that is removed at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+BUNDLED_TRACE = ROOT / "lstm_tui" / "traces" / "next_letter.npz"
+#: Terminal size of every UI figure.
+SIZE = (120, 40)
+RESULT = "BENCH_RESULT "
+MB = 1024 * 1024
+
+
+# --------------------------------------------------------------------------
+# The one place that knows how the app exposes its state
+# --------------------------------------------------------------------------
+
+
+def make_debugger_app(trace: Any) -> Any:
+    """The debugger on ``trace`` as ``lstm-tui TRACE --no-model`` builds it."""
+    from lstm_tui.tui.app import make_app
+
+    return make_app(trace, load_model=False)
+
+
+def debugger_state(app: Any) -> Any:
+    """The object that owns the reactives ``t``, ``unit`` and
+    ``layer_index`` (the debugger screen)."""
+    return app.debugger
+
+
+# --------------------------------------------------------------------------
+# Figures
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class Figure:
+    """One measured figure: ``value`` against ``baseline`` (same unit), and
+    a target on their ratio or on the value itself."""
+
+    name: str
+    value: float
+    baseline: float | None
+    unit: str
+    target: str  # e.g. "ratio <= 1.2" or "value <= 250"
+    limit: float
+    on: str  # "ratio" or "value": what the limit applies to; "info": no target
+    note: str = ""
+
+    @property
+    def ratio(self) -> float | None:
+        if self.baseline is None or self.baseline == 0:
+            return None
+        return self.value / self.baseline
+
+    @property
+    def met(self) -> bool | None:
+        """None for a figure shown for information, with no target."""
+        if self.on == "info":
+            return None
+        measured = self.ratio if self.on == "ratio" else self.value
+        return measured is not None and measured <= self.limit
+
+    def json(self) -> str:
+        r = self.ratio
+        return json.dumps({
+            "name": self.name,
+            "value": _round(self.value),
+            "baseline": None if self.baseline is None else _round(self.baseline),
+            "ratio": None if r is None else round(r, 3),
+            "target": self.target,
+            "unit": self.unit,
+            "met": self.met,
+            **({"note": self.note} if self.note else {}),
+        }, ensure_ascii=False)
+
+
+def _round(v: float) -> float:
+    if v == 0 or not math.isfinite(v):
+        return v
+    return round(v, max(0, 4 - int(math.floor(math.log10(abs(v))))))
+
+
+def _fmt(v: float | None) -> str:
+    if v is None:
+        return "–"
+    if abs(v) >= 100:
+        return f"{v:.0f}"
+    if abs(v) >= 10:
+        return f"{v:.1f}"
+    if abs(v) >= 1:
+        return f"{v:.2f}"
+    return f"{v:.3g}"
+
+
+def warn(text: str) -> None:
+    print(f"WARNING: {text}", file=sys.stderr, flush=True)
+
+
+def log(text: str) -> None:
+    print(f"  · {text}", file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------
+# Subprocesses
+# --------------------------------------------------------------------------
+
+#: The start-up driver, run as ``python -c``: identical for the app and the
+#: baseline up to the last lines. It hooks ``App._display`` (called with
+#: each composed frame, also when headless) to note the time of the first
+#: frame and exit, and makes ``App.run`` headless at the bench's size.
+FIRST_FRAME_DRIVER = r"""
+import os, sys, time
+_T0 = float(os.environ["LSTM_BENCH_T0"])
+import textual.app as _ta
+_state = {}
+
+def _status():
+    out = {}
+    with open("/proc/self/status") as f:
+        for line in f:
+            key, _, rest = line.partition(":")
+            if key in ("VmHWM", "VmRSS", "RssAnon", "RssFile"):
+                out[key] = int(rest.split()[0]) * 1024
+    return out
+
+_display = _ta.App._display
+
+def _hooked(self, screen, renderable):
+    _display(self, screen, renderable)
+    if (not _state and renderable is not None and self._running and not self._batch_count
+            and screen is self.screen):
+        _state["first_frame"] = time.time() - _T0
+        _state.update(_status())
+        _state["screen"] = type(screen).__name__
+        _state["tensorflow"] = "tensorflow" in sys.modules
+        if os.environ.get("LSTM_BENCH_TEXT"):
+            import io
+            from rich.console import Console
+            console = Console(width=self.size.width, height=self.size.height, file=io.StringIO(),
+                              record=True, force_terminal=True, color_system="truecolor")
+            console.print(renderable)
+            _state["text"] = console.export_text()
+        self.exit()
+
+_ta.App._display = _hooked
+_run = _ta.App.run
+
+def _headless_run(self, *args, **kwargs):
+    kwargs["headless"] = True
+    kwargs["size"] = ({size})
+    return _run(self, *args, **kwargs)
+
+_ta.App.run = _headless_run
+{app}
+import json
+print("{result}" + json.dumps(_state), flush=True)
+"""
+
+#: The lstm-tui side: its console script's ``main`` with the trace as the
+#: only argument, as a user types ``lstm-tui TRACE``.
+FIRST_FRAME_LSTM = r"""
+from lstm_tui.cli import main
+try:
+    main([os.environ["LSTM_BENCH_TRACE"]])
+except SystemExit:
+    pass
+"""
+
+#: The baseline: a bare Textual app, one Static and a Footer.
+FIRST_FRAME_BARE = r"""
+from textual.app import App
+from textual.widgets import Footer, Static
+
+class Bare(App):
+    BINDINGS = [("q", "quit", "Quit")]
+
+    def compose(self):
+        yield Static("bare")
+        yield Footer()
+
+Bare().run()
+"""
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("PYTHONHASHSEED", "0")
+    # Textual's developer tooling off, whatever the caller's shell says.
+    for key in ("TEXTUAL", "TEXTUAL_SCREENSHOT", "TEXTUAL_PRESS"):
+        env.pop(key, None)
+    env.update(extra)
+    return env
+
+
+def _parse_result(proc: subprocess.CompletedProcess[str], what: str) -> dict[str, Any]:
+    for line in reversed(proc.stdout.splitlines()):
+        if line.startswith(RESULT):
+            return json.loads(line[len(RESULT):])
+    tail = (proc.stderr or proc.stdout).strip().splitlines()[-15:]
+    raise RuntimeError(f"{what}: no result (exit {proc.returncode})\n" + "\n".join(tail))
+
+
+def first_frame(kind: str, trace: Path | None = None, text: bool = False) -> dict[str, Any]:
+    """Launch a fresh process running the lstm-tui CLI on ``trace`` (kind
+    "lstm") or the bare app ("bare"); its first frame time and memory."""
+    code = FIRST_FRAME_DRIVER.replace("{size}", f"{SIZE[0]}, {SIZE[1]}").replace(
+        "{result}", RESULT).replace("{app}", FIRST_FRAME_LSTM if kind == "lstm" else FIRST_FRAME_BARE)
+    extra = {"LSTM_BENCH_TRACE": str(trace or "")}
+    if text:
+        extra["LSTM_BENCH_TEXT"] = "1"
+    env = _env(**extra)
+    t0 = time.time()
+    env["LSTM_BENCH_T0"] = repr(t0)
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=300)
+    return _parse_result(proc, f"first frame ({kind})")
+
+
+def child(mode: str, *args: str) -> dict[str, Any]:
+    """Run ``bench.py --child MODE ARGS`` in a fresh process; its result."""
+    proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", mode, *args],
+                          cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=600)
+    return _parse_result(proc, f"child {mode}")
+
+
+# --------------------------------------------------------------------------
+# Traces
+# --------------------------------------------------------------------------
+
+
+def write_tiled_trace(path: Path, T: int, H: int, D: int, seed: int = 0) -> int:
+    """A trace of seven (T, ·) float32 arrays, no weights, filled by tiling a
+    small random block (cheap: no random generator over a gigabyte). Values
+    lie in each vector's natural range. Returns the file's size."""
+    import numpy as np
+
+    from lstm_tui.trace import Layer, Trace, save
+
+    rng = np.random.default_rng(seed)
+    rows = 97  # prime, so the tiles of different arrays do not line up
+    block = rng.random((rows, max(H, D)), dtype=np.float32)
+
+    def tiled(width: int, lo: float, hi: float, shift: int) -> np.ndarray:
+        b = np.roll(block[:, :width], shift, axis=0) * np.float32(hi - lo) + np.float32(lo)
+        return np.tile(b, (-(-T // rows), 1))[:T]
+
+    layer = Layer(
+        x=tiled(D, -1, 1, 0), f=tiled(H, 0, 1, 1), i=tiled(H, 0, 1, 2), c_hat=tiled(H, -1, 1, 3),
+        c=tiled(H, -3, 3, 4), o=tiled(H, 0, 1, 5), h=tiled(H, -1, 1, 6),
+        h0=np.zeros(H, np.float32), c0=np.zeros(H, np.float32), name="lstm",
+    )
+    save(Trace(layers=[layer], source=f"bench: tiled T={T} H={H} D={D}"), path)
+    del layer
+    return path.stat().st_size
+
+
+def write_forward_trace(path: Path, T: int, H: int, D: int, seed: int = 0) -> None:
+    """A real recording (weights included, so the explain pane computes every
+    term): a random LSTM in float32 over random inputs."""
+    import numpy as np
+
+    from lstm_tui.lstm import GATES, LSTMCell
+    from lstm_tui.trace import Layer, Trace, save
+
+    rng = np.random.default_rng(seed)
+    s_in, s_rec = 1 / math.sqrt(D), 1 / math.sqrt(H)
+    cell = LSTMCell(
+        W={g: rng.uniform(-s_in, s_in, (H, D)).astype(np.float32) for g in GATES},
+        U={g: rng.uniform(-s_rec, s_rec, (H, H)).astype(np.float32) for g in GATES},
+        b={g: rng.uniform(-0.1, 0.1, H).astype(np.float32) for g in GATES},
+    )
+    x = rng.normal(size=(T, D)).astype(np.float32)
+    rec = cell.forward(x, dtype=np.float32)
+    tokens = np.array([f"w{t}" for t in range(T)])
+    save(Trace(layers=[Layer.from_recording(rec, name="lstm", cell=cell)], tokens=tokens,
+               source=f"bench: forward T={T} H={H} D={D}"), path)
+
+
+# --------------------------------------------------------------------------
+# Child processes (run as ``bench.py --child MODE ...``)
+# --------------------------------------------------------------------------
+
+
+def _rss() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+async def settle(pilot: Any) -> None:
+    """What ``Pilot.pause()`` does, minus its idle detection (which sleeps at
+    least 20 ms, and would add a constant to every timed step): let every
+    widget process what is pending (twice, for messages posted meanwhile),
+    then compose and paint the frame."""
+    await pilot._wait_for_screen()
+    await pilot._wait_for_screen()
+    pilot.app.screen._on_timer_update()
+
+
+async def press_and_settle(pilot: Any, key: str) -> None:
+    """One key press as the terminal driver delivers it, then ``settle``
+    (``Pilot.press`` also sleeps twice per key to detect idleness)."""
+    from textual import events
+
+    event = events.Key(key, None)
+    event.set_sender(pilot.app)
+    await pilot.app._post_message(event)
+    await settle(pilot)
+
+
+def _bare_repaint_app() -> Any:
+    """The baseline of the key press and long session figures: one Static
+    filling the screen, refilled with new random numbers on every key the
+    debugger binds (so every press repaints the whole screen)."""
+    import numpy as np
+    from textual.app import App, ComposeResult
+    from textual.binding import Binding
+    from textual.content import Content
+    from textual.widgets import Static
+
+    class Repaint(App[None]):
+        CSS = "Static { width: 1fr; height: 1fr; }"
+        BINDINGS = [Binding(k, "repaint") for k in
+                    ("right", "left", "up", "down", "pageup", "pagedown", "home", "end")]
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.rng = np.random.default_rng(0)
+            self.presses = 0
+
+        def compose(self) -> ComposeResult:
+            yield Static(id="numbers")
+
+        def on_mount(self) -> None:
+            self.action_repaint()
+            self.presses = 0
+
+        def action_repaint(self) -> None:
+            self.presses += 1
+            width, height = self.size
+            cols = max(1, (width + 1) // 8)
+            values = self.rng.random((height, cols))
+            text = "\n".join(" ".join(f"{v:7.4f}" for v in row) for row in values)
+            self.query_one("#numbers", Static).update(Content(text))
+
+    return Repaint()
+
+
+async def _child_keys(kind: str, trace_path: str, presses: int, warmup: int) -> dict[str, Any]:
+    import gc
+
+    if kind == "bare":
+        app = _bare_repaint_app()
+    else:
+        from lstm_tui.trace import load
+
+        app = make_debugger_app(load(trace_path))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        for _ in range(warmup):
+            await pilot.press("right")
+            await pilot.pause()
+        gc.collect()
+        c0, w0 = time.process_time(), time.perf_counter()
+        for _ in range(presses):
+            await pilot.press("right")
+            await pilot.pause()
+        cpu, wall = time.process_time() - c0, time.perf_counter() - w0
+        done = app.presses if kind == "bare" else debugger_state(app).t
+        expected = warmup + presses
+        # What Pilot itself costs per press with nothing to do: it posts a
+        # callback to every widget of the screen and waits for each, so it
+        # costs more on a screen of many widgets than on the bare one.
+        c0 = time.process_time()
+        for _ in range(20):
+            await pilot.press("f24")  # bound to nothing
+            await pilot.pause()
+        idle = (time.process_time() - c0) / 20
+        widgets = len(list(app.screen.walk_children(with_self=True)))
+    if done != expected:
+        raise RuntimeError(f"{kind}: {done} presses took effect, expected {expected}")
+    return {"cpu_per_press": cpu / presses, "wall_per_press": wall / presses,
+            "pilot_idle_cpu": idle, "widgets": widgets}
+
+
+async def _child_steps(trace_path: str, jumps: int) -> dict[str, Any]:
+    import gc
+
+    from lstm_tui.trace import load
+
+    trace = load(trace_path)
+    T = trace.steps
+    app = make_debugger_app(trace)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        state = debugger_state(app)
+        warm = random.Random(1)
+        for _ in range(10):
+            state.t = warm.randrange(T)
+            await settle(pilot)
+        rng = random.Random(7)
+        targets = [rng.randrange(T) for _ in range(jumps)]
+        gc.collect()
+        times = []
+        c0, w0 = time.process_time(), time.perf_counter()
+        for k in targets:
+            s = time.perf_counter()
+            state.t = k
+            await settle(pilot)
+            times.append(time.perf_counter() - s)
+        cpu, wall = time.process_time() - c0, time.perf_counter() - w0
+        if state.t != targets[-1]:
+            raise RuntimeError(f"the debugger is at t = {state.t}, expected {targets[-1]}")
+    return {"wall_per_jump": wall / jumps, "cpu_per_jump": cpu / jumps,
+            "median_jump": statistics.median(times), "max_jump": max(times), "steps": T}
+
+
+SESSION_KEYS = ("right", "left", "down", "up", "pagedown", "home", "end")
+
+
+def _expected_state(keys: list[str], steps: int, units: int) -> tuple[int, int]:
+    """Where (t, unit) must be after ``keys``: every key clamps at the ends."""
+    t = unit = 0
+    for key in keys:
+        t = {"right": t + 1, "left": t - 1, "pagedown": t + 10, "home": 0, "end": steps - 1}.get(key, t)
+        unit = {"down": unit + 1, "up": unit - 1}.get(key, unit)
+        t, unit = min(max(t, 0), steps - 1), min(max(unit, 0), units - 1)
+    return t, unit
+
+
+async def _child_session(kind: str, presses: int, warmup: int, budget: float) -> dict[str, Any]:
+    import gc
+
+    trace = None
+    if kind == "bare":
+        app = _bare_repaint_app()
+    else:
+        from lstm_tui.trace import load
+
+        trace = load(BUNDLED_TRACE)
+        app = make_debugger_app(trace)
+    rng = random.Random(11)
+    keys = [rng.choice(SESSION_KEYS) for _ in range(warmup + presses)]
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        for key in keys[:warmup]:
+            await press_and_settle(pilot, key)
+        gc.collect()
+        before = _rss()
+        w0 = time.perf_counter()
+        done = 0
+        for key in keys[warmup:]:
+            await press_and_settle(pilot, key)
+            done += 1
+            if budget and time.perf_counter() - w0 > budget:
+                break
+        wall = time.perf_counter() - w0
+        gc.collect()
+        after = _rss()
+        if trace is not None:
+            state = debugger_state(app)
+            expected = _expected_state(keys[: warmup + done], trace.steps, trace.layers[0].units)
+            if (state.t, state.unit) != expected:
+                raise RuntimeError(f"after {warmup + done} presses the debugger is at (t, unit) = "
+                                   f"{(state.t, state.unit)}, expected {expected}: presses were lost")
+    return {"rss_before": before, "rss_after": after, "growth": after - before, "presses": done,
+            "wall_per_press": wall / max(done, 1)}
+
+
+def _median_time(fn: Any, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        s = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - s)
+    return statistics.median(times)
+
+
+def _child_record(T: int, H: int, D: int, repeat: int) -> dict[str, Any]:
+    import numpy as np
+
+    from lstm_tui.lstm import LSTMCell
+
+    x = np.random.default_rng(0).normal(size=(T, D)).astype(np.float32)
+
+    # First the NumPy recording in a process without TensorFlow (weights of
+    # the same shapes and scale as Keras' initialisers): TensorFlow's own
+    # thread pools, once loaded, compete with NumPy's on a small machine.
+    rng = np.random.default_rng(1)
+    a, r = math.sqrt(6 / (D + 4 * H)), 1 / math.sqrt(H)
+    alone = LSTMCell.from_keras(rng.uniform(-a, a, (D, 4 * H)).astype(np.float32),
+                                rng.uniform(-r, r, (H, 4 * H)).astype(np.float32),
+                                np.zeros(4 * H, np.float32))
+    alone.forward(x, dtype=np.float32)
+    t_alone = _median_time(lambda: alone.forward(x, dtype=np.float32), repeat)
+
+    from lstm_tui import keras_bridge as kb
+
+    _, keras = kb._keras()  # the bridge's own quiet import of TensorFlow
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((None, D)), keras.layers.LSTM(H, return_sequences=True,
+                                                                        name="lstm")])
+    batch = x[None]
+    for _ in range(3):
+        model.predict_on_batch(batch)  # builds and compiles the predict function
+    layer = model.get_layer("lstm")
+
+    def numpy_recording() -> Any:
+        kernel, recurrent, bias = layer.get_weights()
+        cell = LSTMCell.from_keras(kernel, recurrent, bias)
+        return cell.forward(x, dtype=np.float32)
+
+    rec = numpy_recording()
+    err = float(np.max(np.abs(rec.h - np.asarray(model.predict_on_batch(batch))[0])))
+    # Interleaved, so that drift (TensorFlow's threads, the CPU's clock)
+    # falls on both alike.
+    keras_times, numpy_times = [], []
+    for _ in range(repeat):
+        s = time.perf_counter()
+        model.predict_on_batch(batch)
+        keras_times.append(time.perf_counter() - s)
+        s = time.perf_counter()
+        numpy_recording()
+        numpy_times.append(time.perf_counter() - s)
+    kb.record(model, x, verify=True)  # warm-up: first tf.function traces
+    t_record = _median_time(lambda: kb.record(model, x, verify=True), 2)
+    return {"keras": statistics.median(keras_times), "numpy": statistics.median(numpy_times),
+            "numpy_without_tf": t_alone, "record_verified": t_record, "max_abs_error_h": err}
+
+
+def _child_query(text: str, repeat_top: int, repeat_predict: int) -> dict[str, Any]:
+    import numpy as np
+
+    from lstm_tui import keras_bridge as kb
+    from lstm_tui.demo import encode
+
+    predictor = kb.Predictor.load(None)
+    model = kb.load_model(kb.default_model_path())
+    x = encode(text)[None].astype(np.float32)
+    for _ in range(3):
+        predictor.top(text, 5)
+        model.predict(x, verbose=0)
+    t_top = _median_time(lambda: predictor.top(text, 5), repeat_top)
+    t_predict = _median_time(lambda: model.predict(x, verbose=0), repeat_predict)
+    ours = dict(predictor.top(text, 5))
+    p = np.asarray(model.predict(x, verbose=0))[0]
+    best = int(np.argmax(p))
+    letter = kb.ALPHABET[best]
+    return {"top": t_top, "predict": t_predict, "agree": abs(ours.get(letter, -1) - float(p[best])) < 1e-4}
+
+
+def run_child(mode: str, args: list[str]) -> None:
+    import asyncio
+
+    if mode == "keys":
+        result = asyncio.run(_child_keys(args[0], args[1], int(args[2]), int(args[3])))
+    elif mode == "steps":
+        result = asyncio.run(_child_steps(args[0], int(args[1])))
+    elif mode == "session":
+        result = asyncio.run(_child_session(args[0], int(args[1]), int(args[2]), float(args[3])))
+    elif mode == "record":
+        result = _child_record(*(int(a) for a in args))
+    elif mode == "query":
+        result = _child_query(args[0], int(args[1]), int(args[2]))
+    else:
+        raise SystemExit(f"unknown child mode {mode!r}")
+    print(RESULT + json.dumps(result), flush=True)
+
+
+# --------------------------------------------------------------------------
+# The figures
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class Plan:
+    quick: bool
+
+    @property
+    def startup_reps(self) -> int:
+        return 3 if self.quick else 9
+
+    @property
+    def large_reps(self) -> int:
+        return 1 if self.quick else 3
+
+    @property
+    def large_T(self) -> int:
+        # 7 × T × 1024 × 4 bytes: 37 000 steps ≈ 0.99 GiB; quick ≈ 124 MiB
+        return 4600 if self.quick else 37000
+
+    @property
+    def small_T(self) -> int:
+        return 36  # 7 × 36 × 1024 × 4 ≈ 1 MB
+
+    @property
+    def presses(self) -> int:
+        return 60 if self.quick else 300
+
+    @property
+    def jumps(self) -> int:
+        return 50 if self.quick else 200
+
+    @property
+    def session_presses(self) -> int:
+        return 1000 if self.quick else 10000
+
+    #: Seconds of measured presses in the long session before it stops and
+    #: extrapolates (so that a slow app cannot blow the time limit).
+    session_budget: float = 45.0
+    full_session: bool = False
+
+    @property
+    def record_repeat(self) -> int:
+        return 3 if self.quick else 7
+
+
+def _first_frames(kinds: list[tuple[str, Path | None]], reps: int) -> list[list[dict[str, Any]]]:
+    """Interleaved repetitions (a, b, a, b …) so drift hits both alike, after
+    one untimed run of each (byte-compiling, the OS's file cache)."""
+    for kind, trace in kinds:
+        first_frame(kind, trace)
+    out: list[list[dict[str, Any]]] = [[] for _ in kinds]
+    for _ in range(reps):
+        for n, (kind, trace) in enumerate(kinds):
+            out[n].append(first_frame(kind, trace))
+    return out
+
+
+def bench_startup(plan: Plan) -> list[Figure]:
+    check = first_frame("lstm", BUNDLED_TRACE, text=True)
+    text = check.get("text", "")
+    if check.get("screen") != "DebuggerScreen" or "t = 0 /" not in text:
+        warn("the first frame of lstm-tui does not show the trace:\n" + text)
+    app, bare = _first_frames([("lstm", BUNDLED_TRACE), ("bare", None)], plan.startup_reps)
+    if any(r.get("tensorflow") for r in app):
+        warn("tensorflow was imported during start-up of lstm-tui")
+    a = statistics.median(r["first_frame"] for r in app) * 1000
+    b = statistics.median(r["first_frame"] for r in bare) * 1000
+    log(f"start-up: runs lstm-tui {[round(r['first_frame'] * 1000) for r in app]} ms, "
+        f"bare {[round(r['first_frame'] * 1000) for r in bare]} ms")
+    return [Figure("start-up", a, b, "ms", "ratio ≤ 1.2", 1.2, "ratio",
+                   note=f"tensorflow imported: {any(r.get('tensorflow') for r in app)}")]
+
+
+def bench_keys(plan: Plan, tmp: Path) -> list[Figure]:
+    path = tmp / "keys_h1024.npz"
+    T = 400
+    write_forward_trace(path, T=T, H=1024, D=256)
+    warmup = 10
+    app = child("keys", "lstm", str(path), str(plan.presses), str(warmup))
+    bare = child("keys", "bare", "", str(plan.presses), str(warmup))
+    log(f"key press: lstm-tui {app['cpu_per_press'] * 1000:.2f} ms CPU "
+        f"({app['wall_per_press'] * 1000:.2f} ms wall), bare {bare['cpu_per_press'] * 1000:.2f} ms CPU "
+        f"({bare['wall_per_press'] * 1000:.2f} ms wall); Pilot's own cost of an unbound key: "
+        f"{app['pilot_idle_cpu'] * 1000:.2f} ms ({app['widgets']} widgets) vs "
+        f"{bare['pilot_idle_cpu'] * 1000:.2f} ms ({bare['widgets']} widgets)")
+    net_a = app["cpu_per_press"] - app["pilot_idle_cpu"]
+    net_b = bare["cpu_per_press"] - bare["pilot_idle_cpu"]
+    return [Figure("key press", app["cpu_per_press"] * 1000, bare["cpu_per_press"] * 1000,
+                   "ms CPU", "ratio ≤ 1.5", 1.5, "ratio",
+                   note=f"less Pilot's cost of an unbound key on each side: {net_a * 1000:.2f} vs "
+                        f"{net_b * 1000:.2f} ms (ratio {net_a / net_b:.2f})" if net_b > 0 else "")]
+
+
+def bench_record(plan: Plan) -> list[Figure]:
+    r = child("record", "2000", "256", "64", str(plan.record_repeat))
+    log(f"record: NumPy {r['numpy'] * 1000:.1f} ms (in a process without TensorFlow "
+        f"{r['numpy_without_tf'] * 1000:.1f} ms), Keras predict_on_batch {r['keras'] * 1000:.1f} ms, "
+        f"record(verify=True) {r['record_verified'] * 1000:.0f} ms, max |h - Keras| {r['max_abs_error_h']:.2g}")
+    return [
+        Figure("record", r["numpy"] * 1000, r["keras"] * 1000, "ms", "ratio ≤ 0.5", 0.5, "ratio",
+               note=f"max |h − Keras h| = {r['max_abs_error_h']:.2g}; NumPy alone, TensorFlow not "
+                    f"loaded: {r['numpy_without_tf'] * 1000:.1f} ms "
+                    f"(ratio {r['numpy_without_tf'] / r['keras']:.2f})"),
+        Figure("record, verified", r["record_verified"] * 1000, r["keras"] * 1000, "ms",
+               "none (informative)", math.inf, "info",
+               note="keras_bridge.record(verify=True): capture + NumPy + Keras check"),
+    ]
+
+
+def bench_large(plan: Plan, big: Path, small: Path) -> list[Figure]:
+    big_runs, small_runs = _first_frames([("lstm", big), ("lstm", small)], plan.large_reps)
+    for r in big_runs + small_runs:
+        if r.get("screen") != "DebuggerScreen":
+            warn(f"first frame was {r.get('screen')}, not the debugger")
+    a = statistics.median(r["first_frame"] for r in big_runs) * 1000
+    b = statistics.median(r["first_frame"] for r in small_runs) * 1000
+    rss = max(r["VmHWM"] for r in big_runs) / MB
+    rss_small = max(r["VmHWM"] for r in small_runs) / MB
+    last = big_runs[-1]
+    log(f"large trace: first frame {[round(r['first_frame'] * 1000) for r in big_runs]} ms vs "
+        f"{[round(r['first_frame'] * 1000) for r in small_runs]} ms; peak RSS {rss:.0f} MB "
+        f"(at first frame: anon {last['RssAnon'] / MB:.0f} MB, file-backed {last['RssFile'] / MB:.0f} MB)")
+    return [
+        Figure("large trace", a, b, "ms", "ratio ≤ 1.2", 1.2, "ratio"),
+        Figure("large trace RSS", rss, rss_small, "MB", "value ≤ 250 MB", 250, "value",
+               note=f"anon {last['RssAnon'] / MB:.0f} MB + file {last['RssFile'] / MB:.0f} MB"),
+    ]
+
+
+def bench_steps(plan: Plan, big: Path, small: Path) -> list[Figure]:
+    a = child("steps", str(big), str(plan.jumps))
+    b = child("steps", str(small), str(plan.jumps))
+    log(f"random steps: {a['wall_per_jump'] * 1000:.2f} ms/jump on T={a['steps']} "
+        f"(median {a['median_jump'] * 1000:.2f}, max {a['max_jump'] * 1000:.1f}), "
+        f"{b['wall_per_jump'] * 1000:.2f} ms/jump on T={b['steps']}")
+    return [Figure("random steps", a["wall_per_jump"] * 1000, b["wall_per_jump"] * 1000, "ms",
+                   "ratio ≤ 2", 2.0, "ratio")]
+
+
+def bench_query(plan: Plan) -> list[Figure]:
+    r = child("query", "def", "100" if plan.quick else "500", "10" if plan.quick else "40")
+    if not r["agree"]:
+        warn("Predictor.top and model.predict disagree on the best letter's probability")
+    log(f"query: top {r['top'] * 1000:.3f} ms, predict {r['predict'] * 1000:.1f} ms")
+    return [Figure("query", r["top"] * 1000, r["predict"] * 1000, "ms", "ratio ≤ 0.1", 0.1, "ratio")]
+
+
+def bench_session(plan: Plan) -> list[Figure]:
+    n = plan.session_presses
+    warmup = 50 if plan.quick else 100
+    budget = 0.0 if plan.full_session else plan.session_budget
+    # Memory only, no timing: the two sessions run side by side.
+    procs = {kind: subprocess.Popen(
+        [sys.executable, str(Path(__file__).resolve()), "--child", "session", kind, str(n), str(warmup),
+         str(budget)], cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for kind in ("lstm", "bare")}
+    results = {}
+    for kind, proc in procs.items():
+        out, err = proc.communicate(timeout=1800)
+        results[kind] = _parse_result(subprocess.CompletedProcess(proc.args, proc.returncode, out, err),
+                                      f"child session {kind}")
+    a, b = results["lstm"], results["bare"]
+    note = f"{a['presses']} presses"
+    growth, base = a["growth"] / MB, b["growth"] / MB
+    if a["presses"] < n:
+        # The app is too slow for the whole session within the time budget:
+        # the growth is scaled linearly to n presses, and says so.
+        growth *= n / max(a["presses"], 1)
+        note = (f"extrapolated to {n} presses from {a['presses']} "
+                f"({a['wall_per_press'] * 1000:.0f} ms/press; --full-session runs them all)")
+        warn(f"long session: only {a['presses']} of {n} presses fitted the time budget; {note}")
+    if b["presses"] < n:
+        base *= n / max(b["presses"], 1)
+    log(f"long session: lstm-tui {a['rss_before'] / MB:.1f} → {a['rss_after'] / MB:.1f} MB over "
+        f"{a['presses']} presses ({a['wall_per_press'] * 1000:.1f} ms/press); bare "
+        f"{b['rss_before'] / MB:.1f} → {b['rss_after'] / MB:.1f} MB ({b['wall_per_press'] * 1000:.1f} ms/press)")
+    return [Figure("long session", growth, base, "MB", "value ≤ 10 MB", 10, "value", note=note)]
+
+
+NAMES = ("startup", "keys", "record", "large", "steps", "query", "session")
+
+
+def machine() -> str:
+    model = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    try:
+        from importlib.metadata import version
+
+        textual = version("textual")
+    except Exception:
+        textual = "?"
+    return (f"{cores} cores, {model}, Python {platform.python_version()}, textual {textual}, "
+            f"{platform.system()} {platform.release()}")
+
+
+def table(figures: list[Figure]) -> str:
+    rows = [("figure", "value", "baseline", "ratio", "target", "met")]
+    for f in figures:
+        rows.append((f.name, f"{_fmt(f.value)} {f.unit}",
+                      "–" if f.baseline is None else f"{_fmt(f.baseline)} {f.unit}",
+                      _fmt(f.ratio), f.target, {True: "yes", False: "NO", None: "–"}[f.met]))
+    widths = [max(len(r[k]) for r in rows) for k in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="smaller sizes and fewer repetitions")
+    parser.add_argument("--only", help="comma-separated figures: " + ",".join(NAMES))
+    parser.add_argument("--full-session", action="store_true",
+                        help="run every press of the long session, however long it takes")
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    ns = parser.parse_args(argv)
+    if ns.child:
+        run_child(ns.child[0], ns.child[1:])
+        return 0
+    if Path.cwd().resolve() != ROOT:
+        warn(f"run this from the repository root ({ROOT}); continuing there")
+        os.chdir(ROOT)
+    selected = NAMES if not ns.only else tuple(n.strip() for n in ns.only.split(",") if n.strip())
+    unknown = [n for n in selected if n not in NAMES]
+    if unknown:
+        parser.error(f"unknown figure(s) {', '.join(unknown)}; choose from {', '.join(NAMES)}")
+    plan = Plan(quick=ns.quick, session_budget=20.0 if ns.quick else 45.0,
+                full_session=ns.full_session)
+    print(f"machine: {machine()}", flush=True)
+    print(f"load average before: {' '.join(f'{v:.2f}' for v in os.getloadavg())}", flush=True)
+    started = time.perf_counter()
+    figures: list[Figure] = []
+    with tempfile.TemporaryDirectory(prefix="lstm-tui-bench-") as tmpdir:
+        tmp = Path(tmpdir)
+        big = small = None
+        if "large" in selected or "steps" in selected:
+            big, small = tmp / "large.npz", tmp / "small.npz"
+            t = time.perf_counter()
+            size = write_tiled_trace(big, T=plan.large_T, H=1024, D=1024)
+            size_small = write_tiled_trace(small, T=plan.small_T, H=1024, D=1024)
+            log(f"wrote {size / 2**30:.3f} GiB and {size_small / 1e6:.2f} MB traces "
+                f"in {time.perf_counter() - t:.1f} s")
+        for name in NAMES:
+            if name not in selected:
+                continue
+            t = time.perf_counter()
+            log(f"{name} …")
+            try:
+                if name == "startup":
+                    figures += bench_startup(plan)
+                elif name == "keys":
+                    figures += bench_keys(plan, tmp)
+                elif name == "record":
+                    figures += bench_record(plan)
+                elif name == "large":
+                    figures += bench_large(plan, big, small)
+                elif name == "steps":
+                    figures += bench_steps(plan, big, small)
+                elif name == "query":
+                    figures += bench_query(plan)
+                elif name == "session":
+                    figures += bench_session(plan)
+            except (RuntimeError, subprocess.TimeoutExpired) as e:
+                warn(f"{name} failed: {e}")
+            log(f"{name} took {time.perf_counter() - t:.1f} s")
+    print()
+    print(table(figures))
+    for f in figures:
+        if f.note:
+            print(f"  {f.name}: {f.note}")
+    print(f"(total {time.perf_counter() - started:.0f} s{', --quick' if ns.quick else ''}; load average "
+          f"after: {' '.join(f'{v:.2f}' for v in os.getloadavg())})")
+    print()
+    for f in figures:
+        print(f.json())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
