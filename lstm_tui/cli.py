@@ -85,15 +85,26 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @click.argument("trace", required=False, type=click.Path(dir_okay=False))
 @click.option("--model", "model", type=click.Path(dir_okay=False), help="Keras model for the side panel.")
 @click.option("--no-model", is_flag=True, help="Do not load a model in the side panel.")
-def view(trace: str | None, model: str | None, no_model: bool) -> None:
+@click.option("--diff", "diff_with", type=click.Path(dir_okay=False),
+              help="A second run of the same network: step both, show B - A (d switches A, B, B - A).")
+def view(trace: str | None, model: str | None, no_model: bool, diff_with: str | None) -> None:
     """Open the debugger on TRACE."""
     path = Path(trace) if trace else _bundled_trace()
     loaded = _load(path)  # a bad trace fails here, before any screen is drawn
+    other = None
+    if diff_with is not None:
+        from .diff import Incomparable, check_comparable
+
+        other = _load(diff_with)
+        try:
+            check_comparable(loaded, other)
+        except Incomparable as e:
+            raise Failure(f"{path} and {diff_with} cannot be compared: {e}") from None
     if model is not None and not Path(model).is_file():
         raise Failure(f"{model}: no such model file")
     from .tui.app import make_app
 
-    make_app(loaded, model_path=model, load_model=not no_model).run()
+    make_app(loaded, model_path=model, load_model=not no_model, diff=other).run()
 
 
 @cli.command()

@@ -9,10 +9,20 @@ itself; panes never change them directly but post messages (``messages``).
 Every key is a ``Binding`` with a description and an id. The footer, the
 help screen (``help``) and the command palette (``commands``) are all read
 from these bindings, and ``check_action`` dims the keys that cannot act
-(stepping back at t = 0, ``[`` on the first layer).
+(stepping back at t = 0, ``[`` on the first layer, ``c`` with no breakpoint
+enabled).
 
-Keys ``b``, ``c``, ``C``, ``/``, ``n``, ``N`` and ``w`` are deliberately left
-unbound: they are reserved for breakpoints, search and watches.
+Debugging: ``b`` adds a breakpoint condition, ``c``/``C`` continue to the
+next/previous step where an enabled one holds, ``/`` ``n`` ``N`` search the
+tokens, ``w`` pins a unit to the watch list. The screen owns the
+breakpoints, the findings of the health scan (run once per trace, in a
+thread when the trace is large) and the watched units as reactives too;
+where a condition holds comes from the core (``breakpoints.HitCache``:
+evaluated once per condition and layer, never per key press). The
+breakpoints, health and watches panes share the slot of the explain pane,
+one shown at a time (``E`` ``B`` ``H`` ``W``), so the layout that fits
+80×24 is unchanged. With a second run (``view A --diff B``) the panes show
+A, B or B − A (``d``) and ``D`` goes to where the runs first part.
 
 Nothing here imports TensorFlow or Keras: the model panel does that in a
 thread worker, on first use only (see ``model_panel``).
@@ -38,16 +48,25 @@ from textual.widget import Widget
 from textual.widgets import Footer, Input
 from textual.worker import Worker, WorkerState
 
+from ..breakpoints import Breakpoint, HitCache, SearchError, token_matches
+from ..conditions import Condition, next_hit
+from ..diff import DiffReport, Incomparable, check_comparable
+from ..diff import diff as diff_traces
+from ..health import Finding
+from ..health import scan as health_scan
 from ..trace import Trace, TraceError
 from ..trace import load as load_trace
+from . import draw, runs
 from .commands import DebuggerCommands, binding_command
-from .dialogs import GoToStepScreen, OpenTraceScreen
+from .debug_lists import BreakpointList, BreakpointStatus, HealthList, WatchList
+from .dialogs import AddBreakpointScreen, GoToStepScreen, OpenTraceScreen, SearchScreen
 from .explain import ExplainPane
 from .help import HelpScreen, help_text, key_rows
-from .messages import StepPicked, TraceReady, UnitPicked
+from .messages import (BreakpointAction, FindingPicked, ScanReady, StepPicked, TraceReady,
+                       UnitPicked, WatchAction)
 from .model_panel import ModelPanel, PredictorLoader
-from .status import StatusLine, layer_label
-from .timeline import Timeline
+from .status import StatusLine, StatusNote, layer_label
+from .timeline import Marks, Timeline
 from .vector_pane import VectorPane
 
 #: The seven vectors, in the order the notebook prints them.
@@ -63,6 +82,29 @@ TALL = 36
 STEP = Binding.Group("step")
 UNIT = Binding.Group("unit")
 LAYER = Binding.Group("layer")
+CONTINUE = Binding.Group("continue")
+DIFF = Binding.Group("diff")
+
+#: The panes that share the slot under the vector panes, by widget id.
+VIEWS = ("explain", "breakpoints", "health", "watches")
+#: Above this many values (steps × units, all layers) the health scan and
+#: the diff report run in a thread worker instead of before the first frame.
+BIG_TRACE = 1_000_000
+SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+
+
+def _size(trace: Trace) -> int:
+    return sum(layer.steps * layer.units for layer in trace.layers)
+
+
+def nan_alarm(findings: tuple[Finding, ...]) -> str:
+    """"NaN", "Inf" or "NaN/Inf" for the header, from the scan's findings."""
+    values = [f.value for f in findings if f.kind == "nan" and f.value is not None]
+    if not values and not any(f.kind == "nan" for f in findings):
+        return ""
+    nan = any(v != v for v in values)
+    inf = any(v == v for v in values)
+    return "NaN/Inf" if nan and inf else ("Inf" if inf else "NaN")
 
 
 def _clamp(value: int, lo: int, hi: int) -> int:
@@ -87,11 +129,27 @@ class DebuggerScreen(Screen[None]):
         Binding("down,j", "unit(1)", "Next unit", id="unit_down", group=UNIT),
         Binding("left_square_bracket", "layer(-1)", "Previous layer", id="layer_prev", group=LAYER),
         Binding("right_square_bracket", "layer(1)", "Next layer", id="layer_next", group=LAYER),
-        Binding("g", "goto", "Go to step", id="goto"),
+        # Footer words are short, as in DESIGN §4 ("b break  c continue"), so
+        # that every key of the debugger fits 80 columns; the tooltip is the
+        # long description, which help and the palette show.
+        Binding("b", "add_breakpoint", "Break", id="add_breakpoint", tooltip="Add a breakpoint condition"),
+        Binding("c", "resume(False)", "Continue to next hit", id="continue", group=CONTINUE),
+        Binding("C", "resume(True)", "Continue back to previous hit", id="continue_back", group=CONTINUE),
+        Binding("d", "cycle_run", "Show A, B or B−A", id="cycle_run", group=DIFF),
+        Binding("D", "first_divergence", "Go to first divergence", id="first_divergence", group=DIFF),
+        Binding("g", "goto", "Go to step", id="goto", show=False),
+        Binding("slash", "search", "Search tokens", id="search", show=False),
+        Binding("n", "search_step(False)", "Next match", id="search_next", show=False),
+        Binding("N", "search_step(True)", "Previous match", id="search_previous", show=False),
+        Binding("w", "watch", "Watch / unwatch unit", id="watch", show=False),
+        Binding("E", "show('explain')", "Show explain pane", id="show_explain", show=False),
+        Binding("B", "show('breakpoints')", "Show breakpoints", id="show_breakpoints", show=False),
+        Binding("H", "show('health')", "Show health findings", id="show_health", show=False),
+        Binding("W", "show('watches')", "Show watches", id="show_watches", show=False),
         Binding("tab", "app.focus_next", "Next pane", id="next_pane", show=False),
         Binding("shift+tab", "app.focus_previous", "Previous pane", id="previous_pane", show=False),
         Binding("z", "zoom", "Zoom pane", id="zoom", show=False),
-        Binding("m", "focus_model", "Model panel", id="focus_model"),
+        Binding("m", "focus_model", "Model panel", id="focus_model", show=False),
         Binding("o", "open_trace", "Open trace file", id="open_trace", show=False),
         Binding("ctrl+t", "toggle_theme", "Toggle theme", id="toggle_theme", show=False),
         Binding("ctrl+s", "save_screenshot", "Save screenshot", id="save_screenshot", show=False),
@@ -109,6 +167,26 @@ class DebuggerScreen(Screen[None]):
     t: reactive[int] = reactive(0)
     #: The selected unit of the current layer (clamped).
     unit: reactive[int] = reactive(0)
+    #: The second run of a comparison (``view A --diff B``), or None.
+    other: reactive[Trace | None] = reactive(None)
+    #: Which run the panes show: "a", "b" or "delta" (B − A).
+    run: reactive[str] = reactive("a")
+    #: The breakpoints, in the order added.
+    breakpoints: reactive[tuple[Breakpoint, ...]] = reactive(())
+    #: What the breakpoints pane shows of them on the current layer.
+    breakpoint_statuses: reactive[tuple[BreakpointStatus, ...]] = reactive(())
+    #: Steps where an enabled breakpoint holds (None: none enabled).
+    hit_marks: reactive[Marks | None] = reactive(None)
+    #: The health scan's findings, errors first; None while it runs.
+    findings: reactive[tuple[Finding, ...] | None] = reactive(None)
+    #: "NaN", "Inf" or "NaN/Inf" when the scan found one (the header's ⚠).
+    alarm: reactive[str] = reactive("")
+    #: (layer, unit) of every pinned unit.
+    watches: reactive[tuple[tuple[int, int], ...]] = reactive(())
+    #: Why the debugger stands at this step (status line), or None.
+    note: reactive[StatusNote | None] = reactive(None)
+    #: Which pane has the slot under the vector panes (one of VIEWS).
+    bottom: reactive[str] = reactive("explain")
 
     def __init__(
         self,
@@ -118,9 +196,17 @@ class DebuggerScreen(Screen[None]):
         load_model: bool = True,
         predictor_loader: PredictorLoader | None = None,
         model_autoload: float | None = None,
+        other: Trace | None = None,
     ) -> None:
         super().__init__()
         self.set_reactive(DebuggerScreen.trace, trace)
+        if other is not None:
+            self.set_reactive(DebuggerScreen.other, other)
+            self.set_reactive(DebuggerScreen.run, "delta")
+        self._hits = HitCache(trace)
+        self._diff_report: DiffReport | None = None
+        self._search: str | None = None
+        self._search_hits: dict[int, Any] = {}
         self.model_path = model_path
         self.load_model = load_model
         self.predictor_loader = predictor_loader
@@ -132,15 +218,21 @@ class DebuggerScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         state = (DebuggerScreen.trace, DebuggerScreen.layer_index, DebuggerScreen.t, DebuggerScreen.unit)
+        compared = (DebuggerScreen.other, DebuggerScreen.run)
         yield StatusLine(id="status").data_bind(DebuggerScreen.trace, DebuggerScreen.layer_index,
-                                                DebuggerScreen.t)
+                                                DebuggerScreen.t, DebuggerScreen.note,
+                                                DebuggerScreen.alarm, DebuggerScreen.other)
         with Horizontal(id="body"):
             with Vertical(id="main"):
                 with Grid(id="panes"):
                     for vector in PANES:
-                        yield VectorPane(vector).data_bind(*state)
+                        yield VectorPane(vector).data_bind(*state, *compared)
                 yield ExplainPane(id="explain").data_bind(*state)
-                yield Timeline(id="timeline").data_bind(*state)
+                yield BreakpointList(id="breakpoints").data_bind(
+                    DebuggerScreen.layer_index, statuses=DebuggerScreen.breakpoint_statuses)
+                yield HealthList(id="health").data_bind(DebuggerScreen.findings)
+                yield WatchList(id="watches").data_bind(*state, *compared, DebuggerScreen.watches)
+                yield Timeline(id="timeline").data_bind(*state, hits=DebuggerScreen.hit_marks)
             yield ModelPanel(
                 model_path=self.model_path,
                 loader=self.predictor_loader,
@@ -151,6 +243,9 @@ class DebuggerScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.fit_panes()
+        self.watch_bottom()
+        self._update_breakpoints()
+        self._start_scans()
         if self.load_model and self.model_autoload is not None:
             self.set_timer(self.model_autoload, self.model_panel.ensure_model)
 
@@ -174,14 +269,54 @@ class DebuggerScreen(Screen[None]):
         # Layers may differ in width: re-clamp the unit into the new one.
         self.unit = self.unit
         self.fit_panes()
+        self._drop_note()
+        self._update_breakpoints()
         self._refresh_keys()
 
-    def watch_trace(self) -> None:
+    def watch_trace(self, old: Trace | None, trace: Trace) -> None:
+        self._hits = HitCache(trace)
+        self._search = None
+        self._search_hits = {}
+        self._diff_report = None
+        self.note = None
+        if self.other is not None:
+            try:
+                check_comparable(trace, self.other)
+            except Incomparable as e:
+                self.notify(str(e), title="comparison closed: the new trace does not match B",
+                            severity="warning")
+                self.other = None
+                self.run = "a"
+        # Units pinned on layers this trace does not have go.
+        self.watches = tuple((k, u) for k, u in self.watches
+                             if k < len(trace.layers) and u < trace.layers[k].units)
         self.fit_panes()
+        self._update_breakpoints()
+        if self.is_mounted:
+            self._start_scans()
         self._refresh_keys()
 
     def watch_t(self) -> None:
+        self._drop_note()
         self._refresh_keys()
+
+    def _drop_note(self) -> None:
+        """A note is about one step of one layer: moving elsewhere drops it."""
+        note = self.note
+        if note is not None and (note.t != self.t or note.layer not in (None, self.layer_index)):
+            self.note = None
+
+    def watch_breakpoints(self) -> None:
+        self._update_breakpoints()
+
+    def watch_bottom(self) -> None:
+        if not self.is_mounted:
+            return
+        for view in VIEWS:
+            self.query_one(f"#{view}").display = view == self.bottom
+        focused = self.focused
+        if focused is not None and focused.id in VIEWS and focused.id != self.bottom:
+            self.focus_panes()
 
     def watch_unit(self) -> None:
         self._refresh_keys()
@@ -192,7 +327,10 @@ class DebuggerScreen(Screen[None]):
         trace = self.trace
         layer = trace.layers[_clamp(self.layer_index, 0, len(trace.layers) - 1)]
         state = (self.t <= 0, self.t >= trace.steps - 1, self.unit <= 0, self.unit >= layer.units - 1,
-                 self.layer_index <= 0, self.layer_index >= len(trace.layers) - 1)
+                 self.layer_index <= 0, self.layer_index >= len(trace.layers) - 1,
+                 any(bp.enabled for bp in self.breakpoints), self._search is not None,
+                 self.other is not None, self._diff_report is not None and self._diff_report.first is not None,
+                 len(trace.layers) > 1)
         if state != self._key_state:
             self._key_state = state
             self.refresh_bindings()
@@ -251,9 +389,24 @@ class DebuggerScreen(Screen[None]):
             if (delta < 0 and self.unit <= 0) or (delta > 0 and self.unit >= units - 1):
                 return None
         elif action == "layer":
+            if len(trace.layers) == 1:
+                return False  # not a dimmed key: no key at all (room in the footer)
             delta = int(parameters[0]) if parameters else 0  # type: ignore[call-overload]
             if (delta < 0 and self.layer_index <= 0) or (delta > 0 and self.layer_index >= len(trace.layers) - 1):
                 return None
+        elif action == "resume":
+            return True if any(bp.enabled for bp in self.breakpoints) else None
+        elif action == "search":
+            return True if trace.tokens is not None else None
+        elif action == "search_step":
+            return True if self._search is not None else None
+        elif action == "cycle_run":
+            # No second run: not a dimmed key but no key at all.
+            return self.other is not None
+        elif action == "first_divergence":
+            if self.other is None:
+                return False
+            return True if self._diff_report is not None and self._diff_report.first is not None else None
         return True
 
     def action_step(self, delta: int) -> None:
@@ -281,6 +434,260 @@ class DebuggerScreen(Screen[None]):
 
         self.app.push_screen(GoToStepScreen(self.trace.steps, self.t), go)
 
+    # -- breakpoints -------------------------------------------------------------
+
+    def _layer_k(self) -> int:
+        return _clamp(self.layer_index, 0, len(self.trace.layers) - 1)
+
+    def _update_breakpoints(self) -> None:
+        """Hit counts and timeline marks for the current layer, from the
+        cache (each condition is evaluated once per layer)."""
+        if self.trace is None:
+            return
+        k = self._layer_k()
+        statuses = []
+        for bp in self.breakpoints:
+            error = self._hits.error(bp.condition, k)
+            statuses.append(BreakpointStatus(bp.source, bp.enabled, self._hits.count(bp.condition, k),
+                                             None if error is None else str(error)))
+        self.breakpoint_statuses = tuple(statuses)
+        enabled = any(bp.enabled for bp in self.breakpoints)
+        self.hit_marks = Marks(self._hits.any(self.breakpoints, k)) if enabled else None
+        self._refresh_keys()
+
+    def check_condition(self, text: str) -> Condition:
+        """Parse ``text`` and fit it to the layer on screen; raises
+        ``ConditionError`` (with its column) when either fails."""
+        condition = Condition.parse(text)
+        condition.check(self.trace, self._layer_k())
+        return condition
+
+    def add_breakpoint(self, condition: Condition) -> None:
+        if any(bp.condition == condition for bp in self.breakpoints):
+            self.note = StatusNote(f"already a breakpoint: {condition.source}", "warning",
+                                   t=self.t, layer=self.layer_index)
+            return
+        self.breakpoints = (*self.breakpoints, Breakpoint(condition))
+        k = self._layer_k()
+        n = self._hits.count(condition, k) or 0
+        self.note = StatusNote(f"breakpoint {condition.source}: {n} hit{'' if n == 1 else 's'} on layer {k}",
+                               t=self.t, layer=k)
+        self.bottom = "breakpoints"
+
+    def action_add_breakpoint(self) -> None:
+        def added(condition: Condition | None) -> None:
+            if condition is not None:
+                self.add_breakpoint(condition)
+
+        k = self._layer_k()
+        self.app.push_screen(AddBreakpointScreen(self.check_condition, f"layer {k}"), added)
+
+    def _stop_note(self, breakpoints: tuple[Breakpoint, ...] | list[Breakpoint], backwards: bool) -> None:
+        """Go to the next (previous) stop of ``breakpoints`` and say why, or
+        say that there is none that way (no wrap-around)."""
+        k = self._layer_k()
+        stop = self._hits.stop(breakpoints, k, self.t, backwards)
+        if stop is None:
+            hits = self._hits.any(breakpoints, k)
+            if not hits.any():
+                why = f"no enabled breakpoint holds on layer {k}"
+            else:
+                # The hit nearest the end it ran into, for orientation.
+                end = next_hit(hits, -1) if backwards else next_hit(hits, len(hits), backwards=True)
+                which = "first" if backwards else "last"
+                why = f"no {'earlier' if backwards else 'later'} hit: " + (
+                    f"this is the {which}" if end == self.t else f"the {which} is at t = {end}")
+            self.note = StatusNote(why, "warning", t=self.t, layer=k)
+            return
+        self.t = stop.step
+        bp = breakpoints[stop.index]
+        also = f" · {stop.also} more hold here" if stop.also else ""
+        self.note = StatusNote(f"stopped: {bp.source} (hit {stop.hit} of {stop.hits}){also}",
+                               t=stop.step, layer=k)
+
+    def action_resume(self, backwards: bool = False) -> None:
+        self._stop_note(self.breakpoints, backwards)
+
+    def on_breakpoint_action(self, message: BreakpointAction) -> None:
+        message.stop()
+        bps = list(self.breakpoints)
+        if not 0 <= message.index < len(bps):
+            return
+        if message.action == "toggle":
+            bps[message.index] = bps[message.index].toggled()
+            self.breakpoints = tuple(bps)
+        elif message.action == "delete":
+            del bps[message.index]
+            self.breakpoints = tuple(bps)
+        elif message.action == "goto":
+            # This breakpoint alone, enabled or not.
+            self._stop_note([Breakpoint(bps[message.index].condition)], backwards=False)
+
+    # -- health and diff scans -----------------------------------------------------
+
+    def _start_scans(self) -> None:
+        """The health scan, and with a second run the diff report: before
+        the first frame for a small trace, in thread workers for a large one
+        (a full pass over every value)."""
+        trace = self.trace
+        self.findings = None
+        big = _size(trace) > BIG_TRACE
+        if big:
+            self.run_scan("health", trace, self.other)
+        else:
+            self._set_findings(health_scan(trace))
+        if self.other is not None:
+            if big or _size(self.other) > BIG_TRACE:
+                self.run_scan("diff", trace, self.other)
+            else:
+                self._diff_report = diff_traces(trace, self.other)
+                self._refresh_keys()
+
+    @work(thread=True, exit_on_error=False, description="Scanning the trace")
+    def run_scan(self, kind: str, trace: Trace, other: Trace | None) -> None:
+        result = health_scan(trace) if kind == "health" else diff_traces(trace, other)
+        self.post_message(ScanReady(kind, trace, result))
+
+    def on_scan_ready(self, message: ScanReady) -> None:
+        message.stop()
+        if message.trace is not self.trace:
+            return  # a scan of a trace no longer on screen
+        if message.kind == "health":
+            self._set_findings(message.result)  # type: ignore[arg-type]
+        else:
+            self._diff_report = message.result  # type: ignore[assignment]
+            self._refresh_keys()
+
+    def _set_findings(self, findings: list[Finding]) -> None:
+        ordered = tuple(sorted(findings, key=lambda f: SEVERITY_ORDER.get(f.severity, 3)))
+        self.findings = ordered
+        self.alarm = nan_alarm(ordered)
+        if self.alarm:
+            first = next(f for f in ordered if f.kind == "nan")
+            self.notify(f"{first.message}; H lists the findings", title=f"health: {self.alarm}",
+                        severity="warning")
+
+    def on_finding_picked(self, message: FindingPicked) -> None:
+        message.stop()
+        self.layer_index = message.layer
+        if message.step is not None:
+            self.t = message.step
+        if message.unit is not None:
+            self.unit = message.unit
+
+    # -- search and watches -----------------------------------------------------------
+
+    def _matches(self) -> Any:
+        """The steps of the current layer matching the search (cached per
+        layer: a reversed layer reads the tokens the other way)."""
+        k = self._layer_k()
+        found = self._search_hits.get(k)
+        if found is None and self._search is not None:
+            found = self._search_hits[k] = token_matches(self.trace, self._search, k)
+        return found
+
+    def _match_note(self, matches: Any, step: int) -> None:
+        k = self._layer_k()
+        nth = int(matches[: step + 1].sum())
+        token = self.trace.token(self.trace.layers[k].position(step))
+        self.note = StatusNote(f"search {self._search!r}: match {nth} of {int(matches.sum())}, "
+                               f"token {token!r}", t=step, layer=k)
+
+    def search(self, query: str) -> None:
+        """Search the tokens for ``query`` and go to the first match at or
+        after the current step."""
+        k = self._layer_k()
+        try:
+            matches = token_matches(self.trace, query, k)
+        except SearchError as e:
+            self.note = StatusNote(f"search: {e}", "error", t=self.t, layer=k)
+            return
+        self._search_hits = {k: matches}
+        if not matches.any():
+            self._search = None
+            self._refresh_keys()
+            self.note = StatusNote(f"search {query!r}: no token matches", "warning", t=self.t, layer=k)
+            return
+        self._search = query
+        self._refresh_keys()
+        step = self.t if matches[self.t] else next_hit(matches, self.t)
+        if step is None:
+            self.note = StatusNote(f"search {query!r}: no match at or after t = {self.t} "
+                                   f"(N goes back)", "warning", t=self.t, layer=k)
+            return
+        self.t = step
+        self._match_note(matches, step)
+
+    def action_search(self) -> None:
+        def searched(query: str | None) -> None:
+            if query:
+                self.search(query)
+
+        self.app.push_screen(SearchScreen(self._search or ""), searched)
+
+    def action_search_step(self, backwards: bool = False) -> None:
+        matches = self._matches()
+        if matches is None:
+            return
+        step = next_hit(matches, self.t, backwards)
+        if step is None:
+            k = self._layer_k()
+            self.note = StatusNote(f"search {self._search!r}: no {'earlier' if backwards else 'later'} match",
+                                   "warning", t=self.t, layer=k)
+            return
+        self.t = step
+        self._match_note(matches, step)
+
+    def action_watch(self) -> None:
+        k = self._layer_k()
+        key = (k, self.unit)
+        if key in self.watches:
+            self.watches = tuple(w for w in self.watches if w != key)
+            self.note = StatusNote(f"unit {self.unit} of layer {k} no longer watched", t=self.t, layer=k)
+            return
+        self.watches = (*self.watches, key)
+        self.note = StatusNote(f"watching unit {self.unit} of layer {k}", t=self.t, layer=k)
+        if self.bottom == "explain":
+            self.bottom = "watches"
+
+    def on_watch_action(self, message: WatchAction) -> None:
+        message.stop()
+        if message.action == "remove":
+            self.watches = tuple(w for w in self.watches if w != (message.layer, message.unit))
+        elif message.action == "goto":
+            self.layer_index = message.layer
+            self.unit = message.unit
+
+    # -- comparing two runs -----------------------------------------------------------
+
+    def action_cycle_run(self) -> None:
+        order = runs.RUNS
+        self.run = order[(order.index(self.run) + 1) % len(order)] if self.run in order else order[0]
+
+    def action_first_divergence(self) -> None:
+        report = self._diff_report
+        if report is None or report.first is None:
+            return
+        d = report.first
+        self.layer_index = d.layer
+        self.t = d.step
+        if d.vector != "x":  # x is indexed by input, not by unit
+            self.unit = d.unit
+        if self.run == "a":
+            self.run = "delta"
+        def num(v: float) -> str:
+            return f"{v:.6g}" if draw.is_finite(v) else draw.fmt(v)
+
+        self.note = StatusNote(f"first divergence: {d.vector}[{d.unit}] A {num(d.a)}, B {num(d.b)}",
+                               "warning", t=d.step, layer=d.layer)
+
+    def action_show(self, view: str) -> None:
+        """Give the slot under the panes to ``view`` and focus it."""
+        if view not in VIEWS:
+            return
+        self.bottom = view
+        self.query_one(f"#{view}").focus()
+
     def action_zoom(self) -> None:
         """Maximize the focused pane, or restore the layout (like tmux's zoom)."""
         if self.maximized is not None:
@@ -307,9 +714,14 @@ class DebuggerScreen(Screen[None]):
         widget = event.widget if hasattr(event, "widget") else None
         if isinstance(widget, (VectorPane, ExplainPane, Timeline)):
             self._last_pane = widget
+        if widget is not None and widget.id in VIEWS and widget.id != self.bottom:
+            # Reached by Tab or a click: a hidden pane is never focused, but
+            # keep the slot and the focus in agreement all the same.
+            self.bottom = widget.id
 
     def action_help(self) -> None:
-        rows = key_rows([self, self.model_panel, self.app])
+        lists = [self.query_one(BreakpointList), self.query_one(HealthList), self.query_one(WatchList)]
+        rows = key_rows([self, *lists, self.model_panel, self.app])
         notes = ["Arrow keys act wherever the focus is, except in the model panel's input "
                  "(Esc leaves it)."]
         self.app.push_screen(HelpScreen(help_text(rows, notes)))
@@ -330,6 +742,12 @@ class DebuggerScreen(Screen[None]):
         self.post_message(TraceReady(trace, str(path)))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.name == "run_scan" and event.state == WorkerState.ERROR:
+            error = event.worker.error
+            self.notify(f"{type(error).__name__}: {error}".splitlines()[0], title="scan failed",
+                        severity="error")
+            if self.findings is None:
+                self.findings = ()
         if event.worker.group == "trace" and event.state == WorkerState.ERROR:
             error = event.worker.error
             why = str(error) if isinstance(error, TraceError) else f"{type(error).__name__}: {error}"
@@ -397,6 +815,7 @@ class LstmTuiApp(App[None]):
         load_model: bool = True,
         predictor_loader: PredictorLoader | None = None,
         model_autoload: float | None = None,
+        diff: Trace | None = None,
     ) -> None:
         super().__init__()
         self._initial_trace = trace
@@ -405,6 +824,7 @@ class LstmTuiApp(App[None]):
             load_model=load_model,
             predictor_loader=predictor_loader,
             model_autoload=model_autoload,
+            other=diff,
         )
         if title:
             self.title = title
@@ -438,6 +858,7 @@ def make_app(
     load_model: bool = True,
     predictor_loader: PredictorLoader | None = None,
     model_autoload: float | None = None,
+    diff: Trace | None = None,
 ) -> LstmTuiApp:
     """Build the debugger for ``trace``.
 
@@ -446,7 +867,11 @@ def make_app(
     TensorFlow at all); by default it loads the first time the panel is
     used, or ``model_autoload`` seconds after start when that is set.
     ``predictor_loader`` replaces the Keras bridge (tests use a fake).
+    ``diff`` is a second run of the same network to step through with it
+    (B − A in the panes); ``Incomparable`` if its layers do not match.
     """
+    if diff is not None:
+        check_comparable(trace, diff)
     return LstmTuiApp(
         trace,
         model_path=Path(model_path) if model_path is not None else None,
@@ -454,4 +879,5 @@ def make_app(
         load_model=load_model,
         predictor_loader=predictor_loader,
         model_autoload=model_autoload,
+        diff=diff,
     )

@@ -1,10 +1,13 @@
-"""Small modal dialogs: go to a step, open a trace file.
+"""Small modal dialogs: go to a step, open a trace file, add a breakpoint,
+search tokens.
 
 Each returns its answer through ``dismiss`` (None when cancelled with
 Escape); the screen that pushed it decides what to do with it.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from textual import on
 from textual.app import ComposeResult
@@ -13,7 +16,9 @@ from textual.containers import Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.validation import Integer
-from textual.widgets import Input, Label
+from textual.widgets import Input, Label, Static
+
+from ..conditions import Condition, ConditionError
 
 
 class _Dialog(ModalScreen):
@@ -94,3 +99,66 @@ class OpenTraceScreen(_Dialog):
         event.stop()
         path = event.value.strip()
         self.dismiss(path or None)
+
+
+class AddBreakpointScreen(_Dialog):
+    """Ask for a breakpoint condition; dismiss with it once it parses and
+    fits the layer on screen.
+
+    ``check`` is the screen's: it parses the text and binds it to the trace,
+    raising ``ConditionError``. An error keeps the dialog open and shows
+    where: the condition again with a caret under the column, and the input
+    cursor moved there, so the fix is one edit away."""
+
+    def __init__(self, check: Callable[[str], Condition], where: str) -> None:
+        super().__init__()
+        self.check = check
+        self.where = where
+
+    def compose(self) -> ComposeResult:
+        with Vertical() as box:
+            box.border_title = "add breakpoint"
+            yield Label(Content(f"stop where this holds on {self.where}; Enter to add, Esc to cancel"),
+                        classes="-hint")
+            yield Label(Content("e.g. f[7] < 0.05   max(abs(c)) > 5   token == 'q'   nan"), classes="-hint")
+            yield Input(placeholder="f[0] < 0.05", id="breakpoint-input")
+            yield Static("", id="breakpoint-error", classes="-error")
+
+    @on(Input.Submitted, "#breakpoint-input")
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        text = event.value
+        if not text.strip():
+            self.dismiss(None)
+            return
+        try:
+            condition = self.check(text)
+        except ConditionError as e:
+            # The caret line is plain text (a condition may hold "[").
+            self.query_one("#breakpoint-error", Static).update(
+                Content(f"column {e.column}: {e.message}\n{e.pointer()}"))
+            field = self.query_one("#breakpoint-input", Input)
+            field.cursor_position = min(max(e.column - 1, 0), len(text))
+            return
+        self.dismiss(condition)
+
+
+class SearchScreen(_Dialog):
+    """Ask for a token search: a substring of the token, case-sensitive, or
+    in quotes the whole token."""
+
+    def __init__(self, previous: str = "") -> None:
+        super().__init__()
+        self.previous = previous
+
+    def compose(self) -> ComposeResult:
+        with Vertical() as box:
+            box.border_title = "search tokens"
+            yield Label(Content("part of a token (case-sensitive), or 'quoted' for the whole token; "
+                                "Enter to search, Esc to cancel"), classes="-hint")
+            yield Input(value=self.previous, placeholder="the", id="search-input")
+
+    @on(Input.Submitted, "#search-input")
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.dismiss(event.value if event.value else None)

@@ -27,20 +27,29 @@ SECTIONS = {
     "unit_up": "Units and layers", "unit_down": "Units and layers",
     "layer_prev": "Units and layers", "layer_next": "Units and layers",
     "next_pane": "Panes", "previous_pane": "Panes", "zoom": "Panes",
+    "show_explain": "Panes", "show_breakpoints": "Panes", "show_health": "Panes",
+    "show_watches": "Panes",
+    "add_breakpoint": "Debugging", "continue": "Debugging", "continue_back": "Debugging",
+    "search": "Debugging", "search_next": "Debugging", "search_previous": "Debugging",
+    "watch": "Debugging", "cycle_run": "Debugging", "first_divergence": "Debugging",
+    "list_up": "Breakpoints, health and watches panes",
+    "list_down": "Breakpoints, health and watches panes",
+    "breakpoint_toggle": "Breakpoints, health and watches panes",
+    "breakpoint_delete": "Breakpoints, health and watches panes",
+    "breakpoint_goto": "Breakpoints, health and watches panes",
+    "finding_goto": "Breakpoints, health and watches panes",
+    "watch_goto": "Breakpoints, health and watches panes",
+    "watch_remove": "Breakpoints, health and watches panes",
     "focus_model": "Model panel", "model_leave": "Model panel",
     "open_trace": "App", "toggle_theme": "App", "save_screenshot": "App",
     "help": "App", "command_palette": "App", "quit": "App",
 }
-ORDER = ("Stepping", "Units and layers", "Panes", "Model panel", "App", "Other")
+ORDER = ("Stepping", "Units and layers", "Debugging", "Panes", "Breakpoints, health and watches panes",
+         "Model panel", "App", "Other")
 
 #: Keys kept free for features that are designed but not built yet, so no
-#: one binds them to something else meanwhile.
-RESERVED = (
-    ("b", "add a breakpoint condition"),
-    ("c C", "continue to the next / previous hit"),
-    ("/ n N", "search tokens, next / previous match"),
-    ("w", "watch an expression"),
-)
+#: one binds them to something else meanwhile (none at the moment).
+RESERVED: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -78,7 +87,11 @@ def key_rows(nodes: Iterable[DOMNode]) -> list[KeyRow]:
                 section = "App"
             if binding.action == "command_palette":
                 section = "App"
-            rows[ident] = KeyRow([display], binding.description, section, binding)
+            # On this app's bindings (those with an id) a tooltip is the long
+            # description; the footer shows the short one. Textual's own
+            # tooltips (ctrl+q's) are hover text, not names.
+            description = (binding.tooltip if binding.id else "") or binding.description
+            rows[ident] = KeyRow([display], description, section, binding)
     for row in rows.values():
         # Plain keys before chords: "q ^q", not "^q q".
         row.keys.sort(key=lambda k: len(k) > 1 and ("^" in k or "+" in k))
@@ -98,7 +111,8 @@ def help_text(rows: list[KeyRow], notes: Iterable[str] = ()) -> Content:
             lines.append(Content.styled(row.section, "bold $accent"))
             section = row.section
         lines.append(Content.assemble(("  " + " ".join(row.keys)).ljust(width + 2), row.description))
-    lines += [Content(""), Content.styled("Reserved (coming)", "bold $accent")]
+    if RESERVED:
+        lines += [Content(""), Content.styled("Reserved (coming)", "bold $accent")]
     for keys, what in RESERVED:
         lines.append(Content.assemble(("  " + keys).ljust(width + 2), (what, "$text-muted")))
     for note in notes:

@@ -43,3 +43,41 @@ class TraceReady(Message):
 
     trace: Trace
     origin: str  # what to tell the user: a path, or "live: <text>"
+
+
+@dataclass
+class BreakpointAction(Message):
+    """The breakpoints list asks for ``action`` ("toggle", "delete" or
+    "goto": the next hit of that breakpoint) on breakpoint ``index``."""
+
+    action: str
+    index: int
+
+
+@dataclass
+class FindingPicked(Message):
+    """The user chose a health finding: go to its layer, step and unit."""
+
+    layer: int
+    step: int | None
+    unit: int | None
+
+
+@dataclass
+class WatchAction(Message):
+    """The watch list asks for ``action`` ("goto": select that unit, or
+    "remove": unpin it) on the watch of ``layer``'s ``unit``."""
+
+    action: str
+    layer: int
+    unit: int
+
+
+@dataclass
+class ScanReady(Message):
+    """A health scan or a diff report finished in a worker, for ``trace``
+    (the screen drops a result for a trace no longer on screen)."""
+
+    kind: str  # "health" | "diff"
+    trace: Trace
+    result: object

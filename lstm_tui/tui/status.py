@@ -6,11 +6,18 @@ The right-hand part (layer, step, token, prediction) is what a user steps
 by, so it never gets cut; when the line is too short it switches to a
 compact spelling first, and the source on the left gives way with an
 ellipsis.
+
+Three things join it while debugging: a *note* on the left in place of the
+source, saying why the debugger stands where it does ("stopped: f[7] < 0.05
+(hit 3 of 12)", "no later hit"), until the user moves elsewhere; ``⚠ NaN``
+on the right when the health scan found NaN or Inf, so it is never cut;
+and "diff vs <B>" when two runs are compared.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 
 import numpy as np
 from textual.content import Content
@@ -53,6 +60,21 @@ def layer_label(k: int, layer: Layer, compact: bool = False) -> str:
     return f"layer {k} ({layer.name}, {layer.units} units{rev})"
 
 
+@dataclass(frozen=True)
+class StatusNote:
+    """A line for the status bar about the step the debugger stands at:
+    ``severity`` is "info", "warning" or "error"; the screen drops the note
+    when the user moves away from (``t``, ``layer``)."""
+
+    text: str
+    severity: str = "info"
+    t: int | None = None
+    layer: int | None = None
+
+
+NOTE_STYLES = {"info": "bold", "warning": "bold $warning", "error": "bold $error"}
+
+
 class StatusLine(Widget):
     """One line: app title and source on the left, position on the right."""
 
@@ -67,8 +89,14 @@ class StatusLine(Widget):
     trace: reactive[Trace | None] = reactive(None)
     layer_index: reactive[int] = reactive(0)
     t: reactive[int] = reactive(0)
+    #: Why the debugger stands here (a stop, a search match), or None.
+    note: reactive[StatusNote | None] = reactive(None)
+    #: "NaN", "Inf" or "NaN/Inf" when the health scan found one, else "".
+    alarm: reactive[str] = reactive("")
+    #: The second run when comparing two (its name goes in the header).
+    other: reactive[Trace | None] = reactive(None)
 
-    def where(self, compact: bool = False, minimal: bool = False) -> Content:
+    def where(self, compact: bool = False, minimal: bool = False, readout: bool = True) -> Content:
         """Layer, step, token and prediction (the part that must not be cut);
         ``minimal`` is the step alone, for a terminal a few cells wide."""
         trace = self.trace
@@ -87,12 +115,23 @@ class StatusLine(Widget):
             parts += [" · ", "" if compact else "token ", (draw.quote(token), "bold")]
         if layer.mask is not None and not bool(layer.mask[t]):
             parts += [" · ", ("masked", "italic")]
-        pred = prediction_at(trace, t)
+        pred = prediction_at(trace, t) if readout else None
         if pred is not None:
             label, p = pred
             parts += [" · ", "→ " if compact else "next ", (draw.quote(label), "bold"),
                       " ", draw.fmt(p)]
         return Content.assemble(*parts)
+
+    def _diff_lefts(self, title: str, source: str) -> list[Content]:
+        """The left part when comparing, longest first: it may lose the app
+        title and the folders, never the words "diff vs"."""
+        assert self.other is not None
+        other = source_label(self.other)
+        short_a, short_b = os.path.basename(source) or source, os.path.basename(other) or other
+        return [Content.assemble(f" {title} · {source} · ", ("diff vs", "bold"), f" {other}"),
+                Content.assemble(f" {source} · ", ("diff vs", "bold"), f" {other}"),
+                Content.assemble(f" {short_a} · ", ("diff vs", "bold"), f" {short_b}"),
+                Content.assemble(" ", ("diff vs", "bold"), f" {short_b}")]
 
     def render(self) -> Content:
         width = self.size.width
@@ -100,19 +139,38 @@ class StatusLine(Widget):
         if self.trace is None:
             return Content(f" {title}")
         source = source_label(self.trace)
-        left = Content(f" {title} · {source}")
-        # The long spelling as long as the source keeps a readable stub.
-        right = self.where() + " "
-        if width - right.cell_length < min(left.cell_length, 24):
-            right = self.where(compact=True) + " "
+        note = self.note
+        lefts = [Content(f" {title} · {source}")]
+        if note is not None:
+            lefts = [Content.assemble(" ", (note.text, NOTE_STYLES.get(note.severity, "bold")))]
+        elif self.other is not None:
+            lefts = self._diff_lefts(title, source)
+        left = lefts[0]
+        alarm = Content.styled(f"⚠ {self.alarm}", "bold reverse $error") + " · " if self.alarm else Content("")
+        tiers = [alarm + self.where() + " ", alarm + self.where(compact=True) + " "]
+        if note is not None or self.alarm:
+            # Room for what the debugger has to say: the prediction goes first.
+            tiers.append(alarm + self.where(compact=True, readout=False) + " ")
+        if note is not None:
+            # The longest spelling that leaves the whole note, else one that
+            # leaves most of it: it says why the debugger stopped here.
+            fits = [r for r in tiers if width - r.cell_length >= left.cell_length + 1]
+            fits = fits or [r for r in tiers if width - r.cell_length >= min(left.cell_length + 1, 44)]
+            right = fits[0] if fits else tiers[-1]
+        else:
+            # The long spelling as long as the left keeps a readable stub.
+            want = min(left.cell_length, 24)
+            right = next((r for r in tiers if width - r.cell_length >= want), tiers[-1])
         room = width - right.cell_length
         if room < 3:
             # Not even the source's first letters fit: the step alone, or
             # nothing rather than half a number.
             right = self.where(minimal=True)
             return right if right.cell_length <= width else Content("")
+        if len(lefts) > 1:
+            left = next((c for c in lefts if c.cell_length + 1 <= room), lefts[-1])
         if left.cell_length + 1 > room:
-            if self.trace.path is not None:
+            if self.trace.path is not None and note is None and self.other is None:
                 # A path keeps its end, the file's name: "…/traces/other.npz".
                 keep = max(room - 1 - len(f" {title} · …"), 0)
                 left = Content(f" {title} · …{source[len(source) - keep:] if keep else ''}")

@@ -5,6 +5,11 @@ marker at t: the cell at t in reverse video on every row and ``▲`` on the
 axis below. A trace longer than the pane scrolls horizontally so the marker
 stays in view; the row labels stay put.
 
+When breakpoints are set, a row ``b`` under the series marks with ``●``
+every step where an enabled one holds (the screen hands down the steps,
+evaluated once per condition and layer by the core), so the next stop is
+in sight before ``c`` is pressed.
+
 Line API again: one full-length ``Strip`` per series is built once per
 (trace, layer, unit, theme) and cached; moving t only crops the cached
 strips and restyles one cell, so holding → over a long trace stays cheap.
@@ -12,6 +17,7 @@ strips and restyles one cell, so holding → over a long trace stays cheap.
 
 from __future__ import annotations
 
+import numpy as np
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -29,6 +35,20 @@ from .messages import StepPicked
 SERIES = (("f", "f"), ("i", "i"), ("c_hat", "ĉ"), ("c", "c"), ("o", "o"), ("h", "h"))
 LABEL_WIDTH = 3
 ROWS = len(SERIES) + 1  # + the axis
+#: A step where a breakpoint holds, and one where none does.
+HIT = "●"
+NO_HIT = "·"
+
+
+class Marks:
+    """The steps to mark on the breakpoint row: a (T,) bool array. Held by
+    a reactive, so it compares by identity (not element by element): a new
+    ``Marks`` is a new set of hits."""
+
+    __slots__ = ("steps",)
+
+    def __init__(self, steps: np.ndarray) -> None:
+        self.steps = steps
 
 
 class Timeline(ScrollView, can_focus=True, inherit_bindings=False):
@@ -41,6 +61,8 @@ class Timeline(ScrollView, can_focus=True, inherit_bindings=False):
         "timeline--axis",
         "timeline--warning",
         "timeline--masked",
+        "timeline--hit",
+        "timeline--no-hit",
     }
 
     DEFAULT_CSS = """
@@ -55,6 +77,8 @@ class Timeline(ScrollView, can_focus=True, inherit_bindings=False):
         & > .timeline--axis { color: $text-muted; }
         & > .timeline--warning { color: $error; text-style: bold; }
         & > .timeline--masked { color: $text-disabled; }
+        & > .timeline--hit { color: $error; text-style: bold; }
+        & > .timeline--no-hit { color: $text-disabled; }
     }
     """
 
@@ -62,10 +86,14 @@ class Timeline(ScrollView, can_focus=True, inherit_bindings=False):
     layer_index: reactive[int] = reactive(0, repaint=False)
     t: reactive[int] = reactive(0, repaint=False)
     unit: reactive[int] = reactive(0, repaint=False)
+    #: Steps where an enabled breakpoint holds on this layer; None: no
+    #: breakpoint is enabled, and the row is not shown.
+    hits: reactive[Marks | None] = reactive(None, repaint=False)
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self._rows: dict[int, Strip] = {}  # row -> full-length strip of all steps
+        self._hit_strip: Strip | None = None
         self._x0 = 0  # first step on screen
 
     def _layer(self) -> Layer | None:
@@ -86,9 +114,13 @@ class Timeline(ScrollView, can_focus=True, inherit_bindings=False):
         self._rows.clear()
         self._moved()
 
+    @property
+    def _row_count(self) -> int:
+        return ROWS + (self.hits is not None)
+
     def _moved(self) -> None:
         state = self._state()
-        self.virtual_size = Size(1, ROWS)
+        self.virtual_size = Size(1, self._row_count)
         if state is not None:
             layer, t, unit = state
             title = [("timeline", "bold"), f"  unit {unit} · t = {t}"]
@@ -111,9 +143,16 @@ class Timeline(ScrollView, can_focus=True, inherit_bindings=False):
         # The series do not depend on t: only the window and the marker move.
         self._moved()
 
+    def watch_hits(self) -> None:
+        self._hit_strip = None
+        # One more row while there are breakpoints (the CSS gives it room).
+        self.set_class(self.hits is not None, "-hits")
+        self._moved()
+
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._rows.clear()
+        self._hit_strip = None
 
     def on_resize(self, event: events.Resize) -> None:
         self._follow()
@@ -170,6 +209,24 @@ class Timeline(ScrollView, can_focus=True, inherit_bindings=False):
         self._rows[row] = strip
         return strip
 
+    def _hits_strip(self) -> Strip:
+        """``●`` at every hit, a faint ``·`` elsewhere, built once per set of
+        hits (and theme) as runs of one style."""
+        if self._hit_strip is not None:
+            return self._hit_strip
+        steps = self.hits.steps if self.hits is not None else np.zeros(0, bool)
+        base = self.rich_style
+        hit = base + draw.component_style(self, "timeline--hit")
+        miss = base + draw.component_style(self, "timeline--no-hit")
+        segments: list[Segment] = []
+        edges = np.flatnonzero(np.diff(steps.astype(np.int8))) + 1
+        for a, b in zip([0, *edges.tolist()], [*edges.tolist(), len(steps)]):
+            if b > a:
+                on = bool(steps[a])
+                segments.append(Segment((HIT if on else NO_HIT) * (b - a), hit if on else miss))
+        self._hit_strip = Strip(segments, len(steps))
+        return self._hit_strip
+
     def _axis(self, layer: Layer, t: int, span: int) -> str:
         """Tick numbers every 10 steps and ▲ under t, for the visible window."""
         cells = [" "] * span
@@ -194,19 +251,21 @@ class Timeline(ScrollView, can_focus=True, inherit_bindings=False):
         base = self.rich_style
         state = self._state()
         row = y + round(self.scroll_offset.y)
-        if state is None or width <= 0 or row >= ROWS:
+        if state is None or width <= 0 or row >= self._row_count:
             return Strip.blank(max(width, 0), base)
         layer, t, unit = state
         span = self._span
         label_style = base + draw.component_style(self, "timeline--label")
-        if row == len(SERIES):
+        if row == self._row_count - 1:
             axis_style = base + draw.component_style(self, "timeline--axis")
             label = Strip([Segment("t".ljust(LABEL_WIDTH), label_style)])
             body = Strip([Segment(self._axis(layer, t, span), axis_style)])
             return Strip.join([label, body]).crop_extend(0, width, base)
-        _, name = SERIES[row]
+        if row == len(SERIES):
+            name, full = "b", self._hits_strip()
+        else:
+            name, full = SERIES[row][1], self._series_strip(row, layer, unit)
         label = Strip([Segment(name.ljust(LABEL_WIDTH), label_style)])
-        full = self._series_strip(row, layer, unit)
         x0 = self._x0
         window = full.crop(x0, x0 + span)
         col = t - x0

@@ -6,7 +6,11 @@ Textual's Line API: a ``ScrollView`` with a ``virtual_size`` of one line
 per unit and ``render_line`` returning cached ``Strip``s, so a layer of
 1024 units costs the ~20 rows on screen, not 1024 widgets. The cache is
 keyed by row and width and thrown away only when what it shows changes:
-the trace, layer, step or selected unit, the size, or the theme.
+the trace, layer, step or selected unit, the run compared, the size, or
+the theme.
+
+When two runs are compared (``view A --diff B``) the pane shows run A, B
+or B − A (``runs``), and its title says which.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from ..trace import Layer, Trace
-from . import draw
+from . import draw, runs
 from .messages import UnitPicked
 
 #: Title of each pane, as the seed notebook names the vectors.
@@ -84,6 +88,10 @@ class VectorPane(ScrollView, can_focus=True, inherit_bindings=False):
     t: reactive[int] = reactive(0, repaint=False)
     #: The selected unit (highlighted here, and kept in view).
     unit: reactive[int] = reactive(0, repaint=False)
+    #: The second run of a comparison (None: there is only the trace).
+    other: reactive[Trace | None] = reactive(None, repaint=False)
+    #: Which run is shown when comparing: "a", "b" or "delta" (B − A).
+    run: reactive[str] = reactive("a", repaint=False)
 
     def __init__(self, vector: str, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id or f"pane-{vector}", classes=classes)
@@ -102,24 +110,36 @@ class VectorPane(ScrollView, can_focus=True, inherit_bindings=False):
         layers = self.trace.layers
         return layers[min(max(self.layer_index, 0), len(layers) - 1)]
 
+    def _k(self) -> int:
+        assert self.trace is not None
+        return min(max(self.layer_index, 0), len(self.trace.layers) - 1)
+
     def _step(self, layer: Layer) -> int:
         return min(max(self.t, 0), layer.steps - 1)
 
     def values(self) -> np.ndarray:
-        """The vector at the current step, as float64 (read once per step)."""
+        """The vector at the current step, as float64 (read once per step);
+        empty when the run shown has no such step (B shorter than A)."""
         if self._values is None:
             layer = self._layer()
-            if layer is None:
+            if layer is None or self.trace is None:
                 self._values = np.zeros(0)
             else:
-                self._values = np.asarray(layer.vector(self.vector)[self._step(layer)], np.float64)
+                found = runs.values(self.trace, self.other, self.run, self._k(), self.vector,
+                                    self._step(layer))
+                self._values = np.zeros(0) if found is None else found
         return self._values
+
+    def stats(self) -> draw.VectorStats:
+        """Scale and value width of what is shown (``runs.stats``)."""
+        assert self.trace is not None
+        return runs.stats(self.trace, self.other, self.run, self._k(), self.vector)
 
     def cursor_row(self) -> int | None:
         """The highlighted row: the selected unit, or for x_t the hot input of
         a one-hot vector (x has no units of its own)."""
         if self.vector == "x":
-            return draw.one_hot_index(self.values())
+            return None if self.run == "delta" and self.other is not None else draw.one_hot_index(self.values())
         layer = self._layer()
         if layer is None:
             return None
@@ -146,6 +166,12 @@ class VectorPane(ScrollView, can_focus=True, inherit_bindings=False):
         self._invalidate()
 
     def watch_unit(self) -> None:
+        self._invalidate()
+
+    def watch_other(self) -> None:
+        self._invalidate()
+
+    def watch_run(self) -> None:
         self._invalidate()
 
     def on_resize(self, event: events.Resize) -> None:
@@ -199,10 +225,17 @@ class VectorPane(ScrollView, can_focus=True, inherit_bindings=False):
             return Content(symbol)
         t = self._step(layer)
         masked = [(" masked", "italic")] if layer.mask is not None and not bool(layer.mask[t]) else []
-        hot = draw.one_hot_index(self.values()) if self.vector == "x" else None
+        hot = draw.one_hot_index(self.values()) if self.vector == "x" and not (
+            self.other is not None and self.run == "delta") else None
         head: list[tuple[str, str] | str] = [(symbol, "bold")]
+        if self.other is not None:
+            # Which run, on every title: the same pane shows A, B or B − A.
+            head.append((f" {runs.LABELS[self.run]}", "bold reverse"))
+            if self.run != "a" and t >= self.other.steps:
+                return Content.assemble(*head, (f" B has {self.other.steps} steps", "italic"))
         if hot is not None:
-            token = self.trace.token(layer.position(t)) if self.trace is not None else None
+            shown = self.other if self.other is not None and self.run == "b" else self.trace
+            token = shown.token(layer.position(t)) if shown is not None else None
             quoted = draw.quote(token) if token is not None else None
             candidates = [
                 [*head, f" {quoted} (one-hot {hot})", *masked] if quoted else [*head, f" one-hot {hot}", *masked],
@@ -210,7 +243,7 @@ class VectorPane(ScrollView, can_focus=True, inherit_bindings=False):
                 head,
             ]
         else:
-            scale = (f" {draw.layer_stats(layer)[self.vector].scale.label()}", "dim")
+            scale = (f" {self.stats().scale.label()}", "dim")
             named = [*head, f" {name}"] if name else head
             candidates = [[*named, scale, *masked], [*head, scale, *masked], [*named, *masked], head]
         room = self.size.width - 2  # the rule's end characters
@@ -239,7 +272,7 @@ class VectorPane(ScrollView, can_focus=True, inherit_bindings=False):
         layer = self._layer()
         if layer is None or row >= values.shape[0] or width <= 0:
             return Strip.blank(max(width, 0), base)
-        stats = draw.layer_stats(layer)[self.vector]
+        stats = self.stats()
         selected = row == self.cursor_row()
         if selected:
             # The full (not partial) component style: its translucent
@@ -250,7 +283,7 @@ class VectorPane(ScrollView, can_focus=True, inherit_bindings=False):
         warning = styles["warning"]
         index_width = len(str(values.shape[0] - 1))
         value_width = stats.value_width
-        text = draw.fmt(value).rjust(value_width)
+        text = runs.fmt(self.run, self.other, value).rjust(value_width)
         value_style = base if finite else base + warning
         index_style = base + styles["index"]
         marker, bar_width = self._layout(width, index_width, value_width)

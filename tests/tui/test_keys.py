@@ -226,16 +226,15 @@ async def test_arrows_step_with_explain_or_timeline_focused():
         assert (app.debugger.t, app.debugger.unit) == (0, 0)
 
 
-async def test_reserved_keys_are_unbound():
-    reserved = {"b", "c", "C", "slash", "n", "N", "w"}
+async def test_debugging_keys_are_bound_where_help_once_reserved_them():
     app = make_app(seed_trace(), load_model=False)
-    async with app.run_test(size=SIZE) as pilot:
-        bound = {key for node in (app.debugger, app.debugger.model_panel, app)
-                 for key, _ in node._bindings}
-        assert not reserved & bound
-        await pilot.press("b", "c", "C", "slash", "n", "N", "w")
-        assert isinstance(app.screen, DebuggerScreen)
-        assert (app.debugger.t, app.debugger.unit) == (0, 0)
+    async with app.run_test(size=SIZE):
+        actions = {key: binding.action for key, binding in app.debugger._bindings}
+        assert actions["b"] == "add_breakpoint"
+        assert actions["c"] == "resume(False)" and actions["C"] == "resume(True)"
+        assert actions["slash"] == "search"
+        assert actions["n"] == "search_step(False)" and actions["N"] == "search_step(True)"
+        assert actions["w"] == "watch"
 
 
 async def test_every_binding_has_a_description_and_an_id():

@@ -54,3 +54,23 @@ def test_narrow_model_overlay(snap_compare):
         await _no_blink(pilot)
 
     assert snap_compare(APPS / "letters_app.py", run_before=show_panel, terminal_size=(80, 24))
+
+
+def test_breakpoints_view(snap_compare):
+    async def break_and_continue(pilot) -> None:
+        await pilot.press("b")
+        pilot.app.screen.query_one(Input).value = "h[2] > 0.2"
+        await pilot.press("enter", "b")
+        pilot.app.screen.query_one(Input).value = "f[0] < 0.45 and t > 4"
+        await pilot.press("enter", "c", "c", "down", "down")
+        await _no_blink(pilot)
+
+    assert snap_compare(APPS / "debug_app.py", run_before=break_and_continue, terminal_size=(100, 30))
+
+
+def test_diff_view(snap_compare):
+    async def first_divergence(pilot) -> None:
+        await pilot.press("D")
+        await _no_blink(pilot)
+
+    assert snap_compare(APPS / "diff_app.py", run_before=first_divergence, terminal_size=(100, 30))

@@ -174,3 +174,20 @@ class CountingLoader:
         if self.error is not None:
             raise self.error
         return self.predictor
+
+
+def stops_trace() -> Trace:
+    """Twelve word tokens and gates set by hand, so the breakpoint and
+    search tests know their answers: f[1] < 0.05 at steps 2, 5 and 8;
+    h[0] > 0.5 at steps 5 and 9; the token 'the' at 0, 4 and 7 ('then' at
+    10). No weights (the explain pane shows recorded values)."""
+    T, H, D = 12, 3, 2
+    f = np.full((T, H), 0.5)
+    f[[2, 5, 8], 1] = 0.01
+    h = np.full((T, H), 0.1)
+    h[[5, 9], 0] = 0.9
+    c = np.cumsum(np.full((T, H), 0.05), axis=0)
+    layer = Layer(x=np.tile([1.0, 0.0], (T, 1)), f=f, i=np.full((T, H), 0.5), c_hat=np.full((T, H), 0.1),
+                  c=c, o=np.full((T, H), 0.5), h=h, h0=np.zeros(H), c0=np.zeros(H), name="stops")
+    words = ["the", "cat", "sat", "on", "the", "mat", "and", "the", "dog", "ran", "then", "."]
+    return Trace(layers=[layer], tokens=np.array(words), source="test: stops")
