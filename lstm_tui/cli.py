@@ -54,15 +54,16 @@ def _check_output(path: str, force: bool) -> Path:
 
 
 class _Group(click.Group):
-    """``lstm-tui [TRACE]``: a first argument that is not a command is a trace
-    to view (as pudb takes a script), so the group dispatches it to ``view``."""
+    """``lstm-tui [TRACE] [view options]``: arguments that do not start with a
+    command are ``view``'s (as pudb takes a script), so the group dispatches
+    them there: ``lstm-tui run.npz``, ``lstm-tui --no-model``."""
+
+    GROUP_OPTIONS = ("--debug", "--version", "-h", "--help")
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        first = next((a for a in args if not a.startswith("-")), None)
-        if first is not None and first not in self.commands and "--help" not in args:
-            # only options of the group itself may precede it
-            idx = args.index(first)
-            args = args[:idx] + ["view"] + args[idx:]
+        first = next((k for k, a in enumerate(args) if a not in self.GROUP_OPTIONS), None)
+        if first is not None and args[first] not in self.commands:
+            args = args[:first] + ["view"] + args[first:]
         return super().parse_args(ctx, args)
 
 

@@ -125,3 +125,21 @@ def test_real_process_exit_code_and_no_traceback(tmp_path):
     r = subprocess.run([sys.executable, "-m", "lstm_tui", "--debug", "print", str(bad)],
                        capture_output=True, text=True)
     assert r.returncode != 0 and "Traceback" in r.stderr
+
+
+def test_view_options_without_the_view_command(capsys, tmp_path, monkeypatch):
+    """`lstm-tui --no-model [TRACE]` is `lstm-tui view --no-model [TRACE]`."""
+    code, _, err = run(capsys, "--no-model", str(tmp_path / "missing.npz"))
+    assert code == 2 and err == f"lstm-tui: error: {tmp_path / 'missing.npz'}: no such file\n"
+    opened = []
+    import lstm_tui.tui.app as tui_app
+
+    class FakeApp:
+        def run(self):
+            opened.append("ran")
+
+    monkeypatch.setattr(tui_app, "make_app", lambda trace, **kw: opened.append((trace.source, kw)) or FakeApp())
+    code, _, _ = run(capsys, "--no-model")
+    assert code == 0
+    assert opened[0][0] == "keras: next_letter.keras on the alphabet"
+    assert opened[0][1]["load_model"] is False and opened[1] == "ran"
