@@ -284,7 +284,7 @@ class DebuggerScreen(Screen[None]):
                 check_comparable(trace, self.other)
             except Incomparable as e:
                 self.notify(str(e), title="comparison closed: the new trace does not match B",
-                            severity="warning")
+                            severity="warning", markup=False)
                 self.other = None
                 self.run = "a"
         # Units pinned on layers this trace does not have go.
@@ -565,7 +565,7 @@ class DebuggerScreen(Screen[None]):
         if self.alarm:
             first = next(f for f in ordered if f.kind == "nan")
             self.notify(f"{first.message}; H lists the findings", title=f"health: {self.alarm}",
-                        severity="warning")
+                        severity="warning", markup=False)
 
     def on_finding_picked(self, message: FindingPicked) -> None:
         message.stop()
@@ -745,7 +745,7 @@ class DebuggerScreen(Screen[None]):
         if event.worker.name == "run_scan" and event.state == WorkerState.ERROR:
             error = event.worker.error
             self.notify(f"{type(error).__name__}: {error}".splitlines()[0], title="scan failed",
-                        severity="error")
+                        severity="error", markup=False)
             if self.findings is None:
                 self.findings = ()
         if event.worker.group == "trace" and event.state == WorkerState.ERROR:
