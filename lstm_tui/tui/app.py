@@ -227,12 +227,13 @@ class DebuggerScreen(Screen[None]):
                 with Grid(id="panes"):
                     for vector in PANES:
                         yield VectorPane(vector).data_bind(*state, *compared)
-                yield ExplainPane(id="explain").data_bind(*state)
+                yield ExplainPane(id="explain").data_bind(*state, DebuggerScreen.other)
                 yield BreakpointList(id="breakpoints").data_bind(
                     DebuggerScreen.layer_index, statuses=DebuggerScreen.breakpoint_statuses)
                 yield HealthList(id="health").data_bind(DebuggerScreen.findings)
                 yield WatchList(id="watches").data_bind(*state, *compared, DebuggerScreen.watches)
-                yield Timeline(id="timeline").data_bind(*state, hits=DebuggerScreen.hit_marks)
+                yield Timeline(id="timeline").data_bind(*state, DebuggerScreen.other,
+                                                        hits=DebuggerScreen.hit_marks)
             yield ModelPanel(
                 model_path=self.model_path,
                 loader=self.predictor_loader,

@@ -228,6 +228,9 @@ class ExplainPane(VerticalScroll, can_focus=True, inherit_bindings=False):
     layer_index: reactive[int] = reactive(0, repaint=False)
     t: reactive[int] = reactive(0, repaint=False)
     unit: reactive[int] = reactive(0, repaint=False)
+    #: The second run when two are compared: the arithmetic is always run
+    #: A's (the trace's own weights), and the title says so.
+    other: reactive[Trace | None] = reactive(None, repaint=False)
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
@@ -256,6 +259,9 @@ class ExplainPane(VerticalScroll, can_focus=True, inherit_bindings=False):
     def watch_unit(self) -> None:
         self._schedule()
 
+    def watch_other(self) -> None:
+        self._schedule()
+
     def update_explanation(self) -> None:
         self._pending = False
         if self.trace is None or not self.is_mounted:
@@ -269,6 +275,8 @@ class ExplainPane(VerticalScroll, can_focus=True, inherit_bindings=False):
         title = [("explain", "bold"), f"  unit {unit} · t = {t}"]
         if token is not None:
             title.append(f" · token {draw.quote(token)}")
+        if self.other is not None:
+            title.append((" · run A", "bold"))
         self.border_title = Content.assemble(*title)
         body = self.query_one("#explain-body", Static)
         width = self.scrollable_content_region.width or 1000

@@ -89,6 +89,9 @@ class Timeline(ScrollView, can_focus=True, inherit_bindings=False):
     #: Steps where an enabled breakpoint holds on this layer; None: no
     #: breakpoint is enabled, and the row is not shown.
     hits: reactive[Marks | None] = reactive(None, repaint=False)
+    #: The second run when two are compared: the series are run A's, and
+    #: the title says so.
+    other: reactive[Trace | None] = reactive(None, repaint=False)
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
@@ -126,6 +129,8 @@ class Timeline(ScrollView, can_focus=True, inherit_bindings=False):
             title = [("timeline", "bold"), f"  unit {unit} · t = {t}"]
             stats = draw.layer_stats(layer)
             title.append((f"  c {stats['c'].scale.label()}", "dim"))
+            if self.other is not None:
+                title.append(("  run A", "bold"))
             self.border_title = Content.assemble(*title)
         self._follow()
         self.refresh()
@@ -141,6 +146,9 @@ class Timeline(ScrollView, can_focus=True, inherit_bindings=False):
 
     def watch_t(self) -> None:
         # The series do not depend on t: only the window and the marker move.
+        self._moved()
+
+    def watch_other(self) -> None:
         self._moved()
 
     def watch_hits(self) -> None:

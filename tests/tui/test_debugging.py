@@ -343,6 +343,9 @@ async def test_diff_view_shows_b_minus_a_and_d_switches_runs():
         assert "+0.2500" in pane_row(app, "c", 2)
         assert pane_row(app, "c", 2).rstrip().endswith("█")  # the full bar: the largest difference
         assert pane_row(app, "c", 1).lstrip("▶ ").split()[1] == "0"
+        # explain and the timeline are always run A's, and say so
+        assert "run A" in title(screen.query_one("#explain"))
+        assert "run A" in title(screen.query_one("#timeline"))
         await pilot.press("d")
         assert screen.run == "a" and title(c_pane).startswith("c_t A ")
         assert f"{a.layers[0].c[3, 2]:.4f}" in pane_row(app, "c", 2)
