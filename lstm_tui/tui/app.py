@@ -532,6 +532,7 @@ class DebuggerScreen(Screen[None]):
         (a full pass over every value)."""
         trace = self.trace
         self.findings = None
+        self.alarm = ""  # the last trace's; this one's comes with its scan
         big = _size(trace) > BIG_TRACE
         if big:
             self.run_scan("health", trace, self.other)

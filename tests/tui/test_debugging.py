@@ -510,3 +510,15 @@ async def test_extra_panes_fit_without_overlap(size):
                     assert not r.overlaps(other), (view, r, other)
             assert screen.query_one(f"#{view}").region.height >= 2  # its title and a row at least
             assert "b  ··●" in screen_text(app)  # the row of hits is on screen
+
+
+async def test_a_new_trace_is_scanned_again():
+    app = make_app(nan_trace(), load_model=False)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.debugger
+        await pilot.pause()
+        assert screen.alarm == "NaN"
+        screen.set_trace(stops_trace())
+        await pilot.pause()
+        assert screen.alarm == "" and "⚠" not in status(app)
+        assert all(f.kind != "nan" for f in screen.findings)
