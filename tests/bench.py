@@ -155,7 +155,7 @@ class Figure:
             "name": self.name,
             "value": _round(self.value),
             "baseline": None if self.baseline is None else _round(self.baseline),
-            "ratio": None if r is None else round(r, 3),
+            "ratio": None if r is None else _round(r),
             "target": self.target,
             "unit": self.unit,
             "met": self.met,
