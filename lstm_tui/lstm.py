@@ -338,36 +338,65 @@ def forward(
     h_prev = np.zeros(H, dtype) if h0 is None else np.asarray(h0, dtype).reshape(H)
     c_prev = np.zeros(H, dtype) if c0 is None else np.asarray(c0, dtype).reshape(H)
     keep = None if mask is None else np.asarray(mask, dtype=bool).reshape(T)
-    out = Recording(
-        x=x,
-        f=np.empty((T, H), dtype),
-        i=np.empty((T, H), dtype),
-        c_hat=np.empty((T, H), dtype),
-        c=np.empty((T, H), dtype),
-        o=np.empty((T, H), dtype),
-        h=np.empty((T, H), dtype),
-        h0=h_prev.copy(),
-        c0=c_prev.copy(),
-        mask=keep,
-    )
+
+    # Gate blocks reordered f, i, o, ĉ: the three gates that share the
+    # recurrent activation are one contiguous slice, so each step applies it
+    # once. Every step writes straight into its row of ``Z`` (pre-activations
+    # in, gate values out), ``C`` and ``Hs``: no temporaries per step.
+    order = [0, 1, 3, 2]
+    W = W.reshape(4, H, -1)[order].reshape(4 * H, -1)
+    U = U.reshape(4, H, H)[order].reshape(4 * H, H)
+    b = b.reshape(4, H)[order].reshape(4 * H)
     # The input projection of all steps is one matrix product; only the
     # recurrence needs the per-step loop.
-    Wx_b = x @ W.T + b
+    Z = x @ W.T + b
+    C = np.empty((T, H), dtype)
+    Hs = np.empty((T, H), dtype)
+    Uh = np.empty(4 * H, dtype)
+    fused_sigmoid = rec_act is sigmoid
+    fused_tanh = act is np.tanh
     with np.errstate(over="ignore", invalid="ignore"):
         for t in range(T):
-            z = Wx_b[t] + U @ h_prev
-            f = rec_act(z[0:H])
-            i = rec_act(z[H : 2 * H])
-            c_hat = act(z[2 * H : 3 * H])
-            o = rec_act(z[3 * H :])
-            c = f * c_prev + i * c_hat
-            h = o * act(c)
+            z = Z[t]
+            np.dot(U, h_prev, out=Uh)
+            z += Uh  # W·x_t + b + U·h_{t-1}
+            gates, c_hat = z[: 3 * H], z[3 * H :]
+            if fused_sigmoid:  # σ(z) = 1 / (1 + e^-z), in place
+                np.negative(gates, out=gates)
+                np.exp(gates, out=gates)
+                gates += 1
+                np.reciprocal(gates, out=gates)
+            else:
+                gates[:] = rec_act(gates)
+            if fused_tanh:
+                np.tanh(c_hat, out=c_hat)
+            else:
+                c_hat[:] = act(c_hat)
+            f, i, o = z[:H], z[H : 2 * H], z[2 * H : 3 * H]
+            c, h = C[t], Hs[t]
             if keep is not None and not keep[t]:
-                c, h = c_prev, h_prev
-            out.f[t], out.i[t], out.c_hat[t], out.o[t] = f, i, c_hat, o
-            out.c[t], out.h[t] = c, h
+                c[:], h[:] = c_prev, h_prev  # a masked step carries the state over
+            else:
+                np.multiply(i, c_hat, out=c)
+                c += f * c_prev  # c_t = f_t * c_{t-1} + i_t * ĉ_t
+                if fused_tanh:  # h_t = o_t * act(c_t)
+                    np.tanh(c, out=h)
+                    h *= o
+                else:
+                    h[:] = o * act(c)
             h_prev, c_prev = h, c
-    return out
+    return Recording(
+        x=x,
+        f=np.ascontiguousarray(Z[:, :H]),
+        i=np.ascontiguousarray(Z[:, H : 2 * H]),
+        c_hat=np.ascontiguousarray(Z[:, 3 * H :]),
+        c=C,
+        o=np.ascontiguousarray(Z[:, 2 * H : 3 * H]),
+        h=Hs,
+        h0=np.asarray(h0 if h0 is not None else np.zeros(H), dtype).reshape(H).copy(),
+        c0=np.asarray(c0 if c0 is not None else np.zeros(H), dtype).reshape(H).copy(),
+        mask=keep,
+    )
 
 
 def step_preactivations(
