@@ -366,8 +366,10 @@ def forward(
                 np.exp(gates, out=gates)
                 gates += 1
                 np.reciprocal(gates, out=gates)
-            else:
-                gates[:] = rec_act(gates)
+            else:  # one gate at a time: softmax-like activations span a gate
+                for k in range(3):
+                    gate = gates[k * H : (k + 1) * H]
+                    gate[:] = rec_act(gate)
             if fused_tanh:
                 np.tanh(c_hat, out=c_hat)
             else:
