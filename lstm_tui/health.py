@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .lstm import VECTORS
-from .trace import Layer, Trace
+from .trace import Layer, Trace, release_pages
 
 #: Rows per block times the units: bounds the temporaries a scan makes.
 BLOCK_ELEMENTS = 1 << 20
@@ -130,6 +130,9 @@ def _scan_layer(k: int, layer: Layer, saturation: float, most: float, dead_tol: 
             r, u = divmod(flat, H)
             if c[r, u] > c_best[0]:
                 c_best = (float(c[r, u]), a + r, u)
+            # Read once: a full scan must not leave the whole file resident.
+            for v in VECTORS:
+                release_pages(layer.vector(v)[a:b])
 
     found: list[Finding] = []
     for v, init in (("h0", layer.h0), ("c0", layer.c0)):

@@ -72,6 +72,36 @@ INFLATE_FACTOR = 8
 INFLATE_SLACK = 32 * 1024 * 1024
 
 
+def release_pages(view: np.ndarray) -> None:
+    """Hand back the pages of a memory-mapped trace under ``view`` once a
+    full pass has read them (``MADV_DONTNEED``; the file is read-only, so
+    nothing is lost: a later read maps them again from the page cache).
+
+    Without it, a scan of every value (health, scales) leaves the whole file
+    in the process's resident set: a gigabyte for a long trace. A no-op for
+    arrays that are not views of a mapped trace, and where the platform has
+    no ``madvise``."""
+    base: Any = view
+    while isinstance(base, np.ndarray):
+        base = base.base
+    mm = base.obj if isinstance(base, memoryview) else base
+    if not isinstance(mm, mmap.mmap) or not hasattr(mmap, "MADV_DONTNEED") or view.size == 0:
+        return
+    try:
+        start = np.frombuffer(mm, np.uint8, count=1).ctypes.data
+        lo, hi = np.lib.array_utils.byte_bounds(view)
+        # Whole 2 MiB blocks: a kernel with large folios maps up to that much
+        # around each page read, and dropping a mapping of a read-only file
+        # that is still wanted costs only a minor fault later.
+        page = max(mmap.PAGESIZE, 2 << 20)
+        lo = (lo - start) // page * page
+        hi = min(len(mm), -(-(hi - start) // page) * page)
+        if hi > lo >= 0:
+            mm.madvise(mmap.MADV_DONTNEED, lo, hi - lo)
+    except (ValueError, OSError):
+        pass  # a closed map, or a kernel that refuses: only memory is at stake
+
+
 class TraceError(Exception):
     """A trace that cannot be read or written; ``str()`` is one line that
     names the file and says why."""

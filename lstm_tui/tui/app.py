@@ -61,6 +61,7 @@ from .commands import DebuggerCommands, binding_command
 from .debug_lists import BreakpointList, BreakpointStatus, HealthList, WatchList
 from .dialogs import AddBreakpointScreen, GoToStepScreen, OpenTraceScreen, SearchScreen
 from .explain import ExplainPane
+from .footer import KeysFooter
 from .help import HelpScreen, help_text, key_rows
 from .messages import (BreakpointAction, FindingPicked, ScanReady, StepPicked, TraceReady,
                        UnitPicked, WatchAction)
@@ -158,15 +159,18 @@ class DebuggerScreen(Screen[None]):
 
     # Not reactive(bindings=True): that would rebuild the footer on every
     # step. ``_refresh_keys`` does it only when a key becomes (un)available.
+    # repaint=False on the state the panes copy with data_bind: each pane
+    # refreshes itself when its copy changes, and a repaint of the screen
+    # would redraw every widget on every key press.
 
     #: The trace being debugged; replaced by opening a file or a live pass.
-    trace: reactive[Trace] = reactive(None)  # type: ignore[arg-type]
+    trace: reactive[Trace] = reactive(None, repaint=False)  # type: ignore[arg-type]
     #: Index of the layer on screen (clamped to the trace's layers).
-    layer_index: reactive[int] = reactive(0)
+    layer_index: reactive[int] = reactive(0, repaint=False)
     #: The current step, 0 … T-1 (clamped).
-    t: reactive[int] = reactive(0)
+    t: reactive[int] = reactive(0, repaint=False)
     #: The selected unit of the current layer (clamped).
-    unit: reactive[int] = reactive(0)
+    unit: reactive[int] = reactive(0, repaint=False)
     #: The second run of a comparison (``view A --diff B``), or None.
     other: reactive[Trace | None] = reactive(None)
     #: Which run the panes show: "a", "b" or "delta" (B − A).
@@ -240,7 +244,7 @@ class DebuggerScreen(Screen[None]):
                 enabled=self.load_model,
                 id="model",
             ).data_bind(DebuggerScreen.trace, DebuggerScreen.t)
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.fit_panes()
@@ -534,13 +538,18 @@ class DebuggerScreen(Screen[None]):
         self.findings = None
         self.alarm = ""  # the last trace's; this one's comes with its scan
         big = _size(trace) > BIG_TRACE
+        # The workers start once the first frame is out: they would compete
+        # with it for the interpreter and the disk.
+        if any(draw.stats_pending(layer) for t in (trace, self.other) if t is not None
+               for layer in t.layers):
+            self.call_after_refresh(self.run_scales, trace, self.other)
         if big:
-            self.run_scan("health", trace, self.other)
+            self.call_after_refresh(self.run_scan, "health", trace, self.other)
         else:
             self._set_findings(health_scan(trace))
         if self.other is not None:
             if big or _size(self.other) > BIG_TRACE:
-                self.run_scan("diff", trace, self.other)
+                self.call_after_refresh(self.run_scan, "diff", trace, self.other)
             else:
                 self._diff_report = diff_traces(trace, self.other)
                 self._refresh_keys()
@@ -550,11 +559,26 @@ class DebuggerScreen(Screen[None]):
         result = health_scan(trace) if kind == "health" else diff_traces(trace, other)
         self.post_message(ScanReady(kind, trace, result))
 
+    @work(thread=True, exit_on_error=False, group="scales", description="Sizing the bars")
+    def run_scales(self, trace: Trace, other: Trace | None) -> None:
+        """The bar scales of x and c (a pass over each), for a trace too
+        large to scan before the first frame; until then the panes use
+        scales from a sample of steps (``draw.layer_stats``)."""
+        for run in (trace, other):
+            for layer in run.layers if run is not None else ():
+                draw.scan_layer_stats(layer)
+        self.post_message(ScanReady("scales", trace, None))
+
     def on_scan_ready(self, message: ScanReady) -> None:
         message.stop()
         if message.trace is not self.trace:
             return  # a scan of a trace no longer on screen
-        if message.kind == "health":
+        if message.kind == "scales":
+            # Redraw what was drawn on the provisional scales.
+            for pane in self.query(VectorPane):
+                pane._invalidate()
+            self.query_one(Timeline)._invalidate_rows()
+        elif message.kind == "health":
             self._set_findings(message.result)  # type: ignore[arg-type]
         else:
             self._diff_report = message.result  # type: ignore[assignment]

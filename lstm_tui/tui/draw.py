@@ -22,7 +22,7 @@ import numpy as np
 from rich.segment import Segment
 from rich.style import Style
 
-from ..trace import Layer
+from ..trace import Layer, release_pages
 
 #: Left-aligned eighth blocks: ``EIGHTHS[k]`` fills k/8 of a cell from the left.
 EIGHTHS = " ▏▎▍▌▋▊▉█"
@@ -89,16 +89,33 @@ SIGNED_SCALE = Scale(-1.0, 1.0)
 
 def finite_max_abs(a: np.ndarray, chunk: int = 8192) -> float:
     """The largest finite |value| of ``a`` (0.0 if there is none), read a
-    block of rows at a time so a memory-mapped trace is never copied whole."""
+    block of rows at a time so a memory-mapped trace is never copied whole
+    (and each block's pages are handed back once read: ``release_pages``).
+    Blocks stay in their own float type: max |.| needs no float64."""
+    return _max_abs_and_negative(a, chunk)[0]
+
+
+def _max_abs_and_negative(a: np.ndarray, chunk: int = 8192) -> tuple[float, bool]:
+    """(largest finite |value|, whether any value is below zero), one pass."""
     a = np.asarray(a) if not hasattr(a, "shape") else a
     best = 0.0
+    negative = False
     rows = a.shape[0] if a.ndim else 1
+    if a.ndim > 1:
+        chunk = max(1, min(chunk, (1 << 20) // max(1, int(np.prod(a.shape[1:])))))
     for start in range(0, rows, chunk):
-        block = np.asarray(a[start : start + chunk] if a.ndim else a, dtype=np.float64)
-        block = np.abs(block[np.isfinite(block)])
-        if block.size:
-            best = max(best, float(block.max()))
-    return best
+        view = a[start : start + chunk] if a.ndim else a
+        block = np.asarray(view)
+        if block.dtype.kind != "f":
+            block = block.astype(np.float64)
+        finite = block[np.isfinite(block)]
+        if finite.size:
+            best = max(best, float(np.abs(finite).max()))
+            negative = negative or bool((finite < 0).any())
+        negative = negative or bool(np.isneginf(block).any())
+        del block, finite
+        release_pages(view)
+    return best, negative
 
 
 @dataclass(frozen=True)
@@ -133,28 +150,93 @@ def _value_width(max_abs: float) -> int:
 
 
 _STATS: weakref.WeakKeyDictionary[Layer, dict[str, VectorStats]] = weakref.WeakKeyDictionary()
+_PROVISIONAL: weakref.WeakKeyDictionary[Layer, dict[str, VectorStats]] = weakref.WeakKeyDictionary()
+
+#: Above this many values to scan (the vectors whose scale the activation
+#: does not fix), ``layer_stats`` answers with provisional scales taken from
+#: a sample of steps, and ``scan_layer_stats`` (run in a thread after the
+#: first frame) computes the real ones: a full pass over a gigabyte trace
+#: takes seconds.
+EAGER_VALUES = 4_000_000
+#: Steps sampled, evenly spaced, for a provisional scale.
+SAMPLE_STEPS = 64
+VECTOR_NAMES = ("x", "f", "i", "c_hat", "c", "o", "h")
+
+
+def fixed_scale(layer: Layer, name: str) -> Scale | None:
+    """The scale the layer's activations fix for ``name``, or None when it
+    depends on the data (x, c, or an activation without a bounded range)."""
+    if name in ("f", "i", "o") and layer.recurrent_activation in UNIT_RANGE:
+        return GATE_SCALE
+    if name in ("c_hat", "h") and layer.activation in SIGNED_UNIT_RANGE:
+        # h = o·act(c) with o in 0…1 stays inside act's range.
+        return SIGNED_SCALE
+    return None
+
+
+def _scanned(layer: Layer) -> list[str]:
+    return [name for name in VECTOR_NAMES if fixed_scale(layer, name) is None]
+
+
+def stats_pending(layer: Layer) -> bool:
+    """True while ``layer_stats(layer)`` gives provisional scales."""
+    return layer not in _STATS and sum(layer.vector(n).size for n in _scanned(layer)) > EAGER_VALUES
 
 
 def layer_stats(layer: Layer) -> dict[str, VectorStats]:
     """Scales and column widths for every vector of ``layer``, computed once
-    per layer (a full pass over the data) and then remembered for as long as
-    the layer lives, so stepping never rescans the trace."""
-    try:
-        return _STATS[layer]
-    except KeyError:
-        pass
+    per layer and then remembered for as long as the layer lives, so
+    stepping never rescans the trace.
+
+    Gates and tanh outputs need no pass over the data: their activation
+    fixes the scale (and bounds the values, so the column width). The others
+    (x, c) take a pass, done here for a small layer; for a large one
+    (``stats_pending``) this returns provisional scales from a sample of
+    steps until ``scan_layer_stats`` has run."""
+    found = _STATS.get(layer)
+    if found is not None:
+        return found
+    if not stats_pending(layer):
+        return scan_layer_stats(layer)
+    found = _PROVISIONAL.get(layer)
+    if found is None:
+        steps = np.unique(np.linspace(0, max(layer.steps - 1, 0), SAMPLE_STEPS).astype(np.intp))
+        found = _PROVISIONAL[layer] = _layer_stats(layer, lambda a: _sample(a, steps))
+    return found
+
+
+def _sample(a: np.ndarray, steps: np.ndarray) -> np.ndarray:
+    """The rows ``steps`` of ``a``, read one at a time and their pages
+    handed back (each read of a mapped file may map megabytes around it)."""
+    if a.ndim < 2:
+        return np.asarray(a)
+    rows = []
+    for step in steps.tolist():
+        rows.append(np.array(a[step]))
+        release_pages(a[step])
+    return np.stack(rows)
+
+
+def scan_layer_stats(layer: Layer) -> dict[str, VectorStats]:
+    """``layer_stats`` from a full pass over the data (safe to call from a
+    thread: it only reads the trace, and publishes the result at the end)."""
+    found = _STATS.get(layer)
+    if found is None:
+        found = _STATS[layer] = _layer_stats(layer, lambda a: a)
+        _PROVISIONAL.pop(layer, None)
+    return found
+
+
+def _layer_stats(layer: Layer, rows) -> dict[str, VectorStats]:
     stats: dict[str, VectorStats] = {}
-    for name in ("x", "f", "i", "c_hat", "c", "o", "h"):
-        m = finite_max_abs(layer.vector(name))
-        if name in ("f", "i", "o") and layer.recurrent_activation in UNIT_RANGE:
-            scale = GATE_SCALE
-        elif name in ("c_hat", "h") and layer.activation in SIGNED_UNIT_RANGE:
-            # h = o·act(c) with o in 0…1 stays inside act's range.
-            scale = SIGNED_SCALE
-        else:
-            scale = _data_scale(m, _has_negative(layer.vector(name)))
-        stats[name] = VectorStats(scale, _value_width(m))
-    _STATS[layer] = stats
+    for name in VECTOR_NAMES:
+        scale = fixed_scale(layer, name)
+        if scale is not None:
+            # The activation bounds the values too: |v| ≤ 1.
+            stats[name] = VectorStats(scale, _value_width(1.0))
+            continue
+        m, negative = _max_abs_and_negative(rows(layer.vector(name)))
+        stats[name] = VectorStats(_data_scale(m, negative), _value_width(m))
     return stats
 
 
@@ -265,6 +347,25 @@ def spark(value: float, scale: Scale) -> str:
     return SPARKS[int(round(frac * (len(SPARKS) - 1)))]
 
 
+_SPARK_CHARS = np.array(list(SPARKS))
+
+
+def sparks(values: np.ndarray, scale: Scale) -> np.ndarray:
+    """``spark`` of every value of a 1-D array at once (an array of
+    one-character strings): the timeline draws hundreds of cells a frame."""
+    v = np.asarray(values, np.float64)
+    span = scale.hi - scale.lo
+    with np.errstate(invalid="ignore"):
+        frac = (v - scale.lo) / span if span > 0 else np.zeros_like(v)
+        frac = np.clip(np.nan_to_num(frac, nan=0.0, posinf=1.0, neginf=0.0), 0.0, 1.0)
+    # np.rint rounds half to even, as round() does in spark().
+    out = _SPARK_CHARS[np.rint(frac * (len(SPARKS) - 1)).astype(np.intp)]
+    out[np.isnan(v)] = SPARK_NAN
+    out[v == np.inf] = SPARK_POS_INF
+    out[v == -np.inf] = SPARK_NEG_INF
+    return out
+
+
 def component_style(widget, name: str) -> Style:
     """A component class's own style (bold, reverse…, no background unless
     the CSS sets one) with its colour resolved against the widget's
@@ -282,3 +383,4 @@ def quote(token: str | None) -> str:
     """A token as the screen shows it: repr-quoted so blanks and odd
     characters are visible (``' '``, ``'\\n'``)."""
     return "" if token is None else repr(str(token))
+

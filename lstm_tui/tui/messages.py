@@ -78,6 +78,6 @@ class ScanReady(Message):
     """A health scan or a diff report finished in a worker, for ``trace``
     (the screen drops a result for a trace no longer on screen)."""
 
-    kind: str  # "health" | "diff"
+    kind: str  # "health" | "diff" | "scales"
     trace: Trace
     result: object

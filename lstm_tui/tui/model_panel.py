@@ -17,6 +17,7 @@ shown in the panel, and the rest of the app carries on.
 from __future__ import annotations
 
 import os
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,6 +139,9 @@ class ModelPanel(Vertical, can_focus=False):
         self.load_worker: Worker[None] | None = None
         self.record_worker: Worker[None] | None = None
         self._failed: str | None = None
+        #: (trace, t, width) of the readout on screen (None: no readout).
+        self._pnext_shown: tuple[Any, ...] | None = None
+        self._pnext_done = False
         self._loading = False
         name = Path(model_path).stem if model_path is not None else "next_letter"
         self.border_title = Content.assemble(("model", "bold"), f": {name}")
@@ -321,21 +325,46 @@ class ModelPanel(Vertical, can_focus=False):
     def _update_pnext(self) -> None:
         if not self.is_mounted:
             return
-        widget = self.query_one("#model-pnext", Static)
         trace = self.trace
-        if trace is None or trace.probs is None:
-            widget.update("")
-            widget.display = False
+        readout = trace is not None and trace.probs is not None
+        width = max(self.content_region.width, 8)
+        # What the readout shows depends on these alone: a step of a trace
+        # without one, or a repeat, must not update (a Static update is a
+        # layout pass of the screen).
+        shown = (trace, self.t, width) if readout else None
+        if shown == self._pnext_shown and self._pnext_done:
+            return
+        self._pnext_shown, self._pnext_done = shown, True
+        widget = self.query_one("#model-pnext", Static)
+        if not readout:
+            if widget.display:
+                widget.update("")
+                widget.display = False
             return
         first = not widget.display or not widget.content
         widget.display = True
         # Four lines every time: only the first update needs a layout.
-        widget.update(pnext_lines(trace, self.t, max(self.content_region.width, 8)), layout=bool(first))
+        widget.update(pnext_lines(trace, self.t, width), layout=bool(first))
+
+
+_TOP: weakref.WeakKeyDictionary[Trace, tuple[list[str], np.ndarray]] = weakref.WeakKeyDictionary()
 
 
 def top_per_step(trace: Trace) -> tuple[list[str], np.ndarray]:
-    """The readout's most likely output and its probability at every step."""
+    """The readout's most likely output and its probability at every step,
+    computed once per trace (it depends on nothing else)."""
+    cached = _TOP.get(trace)
+    if cached is None:
+        cached = _TOP[trace] = _top_per_step(trace)
+    return cached
+
+
+def _top_per_step(trace: Trace) -> tuple[list[str], np.ndarray]:
     probs = np.asarray(trace.probs, np.float64)
+    if probs.shape[1] == 0:
+        # A readout of no outputs (the format allows V = 0): nothing is
+        # predicted, and argmax over nothing would raise.
+        return ["?"] * probs.shape[0], np.full(probs.shape[0], np.nan)
     safe = np.where(np.isnan(probs), -np.inf, probs)
     best = safe.argmax(axis=1)
     p = probs[np.arange(probs.shape[0]), best]

@@ -10,9 +10,13 @@ every step where an enabled one holds (the screen hands down the steps,
 evaluated once per condition and layer by the core), so the next stop is
 in sight before ``c`` is pressed.
 
-Line API again: one full-length ``Strip`` per series is built once per
-(trace, layer, unit, theme) and cached; moving t only crops the cached
-strips and restyles one cell, so holding → over a long trace stays cheap.
+Line API again, and nothing is O(T): a series row is built only for a
+chunk of steps around the window on screen (twice its width, aligned so that
+following t rebuilds it once a screenful), with the cells computed by NumPy,
+and cached by (row, unit, chunk); moving t inside the chunk only crops the
+cached strip and restyles one cell. Reading a unit's whole column of a
+memory-mapped trace would touch every page of six arrays (a gigabyte for a
+long trace); a chunk touches a few hundred pages.
 """
 
 from __future__ import annotations
@@ -38,6 +42,19 @@ ROWS = len(SERIES) + 1  # + the axis
 #: A step where a breakpoint holds, and one where none does.
 HIT = "●"
 NO_HIT = "·"
+
+
+#: The key of the breakpoint row's chunk in the row cache.
+HITS_ROW = -1
+
+
+def _runs(chars: np.ndarray, kind: np.ndarray, styles: tuple[Style, ...]) -> Strip:
+    """One cell per character of ``chars``, styled ``styles[kind]``; runs of
+    one style become one segment."""
+    text = "".join(chars.tolist())
+    edges = [0, *(np.flatnonzero(np.diff(kind)) + 1).tolist(), len(kind)]
+    segments = [Segment(text[a:b], styles[int(kind[a])]) for a, b in zip(edges, edges[1:]) if b > a]
+    return Strip(segments, len(text))
 
 
 class Marks:
@@ -95,8 +112,10 @@ class Timeline(ScrollView, can_focus=True, inherit_bindings=False):
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
-        self._rows: dict[int, Strip] = {}  # row -> full-length strip of all steps
-        self._hit_strip: Strip | None = None
+        #: row -> (first step of the chunk, its strip); -1 is the hits row.
+        self._rows: dict[int, tuple[int, Strip]] = {}
+        #: How many chunks were built (tests count them).
+        self.chunks_built = 0
         self._x0 = 0  # first step on screen
 
     def _layer(self) -> Layer | None:
@@ -152,7 +171,7 @@ class Timeline(ScrollView, can_focus=True, inherit_bindings=False):
         self._moved()
 
     def watch_hits(self) -> None:
-        self._hit_strip = None
+        self._rows.pop(HITS_ROW, None)
         # One more row while there are breakpoints (the CSS gives it room).
         self.set_class(self.hits is not None, "-hits")
         self._moved()
@@ -160,7 +179,6 @@ class Timeline(ScrollView, can_focus=True, inherit_bindings=False):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._rows.clear()
-        self._hit_strip = None
 
     def on_resize(self, event: events.Resize) -> None:
         self._follow()
@@ -185,55 +203,53 @@ class Timeline(ScrollView, can_focus=True, inherit_bindings=False):
             self._x0 = t - span + margin + 1
         self._x0 = max(0, min(self._x0, max(layer.steps - span, 0)))
 
-    def _series_strip(self, row: int, layer: Layer, unit: int) -> Strip:
-        strip = self._rows.get(row)
-        if strip is not None:
-            return strip
-        vector, _ = SERIES[row]
-        scale = draw.layer_stats(layer)[vector].scale
-        values = layer.vector(vector)[:, unit]
-        base = self.rich_style
-        normal = base + draw.component_style(self, "timeline--series")
-        warn = base + draw.component_style(self, "timeline--warning")
-        masked = base + draw.component_style(self, "timeline--masked")
-        mask = layer.mask
-        # Runs of cells with one style become one segment: a long trace is a
-        # handful of segments, not one per step.
-        segments: list[Segment] = []
-        run: list[str] = []
-        run_style: Style | None = None
-        for k, v in enumerate(values.tolist()):
-            ch = draw.spark(v, scale)
-            style = warn if not draw.is_finite(v) else (
-                masked if mask is not None and not mask[k] else normal)
-            if style is not run_style and run:
-                segments.append(Segment("".join(run), run_style))
-                run = []
-            run_style = style
-            run.append(ch)
-        if run:
-            segments.append(Segment("".join(run), run_style))
-        strip = Strip(segments, len(values))
-        self._rows[row] = strip
-        return strip
+    def _chunk(self, steps: int) -> tuple[int, int]:
+        """(first step, length) of the chunk of steps that holds the window:
+        twice the span, starting on a multiple of the span."""
+        span = self._span
+        start = self._x0 // span * span
+        return start, max(0, min(start + 2 * span, steps) - start)
 
-    def _hits_strip(self) -> Strip:
-        """``●`` at every hit, a faint ``·`` elsewhere, built once per set of
-        hits (and theme) as runs of one style."""
-        if self._hit_strip is not None:
-            return self._hit_strip
-        steps = self.hits.steps if self.hits is not None else np.zeros(0, bool)
-        base = self.rich_style
-        hit = base + draw.component_style(self, "timeline--hit")
-        miss = base + draw.component_style(self, "timeline--no-hit")
-        segments: list[Segment] = []
-        edges = np.flatnonzero(np.diff(steps.astype(np.int8))) + 1
-        for a, b in zip([0, *edges.tolist()], [*edges.tolist(), len(steps)]):
-            if b > a:
-                on = bool(steps[a])
-                segments.append(Segment((HIT if on else NO_HIT) * (b - a), hit if on else miss))
-        self._hit_strip = Strip(segments, len(steps))
-        return self._hit_strip
+    def _cached(self, row: int, steps: int, build) -> tuple[int, Strip]:
+        start, length = self._chunk(steps)
+        found = self._rows.get(row)
+        if found is not None and found[0] == start and found[1].cell_length == length:
+            return found
+        found = self._rows[row] = (start, build(start, start + length))
+        self.chunks_built += 1
+        return found
+
+    def _series_strip(self, row: int, layer: Layer, unit: int) -> tuple[int, Strip]:
+        """(first step, strip) of the chunk of series ``row`` around the window."""
+        vector, _ = SERIES[row]
+
+        def build(a: int, b: int) -> Strip:
+            scale = draw.layer_stats(layer)[vector].scale
+            values = np.asarray(layer.vector(vector)[a:b, unit], np.float64)
+            base = self.rich_style
+            styles = (base + draw.component_style(self, "timeline--series"),
+                      base + draw.component_style(self, "timeline--masked"),
+                      base + draw.component_style(self, "timeline--warning"))
+            kind = np.zeros(b - a, np.int8)
+            if layer.mask is not None:
+                kind[~np.asarray(layer.mask[a:b], bool)] = 1
+            kind[~np.isfinite(values)] = 2
+            return _runs(draw.sparks(values, scale), kind, styles)
+
+        return self._cached(row, layer.steps, build)
+
+    def _hits_strip(self, steps: int) -> tuple[int, Strip]:
+        """``●`` at every hit, a faint ``·`` elsewhere, for the chunk around
+        the window."""
+
+        def build(a: int, b: int) -> Strip:
+            on = np.zeros(b - a, bool) if self.hits is None else np.asarray(self.hits.steps[a:b], bool)
+            base = self.rich_style
+            styles = (base + draw.component_style(self, "timeline--no-hit"),
+                      base + draw.component_style(self, "timeline--hit"))
+            return _runs(np.where(on, HIT, NO_HIT), on.astype(np.int8), styles)
+
+        return self._cached(HITS_ROW, steps, build)
 
     def _axis(self, layer: Layer, t: int, span: int) -> str:
         """Tick numbers every 10 steps and ▲ under t, for the visible window."""
@@ -270,12 +286,12 @@ class Timeline(ScrollView, can_focus=True, inherit_bindings=False):
             body = Strip([Segment(self._axis(layer, t, span), axis_style)])
             return Strip.join([label, body]).crop_extend(0, width, base)
         if row == len(SERIES):
-            name, full = "b", self._hits_strip()
+            name, (start, chunk) = "b", self._hits_strip(layer.steps)
         else:
-            name, full = SERIES[row][1], self._series_strip(row, layer, unit)
+            name, (start, chunk) = SERIES[row][1], self._series_strip(row, layer, unit)
         label = Strip([Segment(name.ljust(LABEL_WIDTH), label_style)])
         x0 = self._x0
-        window = full.crop(x0, x0 + span)
+        window = chunk.crop(x0 - start, x0 - start + span)
         col = t - x0
         if 0 <= col < window.cell_length:
             marker = self.get_component_rich_style("timeline--marker", partial=True)
