@@ -68,6 +68,7 @@ from .messages import (BreakpointAction, FindingPicked, ScanReady, StepPicked, T
 from .model_panel import ModelPanel, PredictorLoader
 from .status import StatusLine, StatusNote, layer_label
 from .timeline import Marks, Timeline
+from .too_small import TooSmall, too_small
 from .vector_pane import VectorPane
 
 #: The seven vectors, in the order the notebook prints them.
@@ -116,6 +117,9 @@ class DebuggerScreen(Screen[None]):
     """The main screen: the seven panes, explain, timeline and model panel."""
 
     AUTO_FOCUS = "#pane-f"
+    # A zoomed pane keeps the status line: where the debugger stands (the
+    # step) must stay on screen while stepping in it.
+    ALLOW_IN_MAXIMIZED_VIEW = "StatusLine, Footer"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (WIDE, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-tiny"), (SHORT, "-short"), (TALL, "-tall")]
 
@@ -226,6 +230,7 @@ class DebuggerScreen(Screen[None]):
         yield StatusLine(id="status").data_bind(DebuggerScreen.trace, DebuggerScreen.layer_index,
                                                 DebuggerScreen.t, DebuggerScreen.note,
                                                 DebuggerScreen.alarm, DebuggerScreen.other)
+        yield TooSmall(id="too-small")
         with Horizontal(id="body"):
             with Vertical(id="main"):
                 with Grid(id="panes"):
@@ -346,6 +351,14 @@ class DebuggerScreen(Screen[None]):
         # A narrow footer leaves out the palette key (help lists it) so the
         # debugger's own keys fit in 80 columns.
         self.query_one(Footer).show_command_palette = event.size.width >= WIDE
+        # Panes cut to rules and ellipses help no one: the step and a marker.
+        small = too_small(event.size)
+        self.set_class(small, "-too-small")
+        if small and self.maximized is not None:
+            self.minimize()  # a zoomed pane would show through the marker
+        if not small and self.focused is None:
+            # Hiding the panes took the focus with them: give it back.
+            self.call_after_refresh(self.focus_panes)
 
     def fit_panes(self) -> None:
         """Cap the pane grid at what its rows can show: a small layer leaves
@@ -777,16 +790,17 @@ class DebuggerScreen(Screen[None]):
         if event.worker.group == "trace" and event.state == WorkerState.ERROR:
             error = event.worker.error
             why = str(error) if isinstance(error, TraceError) else f"{type(error).__name__}: {error}"
-            # One line, and the trace on screen stays.
+            # One line, and the trace on screen stays. Not markup: the path
+            # is the user's and may hold "[/]".
             self.notify(why.splitlines()[0] if why else "unknown error",
-                        title="could not open the trace", severity="error")
+                        title="could not open the trace", severity="error", markup=False)
 
     def action_toggle_theme(self) -> None:
         self.app.theme = "textual-light" if self.app.current_theme.dark else "textual-dark"
 
     def action_save_screenshot(self) -> None:
         path = self.app.save_screenshot()
-        self.notify(f"saved {path}", title="screenshot")
+        self.notify(f"saved {path}", title="screenshot", markup=False)
 
     # -- messages from the panes -------------------------------------------------
 
@@ -799,7 +813,7 @@ class DebuggerScreen(Screen[None]):
     def on_trace_ready(self, message: TraceReady) -> None:
         message.stop()
         self.set_trace(message.trace)
-        self.notify(message.origin, title="trace opened")
+        self.notify(message.origin, title="trace opened", markup=False)  # a path, not markup
         if message.origin.startswith("live:"):
             self.model_panel.remove_class("-shown")
             self.focus_panes()

@@ -17,7 +17,9 @@ from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Any
 
-from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.command import DiscoveryHit, Hit, Hits, Matcher, Provider
+from textual.content import Content
+from textual.markup import escape
 
 
 class DebuggerCommands(Provider):
@@ -33,14 +35,27 @@ class DebuggerCommands(Provider):
 
     async def discover(self) -> Hits:
         for name, run, help_text in self._commands():
-            yield DiscoveryHit(name, run, help=help_text)
+            # The palette reads a str as markup; a layer's name comes from
+            # the trace file and may be "[/]" (a MarkupError) or "[@click=…]".
+            yield DiscoveryHit(Content(name), run, text=name, help=escape(help_text))
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
         for name, run, help_text in self._commands():
             score = matcher.match(name)
             if score > 0:
-                yield Hit(score, matcher.highlight(name), run, text=name, help=help_text)
+                yield Hit(score, highlight(matcher, name), run, text=name, help=escape(help_text))
+
+
+def highlight(matcher: Matcher, name: str) -> Content:
+    """``Matcher.highlight`` for plain text: the matched letters of ``name``
+    in the match style, ``name`` itself never parsed as markup."""
+    content = Content(name)
+    _, offsets = matcher.fuzzy_search.match(matcher.query, name)
+    for offset in offsets:
+        if not name[offset].isspace():
+            content = content.stylize(matcher.match_style, offset, offset + 1)
+    return content
 
 
 def binding_command(screen: Any, action: str) -> Callable[[], Any]:

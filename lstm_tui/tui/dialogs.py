@@ -74,13 +74,15 @@ class GoToStepScreen(_Dialog):
     @on(Input.Submitted, "#goto-input")
     def _submitted(self, event: Input.Submitted) -> None:
         event.stop()
+        # Blank first: the validator fails an empty field too, and Enter on
+        # nothing typed closes the dialog like Esc rather than scolding.
+        if not event.value.strip():
+            self.dismiss(None)
+            return
         result = event.validation_result
         if result is not None and not result.is_valid:
             why = "; ".join(result.failure_descriptions) or "not a step"
             self.query_one("#goto-error", Label).update(Content(why))
-            return
-        if not event.value.strip():
-            self.dismiss(None)
             return
         self.dismiss(int(event.value))
 

@@ -19,6 +19,7 @@ import weakref
 from dataclasses import dataclass
 
 import numpy as np
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 
@@ -384,3 +385,22 @@ def quote(token: str | None) -> str:
     characters are visible (``' '``, ``'\\n'``)."""
     return "" if token is None else repr(str(token))
 
+
+def printable(text: str) -> str:
+    """``text`` with every character that a terminal would act on instead of
+    showing (ESC, newline, tab, NUL, bidi overrides, zero-width joiners)
+    written as its escape, as ``quote`` writes it. Layer names and sources
+    come from trace files: an ESC from a file must never reach the terminal,
+    and a newline would push the rest of a one-line status out of sight."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
+def one_cell(label: str) -> str:
+    """The first character of ``label`` where a row of one cell per step has
+    room for it: blank for an empty label, ``·`` for a character that is not
+    exactly one cell wide (CJK, emoji) or not printable, which would shift
+    every cell after it."""
+    ch = label[:1]
+    if not ch:
+        return " "
+    return ch if ch.isprintable() and cell_len(ch) == 1 else "·"

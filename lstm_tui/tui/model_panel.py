@@ -382,7 +382,7 @@ def pnext_lines(trace: Trace, t: int, width: int) -> Content:
     span = max(width, 1)
     x0 = max(0, min(t - span // 2, T - span))
     window = range(x0, min(x0 + span, T))
-    letters = "".join((labels[k][:1] or " ") for k in window)
+    letters = "".join(draw.one_cell(labels[k]) for k in window)
     sparks = "".join(draw.spark(float(p[k]), draw.GATE_SCALE) for k in window)
     marker = "".join("▲" if k == t else " " for k in window)
     head = Content.assemble(("P(next) per step", "bold"), "\n",

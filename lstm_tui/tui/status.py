@@ -37,8 +37,8 @@ def source_label(trace: Trace) -> str:
             rel = os.path.relpath(trace.path)
         except ValueError:  # another drive
             rel = str(trace.path)
-        return str(trace.path) if rel.startswith("..") else rel
-    return trace.source or "(unnamed trace)"
+        return draw.printable(str(trace.path) if rel.startswith("..") else rel)
+    return draw.printable(trace.source) or "(unnamed trace)"
 
 
 def prediction_at(trace: Trace, t: int) -> tuple[str, float] | None:
@@ -54,10 +54,11 @@ def prediction_at(trace: Trace, t: int) -> tuple[str, float] | None:
 
 
 def layer_label(k: int, layer: Layer, compact: bool = False) -> str:
+    name = draw.printable(layer.name)  # from the trace file: no raw ESC or newline
     if compact:
-        return f"L{k} {layer.name} {layer.units}u" + (" rev" if layer.reversed else "")
+        return f"L{k} {name} {layer.units}u" + (" rev" if layer.reversed else "")
     rev = ", reversed" if layer.reversed else ""
-    return f"layer {k} ({layer.name}, {layer.units} units{rev})"
+    return f"layer {k} ({name}, {layer.units} units{rev})"
 
 
 @dataclass(frozen=True)

@@ -278,6 +278,9 @@ class Timeline(ScrollView, can_focus=True, inherit_bindings=False):
         if state is None or width <= 0 or row >= self._row_count:
             return Strip.blank(max(width, 0), base)
         layer, t, unit = state
+        # The window is placed for the width drawn at: a step taken while the
+        # timeline was hidden (terminal too small) placed it for no width.
+        self._follow()
         span = self._span
         label_style = base + draw.component_style(self, "timeline--label")
         if row == self._row_count - 1:
