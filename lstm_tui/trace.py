@@ -331,6 +331,8 @@ def load(path: str | os.PathLike, verify: bool | None = None) -> Trace:
         raise TraceError(path, "no such file") from None
     except IsADirectoryError:
         raise TraceError(path, "is a directory, not a trace file") from None
+    except ValueError:  # a path with a NUL byte in it
+        raise TraceError(path, "not a valid file name") from None
     except OSError as e:
         raise TraceError(path, e.strerror or str(e)) from None
     with fh:
@@ -531,6 +533,8 @@ def _parse_meta(path: Path, a: np.ndarray | None) -> dict[str, Any]:
                      f"meta: layers[{k}].{key} is {d[key]!r}, expected {typ.__name__}")
         for key in ("activation", "recurrent_activation"):
             _require(d[key] in ACTIVATIONS, path, f"meta: layers[{k}].{key} {d[key]!r} is not a known activation")
+        for key in ("units", "input_dim"):
+            _require(d[key] >= 1, path, f"meta: layers[{k}].{key} is {d[key]}; a layer needs at least 1")
     return meta
 
 
@@ -624,6 +628,7 @@ def validate(trace: Trace, path: Path | None = None) -> None:
     for k, layer in enumerate(trace.layers):
         p = f"layer{k}/"
         H, D = layer.units, layer.input_dim
+        _require(H >= 1 and D >= 1, path, f"layer {k} has {H} units and {D} inputs; a layer needs at least 1 of each")
         _float_member(path, p + "x", np.asarray(layer.x), (T, D))
         for v in VECTORS[1:]:
             _float_member(path, p + v, np.asarray(layer.vector(v)), (T, H))

@@ -328,3 +328,18 @@ def test_layer_helpers():
     with pytest.raises(KeyError):
         layer.vector("zz")
     assert isinstance(tr, Trace)
+
+
+def test_layers_without_units_and_nul_paths_are_refused(tmp_path, good):
+    z = members_of(good)
+    meta = json.loads(str(z["meta"][()]))
+    meta["layers"][0]["units"] = 0
+    bad = write_npz(tmp_path / "zero.npz", {**z, "meta": np.array(json.dumps(meta))})
+    with pytest.raises(TraceError, match=r"layers\[0\].units is 0; a layer needs at least 1"):
+        load(bad)
+    with pytest.raises(TraceError, match="not a valid file name"):
+        load("bad\0name.npz")
+    tr = random_trace()
+    tr.layers[0].x = tr.layers[0].x[:, :0]
+    with pytest.raises(TraceError, match="a layer needs at least 1 of each"):
+        save(tr, tmp_path / "nodims.npz")
