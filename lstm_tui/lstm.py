@@ -353,6 +353,7 @@ def forward(
     C = np.empty((T, H), dtype)
     Hs = np.empty((T, H), dtype)
     Uh = np.empty(4 * H, dtype)
+    kept = np.empty(H, dtype)
     fused_sigmoid = rec_act is sigmoid
     fused_tanh = act is np.tanh
     with np.errstate(over="ignore", invalid="ignore"):
@@ -380,20 +381,22 @@ def forward(
                 c[:], h[:] = c_prev, h_prev  # a masked step carries the state over
             else:
                 np.multiply(i, c_hat, out=c)
-                c += f * c_prev  # c_t = f_t * c_{t-1} + i_t * ĉ_t
+                np.multiply(f, c_prev, out=kept)
+                c += kept  # c_t = f_t * c_{t-1} + i_t * ĉ_t
                 if fused_tanh:  # h_t = o_t * act(c_t)
                     np.tanh(c, out=h)
                     h *= o
                 else:
                     h[:] = o * act(c)
             h_prev, c_prev = h, c
+    # The gates are column blocks of Z: views, not copies.
     return Recording(
         x=x,
-        f=np.ascontiguousarray(Z[:, :H]),
-        i=np.ascontiguousarray(Z[:, H : 2 * H]),
-        c_hat=np.ascontiguousarray(Z[:, 3 * H :]),
+        f=Z[:, :H],
+        i=Z[:, H : 2 * H],
+        c_hat=Z[:, 3 * H :],
         c=C,
-        o=np.ascontiguousarray(Z[:, 2 * H : 3 * H]),
+        o=Z[:, 2 * H : 3 * H],
         h=Hs,
         h0=np.asarray(h0 if h0 is not None else np.zeros(H), dtype).reshape(H).copy(),
         c0=np.asarray(c0 if c0 is not None else np.zeros(H), dtype).reshape(H).copy(),
