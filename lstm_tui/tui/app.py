@@ -34,7 +34,7 @@ import os
 from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import events, work
 from textual.actions import parse as parse_action
@@ -48,21 +48,12 @@ from textual.widget import Widget
 from textual.widgets import Footer, Input
 from textual.worker import Worker, WorkerState
 
-from ..breakpoints import Breakpoint, HitCache, SearchError, token_matches
-from ..conditions import Condition, next_hit
-from ..diff import DiffReport, Incomparable, check_comparable
-from ..diff import diff as diff_traces
-from ..health import Finding
-from ..health import scan as health_scan
 from ..trace import Trace, TraceError
 from ..trace import load as load_trace
 from . import draw, runs
 from .commands import DebuggerCommands, binding_command
-from .debug_lists import BreakpointList, BreakpointStatus, HealthList, WatchList
-from .dialogs import AddBreakpointScreen, GoToStepScreen, OpenTraceScreen, SearchScreen
 from .explain import ExplainPane
 from .footer import KeysFooter
-from .help import HelpScreen, help_text, key_rows
 from .messages import (BreakpointAction, FindingPicked, ScanReady, StepPicked, TraceReady,
                        UnitPicked, WatchAction)
 from .model_panel import ModelPanel, PredictorLoader
@@ -70,6 +61,15 @@ from .status import StatusLine, StatusNote, layer_label
 from .timeline import Marks, Timeline
 from .too_small import TooSmall, too_small
 from .vector_pane import VectorPane
+
+# What only breakpoints, searches, comparisons, dialogs and the lists need is
+# imported where it is first used: start-up (the first frame) does without.
+if TYPE_CHECKING:
+    from ..breakpoints import Breakpoint, HitCache
+    from ..conditions import Condition
+    from ..diff import DiffReport
+    from ..health import Finding
+    from .debug_lists import BreakpointStatus
 
 #: The seven vectors, in the order the notebook prints them.
 PANES = ("x", "f", "i", "c_hat", "c", "o", "h")
@@ -211,7 +211,7 @@ class DebuggerScreen(Screen[None]):
         if other is not None:
             self.set_reactive(DebuggerScreen.other, other)
             self.set_reactive(DebuggerScreen.run, "delta")
-        self._hits = HitCache(trace)
+        self._hit_cache: HitCache | None = None
         self._diff_report: DiffReport | None = None
         self._search: str | None = None
         self._search_hits: dict[int, Any] = {}
@@ -237,10 +237,8 @@ class DebuggerScreen(Screen[None]):
                     for vector in PANES:
                         yield VectorPane(vector).data_bind(*state, *compared)
                 yield ExplainPane(id="explain").data_bind(*state, DebuggerScreen.other)
-                yield BreakpointList(id="breakpoints").data_bind(
-                    DebuggerScreen.layer_index, statuses=DebuggerScreen.breakpoint_statuses)
-                yield HealthList(id="health").data_bind(DebuggerScreen.findings)
-                yield WatchList(id="watches").data_bind(*state, *compared, DebuggerScreen.watches)
+                # The breakpoints, health and watches lists join here when
+                # first shown (``_view``).
                 yield Timeline(id="timeline").data_bind(*state, DebuggerScreen.other,
                                                         hits=DebuggerScreen.hit_marks)
             yield ModelPanel(
@@ -250,6 +248,34 @@ class DebuggerScreen(Screen[None]):
                 id="model",
             ).data_bind(DebuggerScreen.trace, DebuggerScreen.t)
         yield KeysFooter()
+
+    def _view(self, name: str) -> Widget:
+        """The widget of the slot view ``name``. The three lists are mounted
+        the first time they are needed: most sessions never open them, and
+        each would cost start-up time (a table's CSS, its columns) for
+        nothing."""
+        found = self.query(f"#{name}")
+        if found:
+            return found.first()
+        state = (DebuggerScreen.trace, DebuggerScreen.layer_index, DebuggerScreen.t, DebuggerScreen.unit)
+        compared = (DebuggerScreen.other, DebuggerScreen.run)
+        from .debug_lists import BreakpointList, HealthList, WatchList
+
+        widget: Widget
+        with self._context():  # data_bind binds to the active message pump: this screen
+            if name == "breakpoints":
+                widget = BreakpointList(id=name).data_bind(
+                    DebuggerScreen.layer_index, statuses=DebuggerScreen.breakpoint_statuses)
+            elif name == "health":
+                widget = HealthList(id=name).data_bind(DebuggerScreen.findings)
+                # Drawn on mount, before the binding lands: with the findings.
+                widget.set_reactive(HealthList.findings, self.findings)
+            elif name == "watches":
+                widget = WatchList(id=name).data_bind(*state, *compared, DebuggerScreen.watches)
+            else:
+                raise ValueError(f"no view {name!r}")
+        self.query_one("#main").mount(widget, before=self.query_one("#timeline"))
+        return widget
 
     def on_mount(self) -> None:
         self.fit_panes()
@@ -284,12 +310,14 @@ class DebuggerScreen(Screen[None]):
         self._refresh_keys()
 
     def watch_trace(self, old: Trace | None, trace: Trace) -> None:
-        self._hits = HitCache(trace)
+        self._hit_cache = None
         self._search = None
         self._search_hits = {}
         self._diff_report = None
         self.note = None
         if self.other is not None:
+            from ..diff import Incomparable, check_comparable
+
             try:
                 check_comparable(trace, self.other)
             except Incomparable as e:
@@ -323,7 +351,9 @@ class DebuggerScreen(Screen[None]):
         if not self.is_mounted:
             return
         for view in VIEWS:
-            self.query_one(f"#{view}").display = view == self.bottom
+            shown = view == self.bottom
+            if shown or self.query(f"#{view}"):
+                self._view(view).display = shown
         focused = self.focused
         if focused is not None and focused.id in VIEWS and focused.id != self.bottom:
             self.focus_panes()
@@ -450,6 +480,8 @@ class DebuggerScreen(Screen[None]):
             if step is not None:
                 self.t = step
 
+        from .dialogs import GoToStepScreen
+
         self.app.push_screen(GoToStepScreen(self.trace.steps, self.t), go)
 
     # -- breakpoints -------------------------------------------------------------
@@ -457,11 +489,22 @@ class DebuggerScreen(Screen[None]):
     def _layer_k(self) -> int:
         return _clamp(self.layer_index, 0, len(self.trace.layers) - 1)
 
+    @property
+    def _hits(self) -> HitCache:
+        """Where each condition holds, per layer (built on first use)."""
+        if self._hit_cache is None or self._hit_cache.trace is not self.trace:
+            from ..breakpoints import HitCache
+
+            self._hit_cache = HitCache(self.trace)
+        return self._hit_cache
+
     def _update_breakpoints(self) -> None:
         """Hit counts and timeline marks for the current layer, from the
         cache (each condition is evaluated once per layer)."""
         if self.trace is None:
             return
+        from .debug_lists import BreakpointStatus
+
         k = self._layer_k()
         statuses = []
         for bp in self.breakpoints:
@@ -476,6 +519,8 @@ class DebuggerScreen(Screen[None]):
     def check_condition(self, text: str) -> Condition:
         """Parse ``text`` and fit it to the layer on screen; raises
         ``ConditionError`` (with its column) when either fails."""
+        from ..conditions import Condition
+
         condition = Condition.parse(text)
         condition.check(self.trace, self._layer_k())
         return condition
@@ -485,6 +530,8 @@ class DebuggerScreen(Screen[None]):
             self.note = StatusNote(f"already a breakpoint: {condition.source}", "warning",
                                    t=self.t, layer=self.layer_index)
             return
+        from ..breakpoints import Breakpoint
+
         self.breakpoints = (*self.breakpoints, Breakpoint(condition))
         k = self._layer_k()
         n = self._hits.count(condition, k) or 0
@@ -496,6 +543,8 @@ class DebuggerScreen(Screen[None]):
         def added(condition: Condition | None) -> None:
             if condition is not None:
                 self.add_breakpoint(condition)
+
+        from .dialogs import AddBreakpointScreen
 
         k = self._layer_k()
         self.app.push_screen(AddBreakpointScreen(self.check_condition, f"layer {k}"), added)
@@ -511,6 +560,8 @@ class DebuggerScreen(Screen[None]):
                 why = f"no enabled breakpoint holds on layer {k}"
             else:
                 # The hit nearest the end it ran into, for orientation.
+                from ..conditions import next_hit
+
                 end = next_hit(hits, -1) if backwards else next_hit(hits, len(hits), backwards=True)
                 which = "first" if backwards else "last"
                 why = f"no {'earlier' if backwards else 'later'} hit: " + (
@@ -539,6 +590,8 @@ class DebuggerScreen(Screen[None]):
             self.breakpoints = tuple(bps)
         elif message.action == "goto":
             # This breakpoint alone, enabled or not.
+            from ..breakpoints import Breakpoint
+
             self._stop_note([Breakpoint(bps[message.index].condition)], backwards=False)
 
     # -- health and diff scans -----------------------------------------------------
@@ -559,16 +612,23 @@ class DebuggerScreen(Screen[None]):
         if big:
             self.call_after_refresh(self.run_scan, "health", trace, self.other)
         else:
+            from ..health import scan as health_scan
+
             self._set_findings(health_scan(trace))
         if self.other is not None:
             if big or _size(self.other) > BIG_TRACE:
                 self.call_after_refresh(self.run_scan, "diff", trace, self.other)
             else:
+                from ..diff import diff as diff_traces
+
                 self._diff_report = diff_traces(trace, self.other)
                 self._refresh_keys()
 
     @work(thread=True, exit_on_error=False, description="Scanning the trace")
     def run_scan(self, kind: str, trace: Trace, other: Trace | None) -> None:
+        from ..diff import diff as diff_traces
+        from ..health import scan as health_scan
+
         result = health_scan(trace) if kind == "health" else diff_traces(trace, other)
         self.post_message(ScanReady(kind, trace, result))
 
@@ -622,6 +682,8 @@ class DebuggerScreen(Screen[None]):
         k = self._layer_k()
         found = self._search_hits.get(k)
         if found is None and self._search is not None:
+            from ..breakpoints import token_matches
+
             found = self._search_hits[k] = token_matches(self.trace, self._search, k)
         return found
 
@@ -635,6 +697,9 @@ class DebuggerScreen(Screen[None]):
     def search(self, query: str) -> None:
         """Search the tokens for ``query`` and go to the first match at or
         after the current step."""
+        from ..breakpoints import SearchError, token_matches
+        from ..conditions import next_hit
+
         k = self._layer_k()
         try:
             matches = token_matches(self.trace, query, k)
@@ -662,12 +727,16 @@ class DebuggerScreen(Screen[None]):
             if query:
                 self.search(query)
 
+        from .dialogs import SearchScreen
+
         self.app.push_screen(SearchScreen(self._search or ""), searched)
 
     def action_search_step(self, backwards: bool = False) -> None:
         matches = self._matches()
         if matches is None:
             return
+        from ..conditions import next_hit
+
         step = next_hit(matches, self.t, backwards)
         if step is None:
             k = self._layer_k()
@@ -725,7 +794,7 @@ class DebuggerScreen(Screen[None]):
         if view not in VIEWS:
             return
         self.bottom = view
-        self.query_one(f"#{view}").focus()
+        self._view(view).focus()
 
     def action_zoom(self) -> None:
         """Maximize the focused pane, or restore the layout (like tmux's zoom)."""
@@ -759,7 +828,11 @@ class DebuggerScreen(Screen[None]):
             self.bottom = widget.id
 
     def action_help(self) -> None:
-        lists = [self.query_one(BreakpointList), self.query_one(HealthList), self.query_one(WatchList)]
+        # The lists' own keys (instances, mounted or not, carry their bindings).
+        from .debug_lists import BreakpointList, HealthList, WatchList
+        from .help import HelpScreen, help_text, key_rows
+
+        lists = [BreakpointList(), HealthList(), WatchList()]
         rows = key_rows([self, *lists, self.model_panel, self.app])
         notes = ["Arrow keys act wherever the focus is, except in the model panel's input "
                  "(Esc leaves it)."]
@@ -769,6 +842,8 @@ class DebuggerScreen(Screen[None]):
         def opened(path: str | None) -> None:
             if path:
                 self.open_trace(path)
+
+        from .dialogs import OpenTraceScreen
 
         self.app.push_screen(OpenTraceScreen(), opened)
 
@@ -823,6 +898,8 @@ class DebuggerScreen(Screen[None]):
     def palette_commands(self) -> Iterator[tuple[str, Callable[[], Any], str]]:
         """(name, callback, help) for the palette: the bindings that can act
         now, then one entry per layer."""
+        from .help import key_rows
+
         for row in key_rows([self]):
             _, name, params = parse_action(row.binding.action)
             if not self.check_action(name, params):
@@ -911,6 +988,8 @@ def make_app(
     (B − A in the panes); ``Incomparable`` if its layers do not match.
     """
     if diff is not None:
+        from ..diff import check_comparable
+
         check_comparable(trace, diff)
     return LstmTuiApp(
         trace,

@@ -187,7 +187,10 @@ class HealthList(_DebugList):
         keep = self.highlighted
         findings = self.findings
         self.clear_options()
-        self.loading = findings is None
+        # Through the queue, read when it runs: Textual defers a ``loading``
+        # set before the widget is mounted, and a deferred True landing after
+        # an immediate False would leave the spinner over the findings.
+        self.call_later(self._show_scanning)
         if findings is None:
             self.border_title = _title("health", "scanning…")
             _fit_height(self, 2)
@@ -202,6 +205,9 @@ class HealthList(_DebugList):
         detail = " · ".join(f"{n} {s}{'' if n == 1 else 's'}" for n, s in counts if n)
         self.border_title = _title("health", detail, "Enter goes there" if findings else "")
         _fit_height(self, len(findings))
+
+    def _show_scanning(self) -> None:
+        self.loading = self.findings is None
 
     def action_select(self) -> None:
         k = self.highlighted

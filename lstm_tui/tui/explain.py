@@ -162,11 +162,23 @@ def contribution_lines(e: Explanation, layer: Layer, trace: Trace, width: int = 
     return lines
 
 
+def gate_form(e: Explanation, width: int) -> str:
+    """How the four gate equations are written at ``width``: one form for all
+    of them, so they still line up: the full one if it fits, else short
+    labels, else the full one over two lines ("long", "short", "split")."""
+    if e.gates is None:
+        return "long"
+    gates = e.gates
+    return next((f for f in ("long", "short")
+                 if all(gate_line(gates[g], 0, f).cell_length <= width for g in gates)), "split")
+
+
 def explanation_lines(e: Explanation, layer: Layer, trace: Trace, width: int = 1000,
-                      name_width: int | None = None) -> list[Content]:
+                      name_width: int | None = None, form: str | None = None) -> list[Content]:
     """All the lines of the pane for one explanation, fitted to ``width``
     where they can be; step names are added where they fit ``name_width``
-    (default ``width``; 0 for none)."""
+    (default ``width``; 0 for none). ``form`` is ``gate_form(e, width)``
+    unless given."""
     nw = width if name_width is None else name_width
     lines: list[Content] = []
     if e.masked:
@@ -183,12 +195,8 @@ def explanation_lines(e: Explanation, layer: Layer, trace: Trace, width: int = 1
         gate_lines = {g: recorded_gate_line(g, v, nw) for g, v in
                       (("f", e.f), ("i", e.i), ("c", e.c_hat), ("o", e.o))}
     else:
-        # One form for all four gates, so they still line up: the full one if
-        # it fits, else short labels, else the full one over two lines.
-        gates = e.gates
-        form = next((f for f in ("long", "short")
-                     if all(gate_line(gates[g], 0, f).cell_length <= width for g in gates)), "split")
-        gate_lines = {g: gate_line(gates[g], nw, form) for g in ("f", "i", "c", "o")}
+        form = gate_form(e, width) if form is None else form
+        gate_lines = {g: gate_line(e.gates[g], nw, form) for g in ("f", "i", "c", "o")}
     # The notebook's order: forget, input, candidate, cell update, output, hidden.
     lines += [gate_lines["f"], gate_lines["i"], gate_lines["c"]]
     lines += cell_lines(e, nw)
@@ -201,12 +209,20 @@ def fitted_lines(e: Explanation, layer: Layer, trace: Trace, width: int) -> list
     """``explanation_lines`` with the step names on every line that has one,
     or on none: names on some lines only would read as if the others had
     none."""
-    named = explanation_lines(e, layer, trace, width)
-    plain = explanation_lines(e, layer, trace, width, name_width=0)
-    everywhere = explanation_lines(e, layer, trace, width, name_width=1 << 30)
-    def count(lines: list[Content]) -> int:
-        return sum(a.cell_length != b.cell_length for a, b in zip(lines, plain))
-    return named if count(named) == count(everywhere) else plain
+    form = gate_form(e, width)
+    plain = explanation_lines(e, layer, trace, width, name_width=0, form=form)
+    everywhere = explanation_lines(e, layer, trace, width, name_width=1 << 30, form=form)
+    # A line takes its name at ``width`` exactly when the named line (its
+    # last row, for an equation split over two) fits.
+    named = [a if a.cell_length == b.cell_length or _last_row(b).cell_length > width else b
+             for a, b in zip(plain, everywhere)]
+    has_name = sum(a.cell_length != b.cell_length for a, b in zip(plain, everywhere))
+    fitting = sum(a.cell_length != b.cell_length for a, b in zip(plain, named))
+    return named if fitting == has_name else plain
+
+
+def _last_row(line: Content) -> Content:
+    return line.split("\n")[-1] if "\n" in line.plain else line
 
 
 class ExplainPane(VerticalScroll, can_focus=True, inherit_bindings=False):
@@ -241,9 +257,14 @@ class ExplainPane(VerticalScroll, can_focus=True, inherit_bindings=False):
         yield Static(id="explain-body")
 
     def _schedule(self) -> None:
-        # Several bound reactives change together (a new trace resets layer,
-        # t and unit): explain once, after they have all landed.
-        if not self._pending:
+        # Once mounted, explain at once: the new numbers then land in the
+        # same frame as the panes' (a deferred update would cost a second
+        # frame on every key press). Before mounting, several bound
+        # reactives arrive together: explain once, after they have landed.
+        if self.is_mounted:
+            self._pending = False
+            self.update_explanation()
+        elif not self._pending:
             self._pending = True
             self.call_later(self.update_explanation)
 

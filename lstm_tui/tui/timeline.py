@@ -117,6 +117,7 @@ class Timeline(ScrollView, can_focus=True, inherit_bindings=False):
         #: How many chunks were built (tests count them).
         self.chunks_built = 0
         self._x0 = 0  # first step on screen
+        self._styles: dict[str, Style] | None = None
 
     def _layer(self) -> Layer | None:
         if self.trace is None:
@@ -179,6 +180,19 @@ class Timeline(ScrollView, can_focus=True, inherit_bindings=False):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._rows.clear()
+        self._styles = None
+
+    def _line_styles(self) -> dict[str, Style]:
+        """The styles of the labels, the axis and the marker, looked up once
+        per theme rather than on every line of every frame."""
+        if self._styles is None:
+            base = self.rich_style
+            self._styles = {
+                "label": base + draw.component_style(self, "timeline--label"),
+                "axis": base + draw.component_style(self, "timeline--axis"),
+                "marker": self.get_component_rich_style("timeline--marker", partial=True),
+            }
+        return self._styles
 
     def on_resize(self, event: events.Resize) -> None:
         self._follow()
@@ -282,9 +296,10 @@ class Timeline(ScrollView, can_focus=True, inherit_bindings=False):
         # timeline was hidden (terminal too small) placed it for no width.
         self._follow()
         span = self._span
-        label_style = base + draw.component_style(self, "timeline--label")
+        styles = self._line_styles()
+        label_style = styles["label"]
         if row == self._row_count - 1:
-            axis_style = base + draw.component_style(self, "timeline--axis")
+            axis_style = styles["axis"]
             label = Strip([Segment("t".ljust(LABEL_WIDTH), label_style)])
             body = Strip([Segment(self._axis(layer, t, span), axis_style)])
             return Strip.join([label, body]).crop_extend(0, width, base)
@@ -297,7 +312,7 @@ class Timeline(ScrollView, can_focus=True, inherit_bindings=False):
         window = chunk.crop(x0 - start, x0 - start + span)
         col = t - x0
         if 0 <= col < window.cell_length:
-            marker = self.get_component_rich_style("timeline--marker", partial=True)
+            marker = styles["marker"]
             before, cell, after = window.divide([col, col + 1, window.cell_length])
             # Over the cell's own style (Strip.apply_style would go under it).
             cell = Strip([Segment(seg.text, (seg.style or base) + marker) for seg in cell])

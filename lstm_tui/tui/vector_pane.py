@@ -101,6 +101,8 @@ class VectorPane(ScrollView, can_focus=True, inherit_bindings=False):
         self._cache: dict[tuple[int, int], Strip] = {}
         self._values: np.ndarray | None = None
         self._styles: dict[str, Style] | None = None
+        #: ``_title_key()`` of the title on show.
+        self._title_shown: tuple[object, ...] | None = None
 
     # -- state ---------------------------------------------------------------
 
@@ -145,16 +147,43 @@ class VectorPane(ScrollView, can_focus=True, inherit_bindings=False):
             return None
         return min(max(self.unit, 0), layer.units - 1)
 
-    def _invalidate(self) -> None:
+    def _invalidate(self, cursor_moved: bool = True) -> None:
+        """Forget the rows drawn for the old state and repaint. The title is
+        rebuilt only when something it shows changed, and the pane scrolls
+        to the cursor only when the cursor may have moved (``cursor_moved``):
+        a step keeps the selected unit, so on → only the numbers change."""
         self._cache.clear()
         self._values = None
         layer = self._layer()
         rows = 0 if layer is None else self.values().shape[0]
         if self.virtual_size.height != rows:
             self.virtual_size = Size(1, rows)
-        self.border_title = self._title()
+        self._update_title()
         self.refresh()
-        self.call_after_refresh(self.keep_cursor_visible)
+        if cursor_moved:
+            self.call_after_refresh(self.keep_cursor_visible)
+
+    def _update_title(self) -> None:
+        key = self._title_key()
+        if key != self._title_shown:
+            self._title_shown = key
+            self.border_title = self._title()
+
+    def _title_key(self) -> tuple[object, ...]:
+        """What the title depends on: the step matters only through the
+        mask, the one-hot token of x_t, and whether run B has that step."""
+        layer = self._layer()
+        if layer is None or self.trace is None:
+            return (None,)
+        t = self._step(layer)
+        masked = layer.mask is not None and not bool(layer.mask[t])
+        hot = None
+        if self.vector == "x":
+            hot = (draw.one_hot_index(self.values()), t)  # its token is the step's
+        past_b = self.other is not None and self.run != "a" and t >= self.other.steps
+        scale = None if self.vector == "x" else self.stats().scale
+        return (id(self.trace), id(self.other), self._k(), self.run, self.size.width, masked, hot,
+                past_b, scale)
 
     def watch_trace(self) -> None:
         self._invalidate()
@@ -163,7 +192,8 @@ class VectorPane(ScrollView, can_focus=True, inherit_bindings=False):
         self._invalidate()
 
     def watch_t(self) -> None:
-        self._invalidate()
+        # x_t's highlighted row is the step's hot input; the others keep theirs.
+        self._invalidate(cursor_moved=self.vector == "x")
 
     def watch_unit(self) -> None:
         self._invalidate()
@@ -176,7 +206,7 @@ class VectorPane(ScrollView, can_focus=True, inherit_bindings=False):
 
     def on_resize(self, event: events.Resize) -> None:
         self._cache.clear()
-        self.border_title = self._title()
+        self._update_title()
         self.call_after_refresh(self.keep_cursor_visible)
 
     def notify_style_update(self) -> None:

@@ -459,8 +459,9 @@ async def test_w_pins_and_unpins_a_unit_and_the_watches_follow_the_step():
     app = make_app(trace, load_model=False)
     async with app.run_test(size=SIZE) as pilot:
         screen = app.debugger
-        table = screen.query_one(WatchList)
+        assert not screen.query(WatchList)  # mounted the first time it is shown
         await pilot.press("down", "down", "w")
+        table = screen.query_one(WatchList)
         assert screen.watches == ((0, 2),)
         assert screen.bottom == "watches" and table.display
         await pilot.pause()
