@@ -503,10 +503,10 @@ class DebuggerScreen(Screen[None]):
         cache (each condition is evaluated once per layer)."""
         if self.trace is None:
             return
-        from .debug_lists import BreakpointStatus
-
         k = self._layer_k()
         statuses = []
+        if self.breakpoints:
+            from .debug_lists import BreakpointStatus
         for bp in self.breakpoints:
             error = self._hits.error(bp.condition, k)
             statuses.append(BreakpointStatus(bp.source, bp.enabled, self._hits.count(bp.condition, k),

@@ -257,11 +257,12 @@ class ExplainPane(VerticalScroll, can_focus=True, inherit_bindings=False):
         yield Static(id="explain-body")
 
     def _schedule(self) -> None:
-        # Once mounted, explain at once: the new numbers then land in the
-        # same frame as the panes' (a deferred update would cost a second
-        # frame on every key press). Before mounting, several bound
-        # reactives arrive together: explain once, after they have landed.
-        if self.is_mounted:
+        # After the first explanation, explain at once: the new numbers then
+        # land in the same frame as the panes' (a deferred update would cost
+        # a second frame on every key press). Until then the bound reactives
+        # arrive together (their first values): explain once, after all of
+        # them have landed.
+        if self._rows >= 0 and self.is_mounted:
             self._pending = False
             self.update_explanation()
         elif not self._pending:

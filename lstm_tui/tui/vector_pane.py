@@ -49,6 +49,10 @@ MAX_BAR = 41
 MIN_BAR = 3
 
 
+#: Row styles by (theme, pane style, cursor style); see ``_row_styles``.
+_SHARED_STYLES: dict[tuple[object, ...], dict[str, Style]] = {}
+
+
 class VectorPane(ScrollView, can_focus=True, inherit_bindings=False):
     """The values of one vector (x, f, i, c_hat, c, o or h) at step ``t``.
 
@@ -103,6 +107,9 @@ class VectorPane(ScrollView, can_focus=True, inherit_bindings=False):
         self._styles: dict[str, Style] | None = None
         #: ``_title_key()`` of the title on show.
         self._title_shown: tuple[object, ...] | None = None
+        #: The first invalidation has run (``_invalidate``), or is pending.
+        self._ready = False
+        self._pending = False
 
     # -- state ---------------------------------------------------------------
 
@@ -151,7 +158,16 @@ class VectorPane(ScrollView, can_focus=True, inherit_bindings=False):
         """Forget the rows drawn for the old state and repaint. The title is
         rebuilt only when something it shows changed, and the pane scrolls
         to the cursor only when the cursor may have moved (``cursor_moved``):
-        a step keeps the selected unit, so on → only the numbers change."""
+        a step keeps the selected unit, so on → only the numbers change.
+
+        Until the first invalidation has run, the bound reactives are
+        arriving with their first values: one deferred invalidation then
+        serves them all."""
+        if not self._ready:
+            if not self._pending:
+                self._pending = True
+                self.call_later(self._first_invalidate)
+            return
         self._cache.clear()
         self._values = None
         layer = self._layer()
@@ -162,6 +178,10 @@ class VectorPane(ScrollView, can_focus=True, inherit_bindings=False):
         self.refresh()
         if cursor_moved:
             self.call_after_refresh(self.keep_cursor_visible)
+
+    def _first_invalidate(self) -> None:
+        self._ready = True
+        self._invalidate()
 
     def _update_title(self) -> None:
         key = self._title_key()
@@ -219,8 +239,15 @@ class VectorPane(ScrollView, can_focus=True, inherit_bindings=False):
         """The Rich styles rows are drawn with, looked up once per theme
         rather than once per row (CSS lookups are the costly part)."""
         if self._styles is None:
+            # Every pane has the same component styles over the same
+            # background: the first pane's lookups serve the others.
+            key = (self.app.theme, self.rich_style, self.get_component_rich_style("vector-pane--cursor"))
+            found = _SHARED_STYLES.get(key)
+            if found is not None:
+                self._styles = found
+                return found
             part = partial(draw.component_style, self)
-            self._styles = {
+            self._styles = _SHARED_STYLES[key] = {
                 "base": self.rich_style,
                 "cursor": self.rich_style + self.get_component_rich_style("vector-pane--cursor"),
                 "index": part("vector-pane--index"),
