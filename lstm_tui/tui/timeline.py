@@ -118,6 +118,9 @@ class Timeline(ScrollView, can_focus=True, inherit_bindings=False):
         self.chunks_built = 0
         self._x0 = 0  # first step on screen
         self._styles: dict[str, Style] | None = None
+        #: ``_line_state``'s key and value.
+        self._frame_key: tuple[object, ...] | None = None
+        self._frame: tuple[tuple[Layer, int, int] | None, int, int] = (None, 0, 1)
 
     def _layer(self) -> Layer | None:
         if self.trace is None:
@@ -135,6 +138,7 @@ class Timeline(ScrollView, can_focus=True, inherit_bindings=False):
 
     def _invalidate_rows(self) -> None:
         self._rows.clear()
+        self._frame_key = None
         self._moved()
 
     @property
@@ -284,18 +288,26 @@ class Timeline(ScrollView, can_focus=True, inherit_bindings=False):
                     cells[side] = " "
         return "".join(cells)
 
-    def render_line(self, y: int) -> Strip:
+    def _line_state(self) -> tuple[tuple[Layer, int, int] | None, int, int]:
+        """(state, width, span) for the lines of this frame, worked out once
+        per frame rather than once per line."""
         width = self.scrollable_content_region.width
+        key = (id(self.trace), self.layer_index, self.t, self.unit, width)
+        if self._frame_key != key:
+            # The window is placed for the width drawn at: a step taken while
+            # the timeline was hidden (terminal too small) placed it for no width.
+            self._follow()
+            self._frame_key = key
+            self._frame = (self._state(), width, max(width - LABEL_WIDTH, 1))
+        return self._frame
+
+    def render_line(self, y: int) -> Strip:
         base = self.rich_style
-        state = self._state()
+        state, width, span = self._line_state()
         row = y + round(self.scroll_offset.y)
         if state is None or width <= 0 or row >= self._row_count:
             return Strip.blank(max(width, 0), base)
         layer, t, unit = state
-        # The window is placed for the width drawn at: a step taken while the
-        # timeline was hidden (terminal too small) placed it for no width.
-        self._follow()
-        span = self._span
         styles = self._line_styles()
         label_style = styles["label"]
         if row == self._row_count - 1:

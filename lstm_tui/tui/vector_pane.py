@@ -15,6 +15,9 @@ or B − A (``runs``), and its title says which.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
@@ -47,6 +50,24 @@ TITLES = {
 MAX_BAR = 41
 #: Below this a bar says nothing; the pane shows numbers only.
 MIN_BAR = 3
+
+
+@dataclass(frozen=True)
+class _RowContext:
+    """See ``VectorPane._row_context``."""
+
+    width: int
+    values: np.ndarray
+    cursor: int | None
+    scale: draw.Scale
+    value_width: int
+    index_width: int
+    marker: bool
+    bar_width: int
+    styles: dict[str, Style]
+    bars: draw.BarStyles
+    cursor_bars: draw.BarStyles
+    fmt: Callable[[float], str]
 
 
 #: Row styles by (theme, pane style, cursor style); see ``_row_styles``.
@@ -104,11 +125,12 @@ class VectorPane(ScrollView, can_focus=True, inherit_bindings=False):
         self.vector = vector
         self._cache: dict[tuple[int, int], Strip] = {}
         self._values: np.ndarray | None = None
+        self._row_ctx: _RowContext | None = None
         self._styles: dict[str, Style] | None = None
         #: ``_title_key()`` of the title on show.
         self._title_shown: tuple[object, ...] | None = None
         #: The first invalidation has run (``_invalidate``), or is pending.
-        self._ready = False
+        self._invalidated_once = False
         self._pending = False
 
     # -- state ---------------------------------------------------------------
@@ -163,13 +185,14 @@ class VectorPane(ScrollView, can_focus=True, inherit_bindings=False):
         Until the first invalidation has run, the bound reactives are
         arriving with their first values: one deferred invalidation then
         serves them all."""
-        if not self._ready:
+        if not self._invalidated_once:
             if not self._pending:
                 self._pending = True
                 self.call_later(self._first_invalidate)
             return
         self._cache.clear()
         self._values = None
+        self._row_ctx = None
         layer = self._layer()
         rows = 0 if layer is None else self.values().shape[0]
         if self.virtual_size.height != rows:
@@ -180,7 +203,7 @@ class VectorPane(ScrollView, can_focus=True, inherit_bindings=False):
             self.call_after_refresh(self.keep_cursor_visible)
 
     def _first_invalidate(self) -> None:
-        self._ready = True
+        self._invalidated_once = True
         self._invalidate()
 
     def _update_title(self) -> None:
@@ -226,6 +249,7 @@ class VectorPane(ScrollView, can_focus=True, inherit_bindings=False):
 
     def on_resize(self, event: events.Resize) -> None:
         self._cache.clear()
+        self._row_ctx = None
         self._update_title()
         self.call_after_refresh(self.keep_cursor_visible)
 
@@ -234,6 +258,7 @@ class VectorPane(ScrollView, can_focus=True, inherit_bindings=False):
         super().notify_style_update()
         self._cache.clear()
         self._styles = None
+        self._row_ctx = None
 
     def _row_styles(self) -> dict[str, Style]:
         """The Rich styles rows are drawn with, looked up once per theme
@@ -322,30 +347,53 @@ class VectorPane(ScrollView, can_focus=True, inherit_bindings=False):
             self._cache[key] = strip
         return strip
 
+    def _row_context(self, width: int) -> _RowContext | None:
+        """What every row of the current state shares (values, scale,
+        column widths, styles), worked out once per state and width rather
+        than once per row."""
+        ctx = self._row_ctx
+        if ctx is not None and ctx.width == width:
+            return ctx
+        layer = self._layer()
+        if layer is None:
+            return None
+        styles = self._row_styles()
+        values = self.values()
+        stats = self.stats()
+        index_width = len(str(values.shape[0] - 1))
+        marker, bar_width = self._layout(width, index_width, stats.value_width)
+
+        def bars(base: Style) -> draw.BarStyles:
+            return draw.BarStyles(base=base, positive=styles["bar"], negative=styles["negative"],
+                                  axis=styles["axis"], warning=styles["warning"])
+
+        delta = self.other is not None and self.run == "delta"
+        self._row_ctx = ctx = _RowContext(
+            width=width, values=values, cursor=self.cursor_row(), scale=stats.scale,
+            value_width=stats.value_width, index_width=index_width, marker=marker, bar_width=bar_width,
+            styles=styles, bars=bars(styles["base"]), cursor_bars=bars(styles["cursor"]),
+            fmt=runs.fmt_delta if delta else draw.fmt,
+        )
+        return ctx
+
     def _render_row(self, row: int, width: int) -> Strip:
         styles = self._row_styles()
-        base = styles["base"]
-        values = self.values()
-        layer = self._layer()
-        if layer is None or row >= values.shape[0] or width <= 0:
-            return Strip.blank(max(width, 0), base)
-        stats = self.stats()
-        selected = row == self.cursor_row()
-        if selected:
-            # The full (not partial) component style: its translucent
-            # background is blended over the pane's own.
-            base = styles["cursor"]
-        value = float(values[row])
-        finite = draw.is_finite(value)
-        warning = styles["warning"]
-        index_width = len(str(values.shape[0] - 1))
-        value_width = stats.value_width
-        text = runs.fmt(self.run, self.other, value).rjust(value_width)
-        value_style = base if finite else base + warning
+        ctx = self._row_context(width) if width > 0 else None
+        if ctx is None or row >= ctx.values.shape[0]:
+            return Strip.blank(max(width, 0), styles["base"])
+        selected = row == ctx.cursor
+        # The cursor's full (not partial) component style: its translucent
+        # background is blended over the pane's own.
+        base = styles["cursor"] if selected else styles["base"]
+        value = float(ctx.values[row])
+        finite = math.isfinite(value)
+        value_width = ctx.value_width
+        text = ctx.fmt(value).rjust(value_width)
+        value_style = base if finite else base + styles["warning"]
         index_style = base + styles["index"]
-        marker, bar_width = self._layout(width, index_width, value_width)
+        index_width = ctx.index_width
         segments: list[Segment] = []
-        if marker:
+        if ctx.marker:
             segments.append(Segment("▶" if selected else " ", base))
         elif selected:
             # No room for the ▶ column: the unit number in reverse video marks
@@ -357,12 +405,10 @@ class VectorPane(ScrollView, can_focus=True, inherit_bindings=False):
                 Segment(" ", base),
                 Segment(text, value_style),
             ]
-            if bar_width:
-                bar_styles = draw.BarStyles(base=base, positive=styles["bar"],
-                                            negative=styles["negative"], axis=styles["axis"],
-                                            warning=warning)
+            if ctx.bar_width:
                 segments.append(Segment(" ", base))
-                segments += draw.bar(value, stats.scale, bar_width, bar_styles)
+                segments += draw.bar(value, ctx.scale, ctx.bar_width,
+                                     ctx.cursor_bars if selected else ctx.bars)
         elif value_width <= width:
             # Too narrow for unit numbers: the value alone, whole.
             segments = [Segment(text, value_style + (Style(reverse=True) if selected else Style()))]

@@ -852,10 +852,12 @@ async def test_timeline_window_is_placed_for_the_width_it_is_drawn_at():
     once it grew again: ``f  ×××`` for a trace of 21 steps."""
     app = make_app(poisoned_trace(), load_model=False)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("end", "left", "left")
         timeline = app.screen.query_one(Timeline)
-        timeline._x0 = 18  # where a step at no width placed it
-        timeline.refresh()
+        await pilot.resize_terminal(30, 8)  # too small: the timeline is hidden
+        await pilot.pause()
+        assert timeline.size.width == 0
+        await pilot.press("end", "left", "left")
+        await pilot.resize_terminal(80, 24)
         await pilot.pause()
         row = widget_lines(timeline)[0]
         assert len(row[3:].rstrip()) == 21, row
