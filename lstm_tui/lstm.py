@@ -340,13 +340,24 @@ def forward(
     keep = None if mask is None else np.asarray(mask, dtype=bool).reshape(T)
 
     # Gate blocks reordered f, i, o, ĉ: the three gates that share the
-    # recurrent activation are one contiguous slice, so each step applies it
-    # once. Every step writes straight into its row of ``Z`` (pre-activations
-    # in, gate values out), ``C`` and ``Hs``: no temporaries per step.
+    # recurrent activation are one contiguous slice. Every step writes
+    # straight into its row of ``Z`` (pre-activations in, gate values out),
+    # ``C`` and ``Hs``: no temporaries per step.
     order = [0, 1, 3, 2]
     W = W.reshape(4, H, -1)[order].reshape(4 * H, -1)
     U = U.reshape(4, H, H)[order].reshape(4 * H, H)
     b = b.reshape(4, H)[order].reshape(4 * H)
+    # With the usual σ and tanh, one tanh serves all four blocks: σ(z) =
+    # ½ + ½·tanh(z/2), so the gates' rows of W, U and b are halved up front
+    # (exact: a power of two) and each step applies tanh once to the whole
+    # row, then ½·(·) + ½ to the three gates. That is three array
+    # operations where σ alone took four, and the step's cost beside the
+    # U·h product is mostly the count of them.
+    fused = rec_act is sigmoid and act is np.tanh
+    if fused:
+        half = np.ones(4 * H, dtype)
+        half[: 3 * H] = 0.5
+        W, U, b = W * half[:, None], U * half[:, None], b * half
     # The input projection of all steps is one matrix product; only the
     # recurrence needs the per-step loop.
     Z = x @ W.T + b
@@ -354,40 +365,36 @@ def forward(
     Hs = np.empty((T, H), dtype)
     Uh = np.empty(4 * H, dtype)
     kept = np.empty(H, dtype)
-    fused_sigmoid = rec_act is sigmoid
-    fused_tanh = act is np.tanh
+    G, F, I, O, C_hat = Z[:, : 3 * H], Z[:, :H], Z[:, H : 2 * H], Z[:, 2 * H : 3 * H], Z[:, 3 * H :]
+    dot, add, multiply, tanh = np.dot, np.add, np.multiply, np.tanh
     with np.errstate(over="ignore", invalid="ignore"):
         for t in range(T):
             z = Z[t]
-            np.dot(U, h_prev, out=Uh)
-            z += Uh  # W·x_t + b + U·h_{t-1}
-            gates, c_hat = z[: 3 * H], z[3 * H :]
-            if fused_sigmoid:  # σ(z) = 1 / (1 + e^-z), in place
-                np.negative(gates, out=gates)
-                np.exp(gates, out=gates)
-                gates += 1
-                np.reciprocal(gates, out=gates)
+            dot(U, h_prev, out=Uh)
+            add(z, Uh, out=z)  # W·x_t + b + U·h_{t-1}
+            if fused:
+                tanh(z, out=z)
+                g = G[t]
+                multiply(g, 0.5, out=g)
+                add(g, 0.5, out=g)
             else:  # one gate at a time: softmax-like activations span a gate
                 for k in range(3):
-                    gate = gates[k * H : (k + 1) * H]
+                    gate = z[k * H : (k + 1) * H]
                     gate[:] = rec_act(gate)
-            if fused_tanh:
-                np.tanh(c_hat, out=c_hat)
-            else:
+                c_hat = z[3 * H :]
                 c_hat[:] = act(c_hat)
-            f, i, o = z[:H], z[H : 2 * H], z[2 * H : 3 * H]
             c, h = C[t], Hs[t]
             if keep is not None and not keep[t]:
                 c[:], h[:] = c_prev, h_prev  # a masked step carries the state over
             else:
-                np.multiply(i, c_hat, out=c)
-                np.multiply(f, c_prev, out=kept)
-                c += kept  # c_t = f_t * c_{t-1} + i_t * ĉ_t
-                if fused_tanh:  # h_t = o_t * act(c_t)
-                    np.tanh(c, out=h)
-                    h *= o
+                multiply(I[t], C_hat[t], out=c)
+                multiply(F[t], c_prev, out=kept)
+                add(c, kept, out=c)  # c_t = f_t * c_{t-1} + i_t * ĉ_t
+                if fused:  # h_t = o_t * tanh(c_t)
+                    tanh(c, out=h)
+                    multiply(h, O[t], out=h)
                 else:
-                    h[:] = o * act(c)
+                    h[:] = O[t] * act(c)
             h_prev, c_prev = h, c
     # The gates are column blocks of Z: views, not copies.
     return Recording(
