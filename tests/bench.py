@@ -28,8 +28,8 @@ start-up
     Beside it, for information, the floor NumPy sets: the same bare app
     started after ``import numpy`` (any app that reads a trace pays it).
 key press
-    CPU time of the process per → press (300 presses) on a trace with
-    H = 1024 at 120×40. Each press is delivered as the terminal driver
+    CPU time of the process per → press (300 presses; the median of three
+    interleaved rounds) on a trace with H = 1024 at 120×40. Each press is delivered as the terminal driver
     delivers it (a Key event posted to the app), and the next one waits
     for the frame this one caused, so every press is drawn. Baseline: a
     bare app whose one Static fills the screen with new random numbers on
@@ -784,6 +784,10 @@ class Plan:
         return 60 if self.quick else 300
 
     @property
+    def key_rounds(self) -> int:
+        return 1 if self.quick else 3
+
+    @property
     def jumps(self) -> int:
         return 50 if self.quick else 200
 
@@ -841,10 +845,23 @@ def bench_keys(plan: Plan, tmp: Path) -> list[Figure]:
     T = 500  # more than warm-up + presses + Pilot's presses: every → moves
     write_forward_trace(path, T=T, H=1024, D=256)
     warmup = 10
-    app = child("keys", "lstm", str(path), str(plan.presses), str(warmup))
-    bare = child("keys", "bare", "", str(plan.presses), str(warmup))
-    floor = child("keys", "floor", str(path), str(plan.presses), str(warmup))
+    # Interleaved rounds (lstm, bare, floor, lstm, …), each in a fresh
+    # process; the median round of each, so that drift of the machine falls
+    # on all three alike.
+    rounds: dict[str, list[dict[str, Any]]] = {"lstm": [], "bare": [], "floor": []}
+    for _ in range(plan.key_rounds):
+        for kind in rounds:
+            rounds[kind].append(child("keys", kind, "" if kind == "bare" else str(path),
+                                      str(plan.presses), str(warmup)))
+
+    def median_round(kind: str) -> dict[str, Any]:
+        runs = sorted(rounds[kind], key=lambda r: r["cpu_per_press"])
+        return runs[len(runs) // 2]
+
+    app, bare, floor = median_round("lstm"), median_round("bare"), median_round("floor")
     ms = 1000
+    log("key press rounds (ms CPU): " + "; ".join(
+        f"{kind} {[round(r['cpu_per_press'] * ms, 2) for r in rs]}" for kind, rs in rounds.items()))
     log(f"key press: lstm-tui {app['cpu_per_press'] * ms:.2f} ms CPU "
         f"({app['wall_per_press'] * ms:.2f} ms wall, {app['frames']} frames, {app['widgets']} widgets), "
         f"bare {bare['cpu_per_press'] * ms:.2f} ms CPU ({bare['wall_per_press'] * ms:.2f} ms wall, "
