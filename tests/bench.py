@@ -47,7 +47,8 @@ record
     against Keras' own compiled forward of the same layer
     (``predict_on_batch``, warmed up), which computes only h. The full
     ``keras_bridge.record(..., verify=True)``, which also runs Keras to
-    capture the input and to check the recording, is reported beside it.
+    capture the input and to check the recording, is reported beside it, and
+    so is the floor: the 2000 recurrent products U·h alone.
 large trace
     Time from process start to the first frame of a ~1 GiB trace (seven
     (T, 1024) float32 arrays), against a ~1 MB trace of the same width:
@@ -698,9 +699,18 @@ def _child_record(T: int, H: int, D: int, repeat: int) -> dict[str, Any]:
 
     rec = numpy_recording()
     err = float(np.max(np.abs(rec.h - np.asarray(model.predict_on_batch(batch))[0])))
+    # The floor of any NumPy recording: the recurrent product U·h_{t-1} of
+    # every step, one matrix-vector product each (nothing else).
+    U = np.ascontiguousarray(layer.get_weights()[1].T)
+    h, out = np.zeros(H, np.float32), np.empty(4 * H, np.float32)
+
+    def products() -> None:
+        for _ in range(T):
+            np.dot(U, h, out=out)
+
     # Interleaved, so that drift (TensorFlow's threads, the CPU's clock)
-    # falls on both alike.
-    keras_times, numpy_times = [], []
+    # falls on all alike.
+    keras_times, numpy_times, product_times = [], [], []
     for _ in range(repeat):
         s = time.perf_counter()
         model.predict_on_batch(batch)
@@ -708,9 +718,13 @@ def _child_record(T: int, H: int, D: int, repeat: int) -> dict[str, Any]:
         s = time.perf_counter()
         numpy_recording()
         numpy_times.append(time.perf_counter() - s)
+        s = time.perf_counter()
+        products()
+        product_times.append(time.perf_counter() - s)
     kb.record(model, x, verify=True)  # warm-up: first tf.function traces
     t_record = _median_time(lambda: kb.record(model, x, verify=True), 2)
     return {"keras": statistics.median(keras_times), "numpy": statistics.median(numpy_times),
+            "products": statistics.median(product_times),
             "numpy_without_tf": t_alone, "record_verified": t_record, "max_abs_error_h": err}
 
 
@@ -890,6 +904,9 @@ def bench_record(plan: Plan) -> list[Figure]:
                note=f"max |h − Keras h| = {r['max_abs_error_h']:.2g}; NumPy alone, TensorFlow not "
                     f"loaded: {r['numpy_without_tf'] * 1000:.1f} ms "
                     f"(ratio {r['numpy_without_tf'] / r['keras']:.2f})"),
+        Figure("record floor", r["products"] * 1000, r["keras"] * 1000, "ms", "none (informative)", 0,
+               "info", note="the recurrent products U·h alone (2000 float32 matrix-vector products, "
+                            "1024×256), which every NumPy recording computes"),
         Figure("record, verified", r["record_verified"] * 1000, r["keras"] * 1000, "ms",
                "none (informative)", math.inf, "info",
                note="keras_bridge.record(verify=True): capture + NumPy + Keras check"),
