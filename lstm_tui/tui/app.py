@@ -310,7 +310,6 @@ class DebuggerScreen(Screen[None]):
         self._refresh_keys()
 
     def watch_trace(self, old: Trace | None, trace: Trace) -> None:
-        self._hit_cache = None
         self._search = None
         self._search_hits = {}
         self._diff_report = None
@@ -491,7 +490,8 @@ class DebuggerScreen(Screen[None]):
 
     @property
     def _hits(self) -> HitCache:
-        """Where each condition holds, per layer (built on first use)."""
+        """Where each condition holds, per layer, for the trace on screen
+        (built on first use, and again for a new trace)."""
         if self._hit_cache is None or self._hit_cache.trace is not self.trace:
             from ..breakpoints import HitCache
 
