@@ -39,6 +39,7 @@ import sys
 import tempfile
 import threading
 import warnings
+import weakref
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -464,15 +465,42 @@ def _first(value: Any) -> Any:
     return value
 
 
+#: Each recorded layer's ``call`` as a TensorFlow graph function, kept for
+#: as long as the layer lives (traced once per input signature).
+_GRAPH_CALLS: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+
+def _graph_call(layer: Any) -> Callable[..., Any]:
+    """``layer.call`` compiled with ``tf.function``. Called eagerly, an LSTM
+    layer runs its loop one operation at a time: seconds for a few thousand
+    steps, where the graph takes milliseconds (the same kernels, the same
+    numbers)."""
+    found = _GRAPH_CALLS.get(layer)
+    if found is None:
+        tf, _ = _keras()
+        # Through a weak reference: the function must not keep the layer
+        # (its key here) alive.
+        ref = weakref.ref(layer)
+        method = type(layer).call
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return method(ref(), *args, **kwargs)
+
+        found = _GRAPH_CALLS[layer] = tf.function(call, reduce_retracing=True)
+    return found
+
+
 @contextlib.contextmanager
-def _wrapped(layers: Sequence[Any], calls: list[_Call], counter: list[int]) -> Iterator[None]:
+def _wrapped(layers: Sequence[Any], calls: list[_Call], counter: list[int],
+             graph: bool = False) -> Iterator[None]:
     """Wrap each layer's ``call`` (an instance attribute shadows the class's
     method; Keras' ``__call__`` looks it up on the instance) to record its
     inputs and output; unwrap afterwards whatever happens. ``counter`` numbers
-    the calls, shared between wrappings so their order can be compared."""
+    the calls, shared between wrappings so their order can be compared.
+    ``graph``: run each layer's own call as a graph (``_graph_call``)."""
 
     def make(layer: Any) -> Callable[..., Any]:
-        original = layer.call
+        original = _graph_call(layer) if graph else layer.call
 
         def call(*args: Any, **kwargs: Any) -> Any:
             seq = args[0] if args else kwargs.get("sequences", kwargs.get("inputs"))
@@ -533,7 +561,7 @@ def _capture(keras: Any, what: str, model: Any, targets: list[_Target], batch: n
     saved = [[_variable_value(v) for v in h.states] for h in stateful]
     try:
         counter = [0]
-        with _wrapped([t.layer for t in targets], target_calls, counter), \
+        with _wrapped([t.layer for t in targets], target_calls, counter, graph=True), \
                 _wrapped(dense_layers, dense_calls, counter):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")

@@ -191,6 +191,28 @@ def test_return_sequences_every_step_matches_keras(keras, L):
     assert trace.probs is None  # no head
 
 
+def test_layers_run_as_graphs_kept_no_longer_than_the_layer(keras, L):
+    """The capture runs each LSTM layer's call as a graph (eagerly, Keras'
+    loop runs one operation at a time: seconds for a long text), traced once
+    per layer and forgotten with it."""
+    import gc
+
+    keras.utils.set_random_seed(4)
+    model = keras.Sequential([keras.Input((None, 4)), L.LSTM(3, return_sequences=True, name="l")])
+    layer = model.get_layer("l")
+    first = kb.record(model, inputs(T=40))
+    graph = kb._GRAPH_CALLS[layer]
+    second = kb.record(model, inputs(T=40, seed=1))
+    assert kb._GRAPH_CALLS[layer] is graph  # the same function, not a new trace
+    np.testing.assert_allclose(second.layers[0].h, model.predict_on_batch(inputs(T=40, seed=1)[None])[0],
+                               atol=1e-6)
+    assert first.layers[0].h.shape == (40, 3)
+    before = len(kb._GRAPH_CALLS)
+    del model, layer, graph, first, second
+    gc.collect()
+    assert len(kb._GRAPH_CALLS) == before - 1
+
+
 def test_readout_with_return_sequences_and_other_vocab(keras, L):
     keras.utils.set_random_seed(3)
     model = keras.Sequential([keras.Input((None, 4)), L.LSTM(3, return_sequences=True, name="l"),
