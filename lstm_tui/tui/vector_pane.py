@@ -127,8 +127,9 @@ class VectorPane(ScrollView, can_focus=True, inherit_bindings=False):
         self._values: np.ndarray | None = None
         self._row_ctx: _RowContext | None = None
         self._styles: dict[str, Style] | None = None
-        #: ``_title_key()`` of the title on show.
+        #: ``_title_key()`` of the title on show, and the runs it was made for.
         self._title_shown: tuple[object, ...] | None = None
+        self._title_runs: tuple[Trace | None, Trace | None] = (None, None)
         #: The first invalidation has run (``_invalidate``), or is pending.
         self._invalidated_once = False
         self._pending = False
@@ -208,13 +209,17 @@ class VectorPane(ScrollView, can_focus=True, inherit_bindings=False):
 
     def _update_title(self) -> None:
         key = self._title_key()
-        if key != self._title_shown:
+        runs_shown = self._title_runs
+        if key != self._title_shown or runs_shown[0] is not self.trace or runs_shown[1] is not self.other:
             self._title_shown = key
+            self._title_runs = (self.trace, self.other)
             self.border_title = self._title()
 
     def _title_key(self) -> tuple[object, ...]:
-        """What the title depends on: the step matters only through the
-        mask, the one-hot token of x_t, and whether run B has that step."""
+        """What the title depends on besides the traces themselves (which
+        ``_update_title`` compares by identity): the step matters only
+        through the mask, the one-hot token of x_t, and whether run B has
+        that step."""
         layer = self._layer()
         if layer is None or self.trace is None:
             return (None,)
@@ -225,8 +230,7 @@ class VectorPane(ScrollView, can_focus=True, inherit_bindings=False):
             hot = (draw.one_hot_index(self.values()), t)  # its token is the step's
         past_b = self.other is not None and self.run != "a" and t >= self.other.steps
         scale = None if self.vector == "x" else self.stats().scale
-        return (id(self.trace), id(self.other), self._k(), self.run, self.size.width, masked, hot,
-                past_b, scale)
+        return (self._k(), self.run, self.size.width, masked, hot, past_b, scale)
 
     def watch_trace(self) -> None:
         self._invalidate()
