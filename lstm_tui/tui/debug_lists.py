@@ -27,6 +27,7 @@ from ..health import Finding
 from ..lstm import VECTORS
 from ..trace import Trace
 from . import draw, runs
+from .bound import RedrawOnChange
 from .messages import BreakpointAction, FindingPicked, WatchAction
 
 #: The most rows a list asks for (title rule included); more scroll.
@@ -227,7 +228,7 @@ VALUE_WIDTH = runs.DELTA_WIDTH
 UNIT_WIDTH = 8
 
 
-class WatchList(DataTable, inherit_bindings=False):
+class WatchList(RedrawOnChange, DataTable, inherit_bindings=False):
     """Pinned units, their f i ĉ c o h side by side at the current step.
 
     x is left out: it is the layer's input, indexed by input, not by unit.
@@ -272,41 +273,36 @@ class WatchList(DataTable, inherit_bindings=False):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes, cursor_type="row", zebra_stripes=False,
                          show_row_labels=False)
-        self._pending = False
 
     def on_mount(self) -> None:
         self.add_column("unit", width=UNIT_WIDTH, key="unit")
         for v in WATCHED:
             self.add_column(Text(SYMBOLS[v], justify="right"), width=VALUE_WIDTH, key=v)
-        self._schedule()
-
-    def _schedule(self) -> None:
-        # Several bound reactives change together (a new trace resets layer,
-        # t and unit): redraw once, after they have all landed.
-        if not self._pending:
-            self._pending = True
-            self.call_later(self._refresh_rows)
+        self._state_changed()
 
     def watch_trace(self) -> None:
-        self._schedule()
+        self._state_changed()
 
     def watch_other(self) -> None:
-        self._schedule()
+        self._state_changed()
 
     def watch_run(self) -> None:
-        self._schedule()
+        self._state_changed()
 
     def watch_layer_index(self) -> None:
-        self._schedule()
+        self._state_changed()
 
     def watch_t(self) -> None:
-        self._schedule()
+        self._state_changed()
 
     def watch_unit(self) -> None:
-        self._schedule()
+        self._state_changed()
 
     def watch_watches(self) -> None:
-        self._schedule()
+        self._state_changed()
+
+    def _redraw_state(self) -> None:
+        self._refresh_rows()
 
     def _cells(self, k: int, unit: int) -> list[Text]:
         trace, other, run = self.trace, self.other, self.run
@@ -330,7 +326,6 @@ class WatchList(DataTable, inherit_bindings=False):
         return cells
 
     def _refresh_rows(self) -> None:
-        self._pending = False
         trace = self.trace
         if trace is None or not self.is_mounted:
             return

@@ -24,6 +24,7 @@ from textual.widgets import Static
 from ..lstm import Explanation, GateTerms, symbol
 from ..trace import Layer, Trace
 from . import draw
+from .bound import RedrawOnChange
 from .draw import fmt
 
 #: Gate letter → (name, symbol on screen, weight suffix).
@@ -225,7 +226,7 @@ def _last_row(line: Content) -> Content:
     return line.split("\n")[-1] if "\n" in line.plain else line
 
 
-class ExplainPane(VerticalScroll, can_focus=True, inherit_bindings=False):
+class ExplainPane(RedrawOnChange, VerticalScroll, can_focus=True, inherit_bindings=False):
     """The arithmetic of the selected unit at the current step.
 
     A scroll container without key bindings: arrow keys keep stepping and
@@ -250,42 +251,30 @@ class ExplainPane(VerticalScroll, can_focus=True, inherit_bindings=False):
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
-        self._pending = False
         self._rows = -1
 
     def compose(self):
         yield Static(id="explain-body")
 
-    def _schedule(self) -> None:
-        # After the first explanation, explain at once: the new numbers then
-        # land in the same frame as the panes' (a deferred update would cost
-        # a second frame on every key press). Until then the bound reactives
-        # arrive together (their first values): explain once, after all of
-        # them have landed.
-        if self._rows >= 0 and self.is_mounted:
-            self._pending = False
-            self.update_explanation()
-        elif not self._pending:
-            self._pending = True
-            self.call_later(self.update_explanation)
-
     def watch_trace(self) -> None:
-        self._schedule()
+        self._state_changed()
 
     def watch_layer_index(self) -> None:
-        self._schedule()
+        self._state_changed()
 
     def watch_t(self) -> None:
-        self._schedule()
+        self._state_changed()
 
     def watch_unit(self) -> None:
-        self._schedule()
+        self._state_changed()
 
     def watch_other(self) -> None:
-        self._schedule()
+        self._state_changed()
+
+    def _redraw_state(self) -> None:
+        self.update_explanation()
 
     def update_explanation(self) -> None:
-        self._pending = False
         if self.trace is None or not self.is_mounted:
             return
         layers = self.trace.layers
@@ -315,4 +304,4 @@ class ExplainPane(VerticalScroll, can_focus=True, inherit_bindings=False):
             self.styles.max_height = height
 
     def on_resize(self) -> None:
-        self._schedule()
+        self._state_changed()

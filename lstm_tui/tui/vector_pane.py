@@ -32,6 +32,7 @@ from textual.strip import Strip
 
 from ..trace import Layer, Trace
 from . import draw, runs
+from .bound import RedrawOnChange
 from .messages import UnitPicked
 
 #: Title of each pane, as the seed notebook names the vectors.
@@ -74,7 +75,7 @@ class _RowContext:
 _SHARED_STYLES: dict[tuple[object, ...], dict[str, Style]] = {}
 
 
-class VectorPane(ScrollView, can_focus=True, inherit_bindings=False):
+class VectorPane(RedrawOnChange, ScrollView, can_focus=True, inherit_bindings=False):
     """The values of one vector (x, f, i, c_hat, c, o or h) at step ``t``.
 
     ``inherit_bindings=False`` drops ScrollView's arrow-key scrolling: the
@@ -130,9 +131,6 @@ class VectorPane(ScrollView, can_focus=True, inherit_bindings=False):
         #: ``_title_key()`` of the title on show, and the runs it was made for.
         self._title_shown: tuple[object, ...] | None = None
         self._title_runs: tuple[Trace | None, Trace | None] = (None, None)
-        #: The first invalidation has run (``_invalidate``), or is pending.
-        self._invalidated_once = False
-        self._pending = False
 
     # -- state ---------------------------------------------------------------
 
@@ -181,16 +179,7 @@ class VectorPane(ScrollView, can_focus=True, inherit_bindings=False):
         """Forget the rows drawn for the old state and repaint. The title is
         rebuilt only when something it shows changed, and the pane scrolls
         to the cursor only when the cursor may have moved (``cursor_moved``):
-        a step keeps the selected unit, so on → only the numbers change.
-
-        Until the first invalidation has run, the bound reactives are
-        arriving with their first values: one deferred invalidation then
-        serves them all."""
-        if not self._invalidated_once:
-            if not self._pending:
-                self._pending = True
-                self.call_later(self._first_invalidate)
-            return
+        a step keeps the selected unit, so on → only the numbers change."""
         self._cache.clear()
         self._values = None
         self._row_ctx = None
@@ -203,9 +192,8 @@ class VectorPane(ScrollView, can_focus=True, inherit_bindings=False):
         if cursor_moved:
             self.call_after_refresh(self.keep_cursor_visible)
 
-    def _first_invalidate(self) -> None:
-        self._invalidated_once = True
-        self._invalidate()
+    def _redraw_state(self, cursor_moved: bool = True) -> None:
+        self._invalidate(cursor_moved)
 
     def _update_title(self) -> None:
         key = self._title_key()
@@ -233,23 +221,23 @@ class VectorPane(ScrollView, can_focus=True, inherit_bindings=False):
         return (self._k(), self.run, self.size.width, masked, hot, past_b, scale)
 
     def watch_trace(self) -> None:
-        self._invalidate()
+        self._state_changed()
 
     def watch_layer_index(self) -> None:
-        self._invalidate()
+        self._state_changed()
 
     def watch_t(self) -> None:
         # x_t's highlighted row is the step's hot input; the others keep theirs.
-        self._invalidate(cursor_moved=self.vector == "x")
+        self._state_changed(self.vector == "x")
 
     def watch_unit(self) -> None:
-        self._invalidate()
+        self._state_changed()
 
     def watch_other(self) -> None:
-        self._invalidate()
+        self._state_changed()
 
     def watch_run(self) -> None:
-        self._invalidate()
+        self._state_changed()
 
     def on_resize(self, event: events.Resize) -> None:
         self._cache.clear()
