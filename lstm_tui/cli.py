@@ -261,13 +261,20 @@ def find(trace: str, condition: str, layer: int) -> None:
               help="Report a gate saturated on at least this fraction of steps.")
 @click.option("--dead-tol", type=click.FloatRange(0, min_open=True), default=1e-3, show_default=True,
               help="A unit whose |h| stays below this at every step is dead.")
-def health(trace: str, saturation: float, most: float, dead_tol: float) -> None:
-    """NaN/Inf, saturated gates, dead units and the largest |c|, per layer;
-    exit 1 when a NaN or Inf is found."""
+@click.option("--explode", type=click.FloatRange(1, min_open=True), default=100.0, show_default=True,
+              help="Warn where |c| exceeds this many times the layer's typical |c| "
+                   "(the median over steps of the largest |c|, at least 1).")
+@click.option("--outlier", type=click.FloatRange(0, min_open=True), default=20.0, show_default=True,
+              help="Warn where an input lies more than this many typical spreads from its feature's "
+                   "median (spread: 1.4826 × the median absolute deviation, at least 1).")
+def health(trace: str, saturation: float, most: float, dead_tol: float, explode: float, outlier: float) -> None:
+    """NaN/Inf, an exploding cell state, input outliers, saturated gates, dead
+    units and the largest |c|, per layer; exit 1 when a NaN or Inf is found
+    (warnings are heuristics and leave the exit code at 0)."""
     from .health import scan
 
     t = _load(trace)
-    findings = scan(t, saturation=saturation, most=most, dead_tol=dead_tol)
+    findings = scan(t, saturation=saturation, most=most, dead_tol=dead_tol, explode=explode, outlier=outlier)
     for f in findings:
         click.echo(f"{f.severity:<8} {f.message}")
     if any(f.kind == "nan" for f in findings):

@@ -1,20 +1,63 @@
 """Health scan: what is wrong with a recorded forward pass, layer by layer.
 
-Four findings, the ones people debugging a recurrent model look for first:
+Six findings, the ones people debugging a recurrent model look for first:
 
-- ``nan``: the first step where a vector holds NaN or ±Inf (which vector,
-  which unit), and on how many steps that happens;
-- ``saturated``: units whose forget or input gate sits below ``saturation``
-  or above ``1 - saturation`` on most steps: a gate stuck shut or open no
-  longer learns (its gradient is σ' ≈ 0);
-- ``dead``: units whose hidden state stays below ``dead_tol`` in size at
-  every step;
-- ``max_c``: the largest |c| and where: an exploding cell state shows here.
+- ``nan`` (error): the first step where a vector holds NaN or ±Inf (which
+  vector, which unit), and on how many steps that happens;
+- ``exploding_c`` (warning): the cell state grows far beyond the layer's own
+  typical scale (below);
+- ``outlier_x`` (warning): an input value lies far outside the rest of its
+  input feature (below);
+- ``saturated`` (warning): units whose forget or input gate sits below
+  ``saturation`` or above ``1 - saturation`` on most steps: a gate stuck shut
+  or open no longer learns (its gradient is σ' ≈ 0);
+- ``dead`` (warning): units whose hidden state stays below ``dead_tol`` in
+  size at every step;
+- ``max_c`` (info): the largest |c| and where.
 
-Statistics count the steps that happened: a step masked out (``mask`` false)
-carried the state over and is left out; a NaN value counts neither as
-saturated nor as alive. Everything is computed with NumPy over blocks of
-rows, so a memory-mapped trace is read once and never copied whole.
+**Exploding cell state.** The layer's typical scale is the median over steps
+of the largest |c| at each step, and at least ``C_SCALE_FLOOR`` (1). A step
+whose largest |c| exceeds ``explode`` (default 100) times that is reported:
+the first such step and its unit, then the peak and on how many steps.
+Why these numbers: with tanh as activation and gates in 0…1, c moves by at
+most 1 a step (|c_t| ≤ |c_{t-1}| + |i·ĉ| ≤ |c_{t-1}| + 1), so such a layer
+drifts linearly at worst and the median follows the drift; a blow-up (an
+unbounded activation such as relu or linear, a gate outside 0…1) outruns
+it by orders of magnitude. The floor of 1 is one step's largest write: a
+layer whose c stays near 0 has a median near 0, and without the floor a
+single |c| of 0.01 would be "100× typical". A tanh layer that starts from
+c0 = 0 has |c_t| ≤ t + 1, so it cannot warn within its first ``explode``
+steps. The median is the lower one (the value of an actual step), so two
+steps are enough to see a jump (|c| 1 then 1e8); a one-step trace has
+nothing to compare with and never warns. NaN and ±Inf are left to ``nan``.
+
+**Input outliers.** Per input feature j, the centre is the median of
+x[:, j] over steps and the spread is 1.4826 × its median absolute deviation
+(the robust estimate of a standard deviation), and at least
+``X_SPREAD_FLOOR`` (1). A value further than ``outlier`` (default 20)
+spreads from its feature's median is an outlier. Why: 20 spreads is beyond
+anything a Gaussian or a moderately heavy-tailed input produces (a value
+1e6 among values near 1 is a million spreads away), and the floor keeps
+one-hot, binary, count and constant features quiet: their median absolute
+deviation is 0, and with the floor only a value more than 20 from the
+feature's median is an outlier, never a 0/1. The findings are grouped, one
+per feature: the first outlying step and its value, then on how many steps
+and the largest. Every layer's x is scanned: layer 0's is the model's input
+(both halves of a Bidirectional read it); a deeper layer's x is the h of the
+layer below, bounded by 1 with tanh, so it only warns when the layer below
+runs an unbounded activation, where it is the blow-up arriving. The median
+and spread come from at most ``SAMPLE_STEPS`` steps (all of them in a
+shorter trace): one step drawn at random, with a fixed seed, in each of
+``SAMPLE_STEPS`` equal stretches of the trace, so a long trace is neither
+read whole into memory nor aliased by a period in its data; the search for
+outliers then covers every step.
+
+Statistics count the steps that happened: a step masked out (``mask``
+false) carried the state over and is left out; a NaN value counts neither as
+saturated nor as alive, nor as an outlier or a cell state. Everything is
+computed with NumPy over blocks of rows, so a memory-mapped trace is read
+once (plus the sampled rows of x) and never copied whole; what is kept per
+step is one number (the largest |c|) and one unit.
 
 This module imports only the standard library and NumPy.
 """
@@ -29,8 +72,22 @@ import numpy as np
 from .lstm import VECTORS
 from .trace import Layer, Trace, release_pages
 
-#: Rows per block times the units: bounds the temporaries a scan makes.
+#: Rows per block times the values in a row: bounds the temporaries a scan makes.
 BLOCK_ELEMENTS = 1 << 20
+
+#: At most this many steps give each input feature's median and spread.
+SAMPLE_STEPS = 4096
+
+#: The smallest typical |c|: one step's largest write with tanh (|i·ĉ| ≤ 1).
+C_SCALE_FLOOR = 1.0
+
+#: The smallest spread of an input feature, so 0/1 and constant inputs
+#: (median absolute deviation 0) do not make every other value an outlier.
+X_SPREAD_FLOOR = 1.0
+
+#: The median absolute deviation times this estimates a Gaussian's
+#: standard deviation (1 / Φ⁻¹(3/4)).
+MAD_TO_SD = 1.4826
 
 GATE_NAMES = {"f": "forget", "i": "input"}
 
@@ -38,11 +95,13 @@ GATE_NAMES = {"f": "forget", "i": "input"}
 @dataclass(frozen=True)
 class Finding:
     """One thing the scan found. ``step``/``unit`` locate it (None when it
-    has no single place); ``vector`` names the vector it is about;
-    ``value`` is the number behind it (the fraction of steps saturated, the
-    largest |c|, the offending NaN/Inf)."""
+    has no single place; for ``outlier_x`` the unit is the input feature,
+    an index into x); ``vector`` names the vector it is about; ``value`` is
+    the number behind it (the fraction of steps saturated, the largest |c|,
+    the |c| where the cell state first explodes, the outlying input value,
+    the offending NaN/Inf)."""
 
-    kind: str  # "nan" | "saturated" | "dead" | "max_c"
+    kind: str  # "nan" | "exploding_c" | "outlier_x" | "saturated" | "dead" | "max_c"
     layer: int
     step: int | None
     unit: int | None
@@ -77,8 +136,63 @@ def _pct(fraction: float) -> str:
     return f"{int(fraction * 100 + 1e-9)}%"
 
 
-def _scan_layer(k: int, layer: Layer, saturation: float, most: float, dead_tol: float) -> list[Finding]:
-    T, H = layer.steps, layer.units
+def _num(value: float, digits: int = 4) -> str:
+    return f"{value + 0.0:.{digits}g}"  # + 0.0: no "-0"
+
+
+def _lower_median(a: np.ndarray) -> np.ndarray:
+    """(w,) the lower median of each column of ``a`` (n, w), NaN left out;
+    NaN for a column without a number. The lower median is a value that
+    occurs, so of two values it is the smaller, not their mean."""
+    n = (~np.isnan(a)).sum(axis=0)
+    s = np.sort(a, axis=0)  # NaN sorts last
+    out = s[np.maximum(n - 1, 0) // 2, np.arange(a.shape[1])] if len(a) else np.full(a.shape[1], np.nan)
+    return np.where(n > 0, out, np.nan)
+
+
+def _sample_steps(T: int, mask: np.ndarray | None) -> np.ndarray | None:
+    """The steps whose x give the input statistics: every step that
+    happened, or ``SAMPLE_STEPS`` of them, one drawn at random (fixed seed)
+    from each of as many equal stretches. None means all T steps."""
+    steps = None if mask is None else np.flatnonzero(mask)
+    n = T if steps is None else len(steps)
+    if n <= SAMPLE_STEPS:
+        return steps
+    # A stretch holds more than one step, so the picks are distinct and in
+    # order (memory-mapped rows are read forwards).
+    u = np.random.default_rng(0).random(SAMPLE_STEPS)
+    pick = np.minimum(((np.arange(SAMPLE_STEPS) + u) * (n / SAMPLE_STEPS)).astype(np.int64), n - 1)
+    return pick if steps is None else steps[pick]
+
+
+def _input_stats(layer: Layer, mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """(D,) centre and (D,) spread of each input feature: the median over
+    the sampled steps and 1.4826 × the median absolute deviation, at least
+    ``X_SPREAD_FLOOR``; NaN for a feature with no finite value. Columns are
+    taken a few at a time, so at most about ``BLOCK_ELEMENTS`` values (and
+    never less than one column of the sample) are held at once."""
+    T, D = layer.x.shape
+    steps = _sample_steps(T, mask)
+    n = T if steps is None else len(steps)
+    centre = np.full(D, np.nan)
+    spread = np.full(D, np.nan)
+    width = max(1, BLOCK_ELEMENTS // max(1, n))
+    with np.errstate(invalid="ignore"):
+        for j0 in range(0, D, width):
+            j1 = min(D, j0 + width)
+            cols = layer.x[:, j0:j1] if steps is None else layer.x[steps, j0:j1]
+            cols = np.array(cols, np.float64)
+            cols[~np.isfinite(cols)] = np.nan  # ±Inf is reported as nan, not as data
+            mid = _lower_median(cols)
+            mad = _lower_median(np.abs(cols - mid))
+            centre[j0:j1] = mid
+            spread[j0:j1] = np.maximum(MAD_TO_SD * mad, X_SPREAD_FLOOR)  # NaN stays NaN
+    return centre, spread
+
+
+def _scan_layer(k: int, layer: Layer, saturation: float, most: float, dead_tol: float,
+                explode: float, outlier: float) -> list[Finding]:
+    T, H, D = layer.steps, layer.units, layer.input_dim
     mask = None if layer.mask is None else np.asarray(layer.mask, bool)
     hi_edge = 1.0 - saturation
 
@@ -90,9 +204,20 @@ def _scan_layer(k: int, layer: Layer, saturation: float, most: float, dead_tol: 
     h_max = np.full(H, -np.inf)  # largest finite |h| per unit, over steps that happened
     h_seen = np.zeros(H, bool)
     c_best = (-1.0, -1, -1)  # |c|, step, unit
+    # Per step: the largest finite |c| (NaN for a step that did not happen
+    # or has none) and its unit. One number a step, so the median is exact.
+    c_step = np.full(T, np.nan)
+    c_unit = np.zeros(T, np.int32)
+    # Per input feature: the outliers' count, the first (step, value) and
+    # the furthest from the median (distance, step, value).
+    x_centre, x_spread = _input_stats(layer, mask)
+    x_limit = outlier * x_spread
+    x_n = np.zeros(D, np.int64)
+    x_first, x_first_v = np.full(D, -1), np.zeros(D)
+    x_worst, x_worst_t, x_worst_v = np.full(D, -1.0), np.full(D, -1), np.zeros(D)
 
     with np.errstate(invalid="ignore"):
-        for a, b in _blocks(T, H * len(VECTORS)):
+        for a, b in _blocks(T, H * (len(VECTORS) - 1) + D):
             rows = np.ones(b - a, bool) if mask is None else mask[a:b]
             # NaN / Inf: the first in step order, then VECTORS order, then unit.
             bad = np.zeros(b - a, bool)
@@ -130,6 +255,28 @@ def _scan_layer(k: int, layer: Layer, saturation: float, most: float, dead_tol: 
             r, u = divmod(flat, H)
             if c[r, u] > c_best[0]:
                 c_best = (float(c[r, u]), a + r, u)
+            c = np.where(np.isinf(c), -1.0, c)  # so is Inf: a scale is made of numbers
+            units = np.argmax(c, axis=1)
+            top = c[np.arange(b - a), units]
+            c_step[a:b] = np.where((top >= 0) & rows, top, np.nan)
+            c_unit[a:b] = units
+
+            x = np.asarray(layer.x[a:b], np.float64)
+            far = np.abs(x - x_centre)
+            hit = (far > x_limit) & np.isfinite(x) & rows[:, None]  # NaN limit: never
+            if hit.any():
+                x_n += hit.sum(axis=0)
+                r_first = np.argmax(hit, axis=0)
+                new = (x_first < 0) & hit.any(axis=0)
+                x_first[new] = a + r_first[new]
+                x_first_v[new] = x[r_first[new], np.flatnonzero(new)]
+                far = np.where(hit, far, -1.0)
+                r_far = np.argmax(far, axis=0)
+                cols = np.arange(D)
+                more = far[r_far, cols] > x_worst
+                x_worst[more] = far[r_far, cols][more]
+                x_worst_t[more] = a + r_far[more]
+                x_worst_v[more] = x[r_far[more], cols[more]]
             # Read once: a full scan must not leave the whole file resident.
             for v in VECTORS:
                 release_pages(layer.vector(v)[a:b])
@@ -149,6 +296,17 @@ def _scan_layer(k: int, layer: Layer, saturation: float, most: float, dead_tol: 
             f"layer {k}: {_what(val)} at step {t} in {v}[{u}] "
             f"(NaN or Inf at {bad_steps} of {T} step{'s' if T != 1 else ''})",
             "error", v, val))
+
+    found.extend(_exploding(k, c_step, c_unit, explode))
+
+    for j in np.flatnonzero(x_n):
+        t, val, n = int(x_first[j]), float(x_first_v[j]), int(x_n[j])
+        message = (f"layer {k}: input outlier{'s' if n > 1 else ''} {'from' if n > 1 else 'at'} step {t}: "
+                   f"x[{j}] = {_num(val)}, median {_num(x_centre[j])}, typical spread {_num(x_spread[j], 3)} "
+                   f"(threshold {outlier:g} spreads)")
+        if n > 1:
+            message += f"; on {n} steps, largest {_num(x_worst_v[j])} at step {int(x_worst_t[j])}"
+        found.append(Finding("outlier_x", k, t, int(j), message, "warning", "x", val))
 
     for u in range(H):
         for g, (low_n, high_n, fin_n, first_low, first_high) in stats.items():
@@ -183,10 +341,43 @@ def _scan_layer(k: int, layer: Layer, saturation: float, most: float, dead_tol: 
     return found
 
 
-def scan(trace: Trace, *, saturation: float = 0.01, most: float = 0.9, dead_tol: float = 1e-3) -> list[Finding]:
-    """Every finding of every layer, layer by layer: NaN/Inf first, then
-    saturated gates and dead units by unit, then the largest |c|."""
+def _exploding(k: int, c_step: np.ndarray, c_unit: np.ndarray, explode: float) -> list[Finding]:
+    """The ``exploding_c`` finding from the largest finite |c| of each step
+    (NaN where the step did not happen) and its unit; see the module
+    docstring for the typical scale and its floor."""
+    tops = c_step[~np.isnan(c_step)]
+    live = len(tops)
+    if live == 0:
+        return []
+    middle = (live - 1) // 2  # the lower median: a partition, not a sort, of T numbers
+    typical = max(float(np.partition(tops, middle)[middle]), C_SCALE_FLOOR)
+    over = c_step > explode * typical  # NaN compares false
+    if not over.any():
+        return []
+    t = int(np.argmax(over))
+    u, value = int(c_unit[t]), float(c_step[t])
+    pt = int(np.argmax(np.where(np.isnan(c_step), -1.0, c_step)))
+    pu, peak = int(c_unit[pt]), float(c_step[pt])
+    message = (f"layer {k}: exploding cell state from step {t}: |c[{u}]| = {_num(value)}, "
+               f"over {explode:g}× the layer's typical |c| of {_num(typical, 3)}")
+    if (pt, pu) != (t, u):
+        message += f"; peak {_num(peak)} at step {pt}, unit {pu}"
+    n = int(over.sum())
+    message += f"; beyond on {n} of {live} step{'s' if live != 1 else ''}"
+    return [Finding("exploding_c", k, t, u, message, "warning", "c", value)]
+
+
+def scan(trace: Trace, *, saturation: float = 0.01, most: float = 0.9, dead_tol: float = 1e-3,
+         explode: float = 100.0, outlier: float = 20.0) -> list[Finding]:
+    """Every finding of every layer, layer by layer: NaN/Inf first, then an
+    exploding cell state, input outliers by feature, saturated gates and
+    dead units by unit, then the largest |c|.
+
+    ``explode``: warn where a step's largest |c| exceeds this many times the
+    layer's typical |c|. ``outlier``: an input value further than this many
+    typical spreads from its feature's median is an outlier. The module
+    docstring says how both scales are measured and why the defaults."""
     out: list[Finding] = []
     for k, layer in enumerate(trace.layers):
-        out.extend(_scan_layer(k, layer, saturation, most, dead_tol))
+        out.extend(_scan_layer(k, layer, saturation, most, dead_tol, explode, outlier))
     return out

@@ -161,6 +161,44 @@ def test_health_options(capsys, tmp_path):
     assert code == 2 and err.startswith("lstm-tui: error: ") and err.count("\n") == 1
 
 
+def blowing_up() -> Trace:
+    """``crafted`` with c of unit 3 growing 10× a step from step 3 and an
+    input of 1e6 at step 1. The largest |c| of each step is then 0, 0, 6,
+    100, 1000, 1e4: the layer's typical |c| (lower median) is 6."""
+    tr = crafted()
+    tr.layers[0].c[3:, 3] = [1e2, 1e3, 1e4]
+    tr.layers[0].x[:, 1] = [0.5, 1e6, -0.25, 0.0, 0.75, 1.0]
+    return tr
+
+
+def test_health_warns_on_an_exploding_cell_state_and_an_input_outlier_exit_0(capsys, tmp_path):
+    code, out, _ = run(capsys, "health", str(save(blowing_up(), tmp_path / "b.npz")))
+    # Warnings are heuristics: the exit code stays 0 (only NaN/Inf is 1).
+    assert code == 0
+    assert out.splitlines() == [
+        "warning  layer 0: exploding cell state from step 4: |c[3]| = 1000, over 100× the layer's typical "
+        "|c| of 6; peak 1e+04 at step 5, unit 3; beyond on 2 of 6 steps",
+        "warning  layer 0: input outlier at step 1: x[1] = 1e+06, median 0.5, typical spread 1 "
+        "(threshold 20 spreads)",
+        "info     layer 0: largest |c| is 1e+04 at step 5, unit 3",
+    ]
+
+
+def test_health_explode_and_outlier_options(capsys, tmp_path):
+    path = str(save(blowing_up(), tmp_path / "b.npz"))
+    code, out, _ = run(capsys, "health", path, "--explode", "1e5", "--outlier", "1e7")
+    assert code == 0 and out == "info     layer 0: largest |c| is 1e+04 at step 5, unit 3\n"
+    _, out, _ = run(capsys, "health", path, "--explode", "10", "--outlier", "1e7")
+    assert out.splitlines()[0].startswith("warning  layer 0: exploding cell state from step 3: |c[3]| = 100, "
+                                          "over 10× the layer's typical |c| of 6;")
+    for bad in (["--explode", "1"], ["--explode", "0.5"], ["--outlier", "0"], ["--outlier", "-3"]):
+        code, out, err = run(capsys, "health", path, *bad)
+        assert code == 2 and out == "" and err.startswith("lstm-tui: error: ") and err.count("\n") == 1
+        assert bad[0] in err
+    code, out, _ = run(capsys, "health", "--help")
+    assert code == 0 and "--explode" in out and "--outlier" in out and "100.0" in out and "20.0" in out
+
+
 # --------------------------------------------------------------------------
 # diff
 # --------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Health scan: NaN/Inf, saturated gates, dead units, the largest |c|."""
+"""Health scan: NaN/Inf, an exploding cell state, input outliers, saturated
+gates, dead units, the largest |c|."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ import numpy as np
 import pytest
 
 import lstm_tui.health as health
-from conftest import random_trace
+from conftest import random_cell, random_trace
 from lstm_tui.health import Finding, nonfinite_rows, scan
+from lstm_tui.lstm import GATES, LSTMCell
 from lstm_tui.trace import Layer, Trace, load, save
 
 
@@ -199,8 +201,13 @@ def test_small_blocks_give_the_same_findings(monkeypatch, seed):
     tr.layers[0].c[17, 4] = np.nan
     tr.layers[0].i[23, 1] = np.inf
     tr.layers[0].f[:, 2] = 0.999
+    tr.layers[0].c[30:, 1] = 10.0 ** np.arange(1, 11)   # explodes from step 32 (1000 > 100)
+    tr.layers[0].x[[7, 25, 26], 2] = [1e6, -4e5, 2e6]   # outliers on both sides of a block edge
+    tr.layers[0].mask = np.ones(40, bool)
+    tr.layers[0].mask[26] = False                        # this one did not happen
     whole = scan(tr, saturation=0.2, most=0.5, dead_tol=0.05)
-    monkeypatch.setattr(health, "BLOCK_ELEMENTS", 5)  # one row per block
+    assert {f.kind for f in whole} >= {"nan", "exploding_c", "outlier_x", "saturated", "max_c"}
+    monkeypatch.setattr(health, "BLOCK_ELEMENTS", 5)  # one row per block, one input column at a time
     assert repr(scan(tr, saturation=0.2, most=0.5, dead_tol=0.05)) == repr(whole)
 
 
@@ -211,3 +218,290 @@ def test_scans_a_memory_mapped_float16_trace(tmp_path):
     loaded = load(save(tr, tmp_path / "f16.npz"))
     found = scan(loaded)
     assert [(f.kind, f.step, f.unit) for f in found if f.kind != "max_c"] == [("nan", 5, 1), ("dead", None, 0)]
+
+
+# --------------------------------------------------------------------------
+# exploding cell state
+# --------------------------------------------------------------------------
+
+
+def exploding(T=40, start=32) -> Trace:
+    """c of unit 2 is 0.9, then 10, 100, 1000, … from step ``start``;
+    unit 0 sits at 1, so the layer's typical |c| is 1."""
+    tr = plain(T=T)
+    c = tr.layers[0].c
+    c[:, 0] = 1.0
+    c[:, 2] = 0.9
+    c[start:, 2] = 10.0 ** np.arange(1, T - start + 1)
+    return tr
+
+
+def test_an_exploding_cell_state_names_the_first_step_past_the_threshold():
+    (e,) = by_kind(scan(exploding()), "exploding_c")
+    # 100 at step 33 is not beyond 100 × 1; 1000 at step 34 is.
+    assert (e.layer, e.step, e.unit, e.vector, e.severity, e.value) == (0, 34, 2, "c", "warning", 1000.0)
+    assert e.message == ("layer 0: exploding cell state from step 34: |c[2]| = 1000, over 100× the layer's "
+                         "typical |c| of 1; peak 1e+08 at step 39, unit 2; beyond on 6 of 40 steps")
+    # The largest |c| is still reported, as information.
+    (m,) = by_kind(scan(exploding()), "max_c")
+    assert (m.step, m.unit, m.value, m.severity) == (39, 2, 1e8, "info")
+
+
+def test_explode_is_a_parameter():
+    tr = exploding()
+    assert by_kind(scan(tr, explode=1e9), "exploding_c") == []
+    (e,) = by_kind(scan(tr, explode=10), "exploding_c")
+    assert (e.step, e.value) == (33, 100.0)
+    assert "over 10× the layer's typical |c| of 1;" in e.message
+
+
+def explosive_cell(H=4, D=3, seed=3) -> LSTMCell:
+    """A linear-activation cell whose unit 2 feeds its cell state back into
+    its candidate with f ≈ i ≈ 1: c grows by about 1.2× a step."""
+    rng = np.random.default_rng(seed)
+    U = {g: np.zeros((H, H)) for g in GATES}
+    U["c"][2, 2] = 0.4
+    b = {g: np.zeros(H) for g in GATES}
+    b["f"][2] = 10.0
+    b["i"][:] = 10.0
+    return LSTMCell(W={g: rng.normal(0, 0.3, (H, D)) for g in GATES}, U=U, b=b, activation="linear")
+
+
+def reference_explosion(c: np.ndarray, explode: float) -> tuple[int, int] | None:
+    """First (step, unit) past ``explode`` × the lower median of the
+    per-step largest |c| (at least 1), by plain loops."""
+    tops = [max(abs(float(v)) for v in row) for row in c]
+    ordered = sorted(tops)
+    typical = max(ordered[(len(ordered) - 1) // 2], 1.0)
+    for t, row in enumerate(c):
+        if tops[t] > explode * typical:
+            return t, max(range(len(row)), key=lambda u: abs(float(row[u])))
+    return None
+
+
+def test_a_recorded_run_whose_cell_state_grows_from_1_to_1e8_warns():
+    cell = explosive_cell()
+    x = np.random.default_rng(4).normal(size=(120, 3))
+    rec = cell.forward(x)
+    c = np.abs(rec.c)
+    assert c[:3].max() < 2 and c[-1].max() > 1e8  # the user's report: ~1 to 1e8
+    (e,) = by_kind(scan(Trace(layers=[Layer.from_recording(rec, name="lstm", cell=cell)])), "exploding_c")
+    assert (e.step, e.unit) == reference_explosion(rec.c, 100.0)
+    assert e.unit == 2
+    assert e.value == c[e.step, 2]
+    assert f"peak {c.max():.4g} at step 119, unit 2" in e.message
+
+
+def test_a_tanh_cell_integrating_at_full_rate_does_not_warn():
+    # f ≈ 1 and i·ĉ ≈ 1: |c| climbs by 1 a step, the fastest tanh allows,
+    # to 1000. Its median follows the climb: nothing explodes.
+    H, D, T = 3, 2, 1000
+    zeros = {g: np.zeros((H, D)) for g in GATES}
+    b = {"f": np.full(H, 30.0), "i": np.full(H, 30.0), "c": np.full(H, 30.0), "o": np.zeros(H)}
+    cell = LSTMCell(W=zeros, U={g: np.zeros((H, H)) for g in GATES}, b=b)
+    rec = cell.forward(np.zeros((T, D)))
+    assert abs(rec.c[-1, 0] - T) <= 1e-6 * T
+    found = scan(Trace(layers=[Layer.from_recording(rec, name="lstm", cell=cell)]))
+    assert by_kind(found, "exploding_c") == [] and by_kind(found, "outlier_x") == []
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_normal_tanh_lstm_raises_no_new_warning(seed):
+    tr = random_trace(seed=seed, T=2000, H=16, D=5, layers=2)
+    found = scan(tr)
+    assert [f for f in found if f.kind in ("exploding_c", "outlier_x")] == []
+
+
+@pytest.mark.parametrize("name", ["next_letter.npz", "seed_demo.npz"])
+def test_the_bundled_traces_raise_no_new_warning(name):
+    from pathlib import Path
+
+    found = scan(load(Path(__file__).parent.parent / "traces" / name))
+    assert [f for f in found if f.kind in ("exploding_c", "outlier_x")] == []
+    assert by_kind(found, "max_c")
+
+
+def test_a_cell_state_near_zero_is_measured_against_the_floor_of_1():
+    tr = plain(T=20)
+    tr.layers[0].c[:] = 1e-6
+    tr.layers[0].c[7, 1] = 50.0   # 5e7 × the median, but within 100 × the floor of 1
+    assert by_kind(scan(tr), "exploding_c") == []
+    tr.layers[0].c[7, 1] = -150.0
+    (e,) = by_kind(scan(tr), "exploding_c")
+    assert (e.step, e.unit, e.value) == (7, 1, 150.0)
+    assert "typical |c| of 1;" in e.message and e.message.endswith("beyond on 1 of 20 steps")
+
+
+def test_short_traces():
+    one = plain(T=1)
+    one.layers[0].c[0, 0] = 1e8   # nothing to compare with
+    assert by_kind(scan(one), "exploding_c") == []
+    two = plain(T=2)
+    two.layers[0].c[:, 3] = [1.0, -1e8]   # the lower median is the first step's 1
+    (e,) = by_kind(scan(two), "exploding_c")
+    assert (e.step, e.unit, e.value) == (1, 3, 1e8)
+    assert e.message.endswith("typical |c| of 1; beyond on 1 of 2 steps")  # peak = first: not repeated
+
+
+def test_masked_nan_and_infinite_cell_states_are_left_out():
+    tr = exploding()
+    tr.layers[0].mask = np.ones(40, bool)
+    tr.layers[0].mask[34:37] = False            # 1e3 … 1e5 did not happen
+    tr.layers[0].c[20, 3] = np.inf              # reported as nan, not as an explosion
+    tr.layers[0].c[21, 3] = np.nan
+    (e,) = by_kind(scan(tr), "exploding_c")
+    assert (e.step, e.value) == (37, 1e6)
+    assert e.message.endswith("beyond on 3 of 37 steps")          # of the steps that happened
+    flat = plain(T=10)
+    flat.layers[0].c[3, 0] = np.inf             # a jump straight to Inf is only an error
+    assert [f.kind for f in scan(flat) if f.severity != "info"] == ["nan"]
+
+
+# --------------------------------------------------------------------------
+# input outliers
+# --------------------------------------------------------------------------
+
+
+def normal_inputs(T=50, D=3, seed=0, at: dict[tuple[int, int], float] | None = None) -> Trace:
+    """A recorded run of a random cell on standard normal inputs, with the
+    values ``at`` (step, feature) put in before the run."""
+    rng = np.random.default_rng(seed)
+    cell = random_cell(rng, 4, D)
+    x = rng.normal(size=(T, D))
+    for (t, j), value in (at or {}).items():
+        x[t, j] = value
+    return Trace(layers=[Layer.from_recording(cell.forward(x), name="lstm", cell=cell)])
+
+
+def median_and_spread(column: np.ndarray) -> tuple[float, float]:
+    """The lower median and 1.4826 × the lower median absolute deviation
+    (at least 1), by sorting."""
+    def lower(v):
+        s = sorted(float(a) for a in v)
+        return s[(len(s) - 1) // 2]
+    mid = lower(column)
+    return mid, max(1.4826 * lower([abs(float(a) - mid) for a in column]), 1.0)
+
+
+def test_an_input_outlier_names_its_step_feature_value_and_scale():
+    tr = normal_inputs(at={(17, 1): 1e6})
+    x = tr.layers[0].x
+    (o,) = by_kind(scan(tr), "outlier_x")
+    assert (o.layer, o.step, o.unit, o.vector, o.severity, o.value) == (0, 17, 1, "x", "warning", 1e6)
+    mid, spread = median_and_spread(x[:, 1])
+    assert o.message == (f"layer 0: input outlier at step 17: x[1] = 1e+06, median {mid:.4g}, "
+                         f"typical spread {spread:.3g} (threshold 20 spreads)")
+    # It saturated the gates at step 17 only: one step is not a saturated gate.
+    assert np.isin(tr.layers[0].i[17], [0.0, 1.0]).any()
+    assert [f.kind for f in scan(tr) if f.severity == "warning"] == ["outlier_x"]
+
+
+def test_outliers_of_one_feature_are_grouped():
+    tr = normal_inputs(T=200)
+    x = tr.layers[0].x
+    x[[5, 9, 150], 0] = [1e6, -3e6, 50.0]
+    x[60, 2] = 1e4
+    found = by_kind(scan(tr), "outlier_x")
+    assert [(o.unit, o.step, o.value) for o in found] == [(0, 5, 1e6), (2, 60, 1e4)]
+    assert found[0].message.startswith("layer 0: input outliers from step 5: x[0] = 1e+06, median ")
+    assert found[0].message.endswith("(threshold 20 spreads); on 3 steps, largest -3e+06 at step 9")
+
+
+def test_outlier_is_a_parameter():
+    tr = normal_inputs(T=200)
+    x = tr.layers[0].x
+    x[30, 2] = 60.0
+    mid, spread = median_and_spread(x[:, 2])
+    distance = (60.0 - mid) / spread              # about 60 spreads
+    assert 40 < distance < 80
+    assert [o.step for o in by_kind(scan(tr), "outlier_x")] == [30]
+    assert by_kind(scan(tr, outlier=distance * 1.01), "outlier_x") == []
+    assert [o.step for o in by_kind(scan(tr, outlier=distance * 0.99), "outlier_x")] == [30]
+
+
+def test_one_hot_inputs_never_warn():
+    rng = np.random.default_rng(1)
+    T, D = 400, 26
+    letters = rng.integers(0, 20, T)              # the last six letters never appear …
+    letters[[50, 51, 300]] = [21, 25, 25]         # … but three that appear once or twice
+    x = np.zeros((T, D))
+    x[np.arange(T), letters] = 1.0
+    cell = random_cell(rng, 8, D)
+    tr = Trace(layers=[Layer.from_recording(cell.forward(x), name="lstm", cell=cell)])
+    assert by_kind(scan(tr), "outlier_x") == []
+    assert by_kind(scan(tr, outlier=1.01), "outlier_x") == []    # 1 is within one spread of 0
+    assert by_kind(scan(tr, outlier=0.99), "outlier_x") != []    # the floor of 1 is the only guard
+
+
+def test_constant_features_are_measured_against_the_floor_of_1():
+    tr = normal_inputs(T=60)
+    x = tr.layers[0].x
+    x[:, 2] = 0.25
+    x[10, 2] = 15.0        # 14.75 from the median: within 20 × the floor of 1
+    assert by_kind(scan(tr), "outlier_x") == []
+    x[10, 2] = 25.0
+    (o,) = by_kind(scan(tr), "outlier_x")
+    assert (o.step, o.unit) == (10, 2)
+    assert "x[2] = 25, median 0.25, typical spread 1 (threshold 20 spreads)" in o.message
+
+
+def test_nonfinite_and_masked_inputs_are_not_outliers():
+    tr = normal_inputs(T=30)
+    x = tr.layers[0].x
+    x[3, 0], x[4, 0], x[5, 0] = np.inf, np.nan, -np.inf
+    x[12, 1] = 1e6
+    tr.layers[0].mask = np.ones(30, bool)
+    tr.layers[0].mask[12] = False    # skipped: its input never reached the cell
+    found = scan(tr)
+    assert by_kind(found, "outlier_x") == []
+    assert by_kind(found, "nan")[0].message.startswith("layer 0: +Inf at step 3 in x[0]")
+
+
+def test_every_layer_input_is_scanned():
+    tr = random_trace(seed=2, T=300, H=6, D=4, layers=2)
+    tr.layers[0].x[120, 3] = -1e6
+    tr.layers[1].x[45, 5] = 80.0     # an h of the layer below that no tanh makes
+    found = by_kind(scan(tr), "outlier_x")
+    assert [(o.layer, o.step, o.unit) for o in found] == [(0, 120, 3), (1, 45, 5)]
+    assert found[1].message.startswith("layer 1: input outlier at step 45: x[5] = 80, median ")
+
+
+def test_long_traces_take_the_input_scale_from_a_sample(monkeypatch):
+    tr = normal_inputs(T=3000, D=4, seed=5)
+    x = tr.layers[0].x
+    x[2345, 3] = 5e5
+    x[17, 0] = -200.0
+    whole = by_kind(scan(tr), "outlier_x")
+    monkeypatch.setattr(health, "SAMPLE_STEPS", 64)
+    sampled = by_kind(scan(tr), "outlier_x")
+    assert [(o.step, o.unit, o.value) for o in sampled] == [(o.step, o.unit, o.value) for o in whole]
+    assert [(o.step, o.unit) for o in whole] == [(17, 0), (2345, 3)]
+    # The sampled median and spread are close to the whole trace's.
+    centre, spread = health._input_stats(tr.layers[0], None)
+    for j in range(4):
+        mid, full = median_and_spread(x[:, j])
+        assert abs(centre[j] - mid) <= 0.3 * full and abs(spread[j] - full) <= 0.3 * full
+
+
+def test_the_sample_is_spread_over_the_steps_that_happened(monkeypatch):
+    monkeypatch.setattr(health, "SAMPLE_STEPS", 10)
+    assert health._sample_steps(8, None) is None                # short: every step
+    picks = health._sample_steps(1000, None)
+    assert len(picks) == 10 and (np.diff(picks) > 0).all()
+    assert (picks // 100 == np.arange(10)).all()                # one in each tenth
+    mask = np.arange(1000) % 3 == 0
+    picks = health._sample_steps(1000, mask)
+    assert len(picks) == 10 and mask[picks].all() and (np.diff(picks) > 0).all()
+    assert health._sample_steps(1000, np.zeros(1000, bool)).size == 0
+
+
+def test_a_memory_mapped_trace_gives_the_same_new_findings(tmp_path):
+    tr = exploding()
+    tr.layers[0].x = np.random.default_rng(0).normal(size=(40, 2))
+    tr.layers[0].x[9, 1] = 1e6
+    tr.layers[0].f = tr.layers[0].f.astype(np.float32)
+    loaded = load(save(tr, tmp_path / "t.npz"))
+    got = [f for f in scan(loaded) if f.kind in ("exploding_c", "outlier_x")]
+    assert [(f.kind, f.step, f.unit, f.value) for f in got] == [("exploding_c", 34, 2, 1000.0),
+                                                                  ("outlier_x", 9, 1, 1e6)]
+    assert repr(got) == repr([f for f in scan(tr) if f.kind in ("exploding_c", "outlier_x")])
