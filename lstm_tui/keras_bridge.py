@@ -48,8 +48,10 @@ from typing import Any
 
 import numpy as np
 
-from .demo import ALPHABET, decode, encode, next_letter_dataset
-from .lstm import ACTIVATIONS, LSTMCell, Recording, forward
+from .demo import ALPHABET, WINDOW, decode, encode, next_letter_dataset
+from .check import rounding_bounds
+from .lstm import ACTIVATIONS, LSTMCell, Recording, forward, readout_check
+from .numeric import abs_difference, blocks
 from .trace import Layer, Trace
 
 __all__ = [
@@ -653,22 +655,24 @@ def _cell(keras: Any, what: str, layer: Any) -> LSTMCell:
     )
 
 
-def _max_err(a: np.ndarray, b: np.ndarray, relative: bool = False) -> float:
-    """max |a - b| where NaN matches NaN and an infinity the same infinity
-    (a debugger must record NaNs faithfully, not reject them). With
-    ``relative`` the error of a value beyond ±1 is divided by its size."""
-    a = np.asarray(a, np.float64)
-    b = np.asarray(b, np.float64)
-    if a.size == 0:
-        return 0.0
-    with np.errstate(invalid="ignore", over="ignore"):
-        diff = np.abs(a - b)
-        same = (np.isnan(a) & np.isnan(b)) | (np.isinf(a) & (a == b))
-        diff = np.where(same, 0.0, diff)
-        diff = np.where(np.isnan(diff), np.inf, diff)
-        if relative:
-            diff = diff / np.maximum(1.0, np.nan_to_num(np.abs(b), nan=1.0, posinf=1.0))
-    return float(np.max(diff))
+def _agreement(pairs: Iterator[tuple[np.ndarray, np.ndarray, np.ndarray | float]]) -> tuple[float, float]:
+    """The largest |a − b| over ``(a, b, allowed)`` triples, and the largest
+    |a − b| as a fraction of what is allowed there (≤ 1: they agree), by the
+    core's comparison rule: NaN matches NaN and an infinity the same
+    infinity (a debugger must record NaNs faithfully, not reject them); NaN
+    against a number never agrees."""
+    worst = ratio = 0.0
+    for a, b, allowed in pairs:
+        err = abs_difference(a, b)
+        if err.size == 0:
+            continue
+        err = np.where(np.isnan(err), np.inf, err)
+        bound = np.broadcast_to(np.asarray(allowed, np.float64), err.shape)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            r = np.where(err == 0, 0.0, err / bound)
+        worst = max(worst, float(err.max()))
+        ratio = max(ratio, float(np.nan_to_num(r, nan=np.inf).max()))
+    return worst, ratio
 
 
 @dataclass
@@ -742,31 +746,57 @@ def _keras_steps(tf: Any, half: _Half) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(h), np.asarray(c)
 
 
-def _verify(tf: Any, what: str, half: _Half, tol: float) -> None:
+def _step_bounds(rec: Layer, tol: float | None, free_running: bool) -> tuple[np.ndarray, np.ndarray]:
+    """What two correct float computations of each recorded h and c may
+    differ by (``check.rounding_bounds``: whole passes when
+    ``free_running``, else steps fed the same state), or ``tol`` when a
+    fixed tolerance was asked for."""
+    if tol is not None:
+        return np.full(rec.h.shape, tol), np.full(rec.c.shape, tol)
+    bound_h, bound_c = np.empty(rec.h.shape), np.empty(rec.c.shape)
+    for a, b in blocks(rec.steps, 6 * rec.units + rec.input_dim):
+        bounds = rounding_bounds(rec, a, b, free_running=free_running)
+        bound_h[a:b], bound_c[a:b] = bounds["h"], bounds["c"]
+    return bound_h, bound_c
+
+
+def _verify(tf: Any, what: str, half: _Half, tol: float | None) -> None:
+    """Compare the NumPy recording with Keras: first Keras' own pass over the
+    sequence; where rounding amplified along the sequence (unbounded
+    activations, large weights) that can drift apart from a correct
+    recording, so then Keras' cell is fed each recorded state and must
+    agree step by step. Raises ``VerificationError`` when neither holds."""
     rec = half.trace_layer
     keep = np.ones(rec.steps, bool) if rec.mask is None else np.asarray(rec.mask, bool)
     seq, h_T, c_T = _keras_sequence(tf, half)
     # Keras' per-step output at a masked step is the previous output or zeros
     # (zero_output_for_mask), not the carried state: compare the steps that
     # ran, plus the final states, which carry over in both.
-    err = max(_max_err(rec.h[keep], seq[keep]), _max_err(rec.h[-1], h_T), _max_err(rec.c[-1], c_T))
+    bound_h, bound_c = _step_bounds(rec, tol, free_running=True)
+    err, ratio = _agreement(iter([(rec.h[keep], seq[keep], bound_h[keep]), (rec.h[-1], h_T, bound_h[-1]),
+                                  (rec.c[-1], c_T, bound_c[-1])]))
     rec.info["verified_max_abs_error"] = err
     rec.info["verified_by"] = "sequence"
-    if err <= tol:
+    rec.info["verified_bound_ratio"] = ratio
+    if ratio <= 1:
         return
     h, c = _keras_steps(tf, half)
-    step_err = max(_max_err(rec.h[keep], h[keep], relative=True), _max_err(rec.c[keep], c[keep], relative=True))
-    if step_err <= tol:
+    bound_h, bound_c = _step_bounds(rec, tol, free_running=False)
+    step_err, step_ratio = _agreement(iter([(rec.h[keep], h[keep], bound_h[keep]),
+                                            (rec.c[keep], c[keep], bound_c[keep])]))
+    if step_ratio <= 1:
         rec.info["verified_max_abs_error"] = step_err
         rec.info["verified_by"] = "step"
         rec.info["sequence_max_abs_error"] = err
         return
     bounded = rec.activation in _BOUNDED and rec.recurrent_activation in _BOUNDED
     hint = "" if bounded else f" (activation {rec.activation}, recurrent {rec.recurrent_activation})"
+        rec.info["verified_bound_ratio"] = step_ratio
     raise VerificationError(f"{what}: layer {rec.name!r}: the recording differs from Keras by {err:.3g} "
-                      f"over the sequence and {step_err:.3g} at a single step{hint}, "
-                      f"beyond the tolerance {tol:g}")
+                            f"over the sequence and {step_err:.3g} at a single step{hint}, "
+                            f"{step_ratio:.3g} times what {allowed} allows")
 
+    allowed = f"the tolerance {tol:g}" if tol is not None else "float rounding"
 
 def _softmax(z: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", over="ignore"):
@@ -833,7 +863,7 @@ def _record_model(
     *,
     tokens: Sequence[str] | None,
     verify: bool,
-    tol: float,
+    tol: float | None,
     source: str,
     meta: dict[str, Any],
     vocab: str | None = None,
@@ -881,15 +911,17 @@ def _record_model(
         if verify:
             # The head as Keras ran it, at the steps its output covers.
             ko = head.keras_output[0]
-            if ko.ndim == 1:
-                err = _max_err(probs[-1], ko)
-            else:
-                keep = np.ones(T, bool) if last.mask is None else np.asarray(last.mask, bool)
-                err = _max_err(probs[keep], ko[keep])
+            rows = slice(-1, None) if ko.ndim == 1 else (
+                slice(None) if last.mask is None else np.asarray(last.mask, bool))
+            ours = probs[rows]
+            bound = (tol if tol is not None
+                     else 2 * readout_check(last.h[rows], head.kernel, head.bias, probs.dtype)[1])
+            err, ratio = _agreement(iter([(ours, ko.reshape(ours.shape), bound)]))
             trace.meta["readout_verified_max_abs_error"] = err
-            if err > tol:
+            if ratio > 1:
+                allowed = f"the tolerance {tol:g}" if tol is not None else "float rounding"
                 raise VerificationError(f"{what}: readout {head.layer.name!r} differs from Keras by {err:.3g}, "
-                                  f"beyond the tolerance {tol:g}")
+                                        f"{ratio:.3g} times what {allowed} allows")
     return trace, cap, head
 
 
@@ -899,7 +931,7 @@ def record(
     *,
     tokens: Sequence[str] | None = None,
     verify: bool = True,
-    tol: float = 1e-5,
+    tol: float | None = None,
     source: str | None = None,
 ) -> Trace:
     """Record every LSTM layer of a Keras model on one input sequence.
@@ -915,8 +947,11 @@ def record(
     With ``verify`` each layer is compared with Keras' own compiled
     computation and the largest difference kept in
     ``layer.info["verified_max_abs_error"]`` (and ``"verified_by"``:
-    ``"sequence"``, or ``"step"`` when only the step-by-step check holds);
-    beyond ``tol`` it raises ``VerificationError`` (a ``BridgeError``).
+    ``"sequence"``, or ``"step"`` when only the step-by-step check holds).
+    Each value must agree within twice its rounding bound (the core's rule,
+    ``numeric``: scaled to the terms that produced it), or within ``tol``
+    when one is given; otherwise it raises ``VerificationError`` (a
+    ``BridgeError``).
 
     When the last LSTM layer (not a Bidirectional) feeds a Dense softmax
     layer, that head is applied to its h at every step as the trace's
@@ -952,7 +987,7 @@ def record_text(
     x = _encode(text, vocab)
     model, what, label = _resolve(model_or_path)
     meta_model = str(model_or_path) if isinstance(model_or_path, (str, os.PathLike)) else model.name
-    trace, _, _ = _record_model(model, what, x, tokens=list(text), verify=verify, tol=1e-5,
+    trace, _, _ = _record_model(model, what, x, tokens=list(text), verify=verify, tol=None,
                                 source=source or f"keras: {label}", meta={"model": meta_model},
                                 vocab=vocab)
     return trace
@@ -1093,7 +1128,7 @@ class Predictor:
         if (D, out) != (V, V):
             raise BridgeError(f"{what}: not a next-letter model: it takes {D} features and predicts "
                               f"{out} classes; the letters a–z need {V} and {V}")
-        trace, cap, head = _record_model(model, what, encode(ALPHABET), tokens=None, verify=True, tol=1e-5,
+        trace, cap, head = _record_model(model, what, encode(ALPHABET), tokens=None, verify=True, tol=None,
                                          source="", meta={})
         if head is None or len(trace.layers) != 1:
             raise BridgeError(f"{what}: not a next-letter model: its LSTM does not feed the "
@@ -1101,8 +1136,10 @@ class Predictor:
         # The head must be the model's output, or the NumPy path computes
         # something else than the model.
         final = _first(cap.output)
-        err = _max_err(final, head.keras_output)
-        if np.shape(final) != np.shape(head.keras_output) or err > 1e-5:
+        same = np.shape(final) == np.shape(head.keras_output) and _agreement(iter([(
+            final, head.keras_output, readout_check(trace.layers[0].h[-1], head.kernel, head.bias,
+                                                    trace.layers[0].h.dtype)[1])]))[1] <= 1
+        if not same:
             raise BridgeError(f"{what}: not a next-letter model: its output is not the Dense softmax layer's")
         layer = trace.layers[0]
         return cls(

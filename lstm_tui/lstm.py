@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .numeric import ACTIVATION_ULPS, activation_bound, compute_roundoff, dot_bound, roundoff
+
 #: The gates, in the order the screen and the notebook present them. The
 #: weight suffix of the candidate is ``c`` (``W_c``) while its vector is
 #: ``c_hat``, as in the notebook.
@@ -423,6 +425,85 @@ def step_preactivations(
     return {g: z[:, k * H : (k + 1) * H] for k, g in enumerate(GATES)}
 
 
+@dataclass(frozen=True)
+class StepCheck:
+    """Steps recomputed from recorded inputs and states, each value with the
+    bound on its rounding error (``numeric``'s rule): float64, (T, H).
+
+    ``values`` and ``tol`` hold ``f i c_hat o c h``; ``pre`` and ``pre_tol``
+    the pre-activation ``W·x_t + U·h_{t-1} + b`` of each gate (keys ``f i c
+    o``), kept so a caller can try one gate's pre-activation under another
+    gate's activation (a swapped-weights diagnosis)."""
+
+    values: dict[str, np.ndarray]
+    tol: dict[str, np.ndarray]
+    pre: dict[str, np.ndarray]
+    pre_tol: dict[str, np.ndarray]
+
+
+def step_check(
+    cell: LSTMCell,
+    x: np.ndarray,
+    h_prev: np.ndarray,
+    c_prev: np.ndarray,
+    mask: np.ndarray | None = None,
+    stored: np.dtype | type | str = np.float32,
+) -> StepCheck:
+    """Each vector of each step recomputed in float64 from the recorded
+    ``x`` (T, D), ``h_prev`` and ``c_prev`` (T, H) — "teacher forced": no
+    rounding piles up along the sequence — with the bound on how far a
+    correct recording in ``stored`` precision may lie from it.
+
+    The bound follows the terms, not the result (see ``numeric``): a gate's
+    pre-activation may be off by ``(u_store + (D+H+1)·u)·(|W|·|x| + |U|·|h|
+    + |b|)``; the activation maps that to the spread of its values; ``c =
+    f·c_{t-1} + i·ĉ`` and ``h = o·act(c)`` carry their factors' bounds to
+    first order, plus their own rounding. A masked step (``mask`` false)
+    carries the state over exactly."""
+    f64 = np.float64
+    x = np.asarray(x, f64)
+    hp = np.asarray(h_prev, f64)
+    cp = np.asarray(c_prev, f64)
+    u_s, u_c = roundoff(stored), compute_roundoff(stored)
+    H, D = cell.units, cell.input_dim
+    n = D + H + 1
+    W, U, b = cell.stacked(np.dtype(f64))
+    with np.errstate(all="ignore"):
+        z = x @ W.T + hp @ U.T + b
+        terms = np.abs(x) @ np.abs(W).T + np.abs(hp) @ np.abs(U).T + np.abs(b)
+        dz = dot_bound(terms, n, u_s, u_c)
+    # Where the terms are not finite the values are infinities or NaN that
+    # only equality can confirm.
+    dz = np.where(np.isfinite(dz), dz, 0.0)
+    pre = {g: z[:, k * H : (k + 1) * H] for k, g in enumerate(GATES)}
+    pre_tol = {g: dz[:, k * H : (k + 1) * H] for k, g in enumerate(GATES)}
+    act, rec_act = activation(cell.activation), activation(cell.recurrent_activation)
+    values: dict[str, np.ndarray] = {}
+    tol: dict[str, np.ndarray] = {}
+    for g in GATES:
+        fn = act if g == "c" else rec_act
+        values[GATE_VECTOR[g]], tol[GATE_VECTOR[g]] = activation_bound(fn, pre[g], pre_tol[g], u_c, u_s)
+    f, i, c_hat, o = values["f"], values["i"], values["c_hat"], values["o"]
+    tf, ti, tc, to = tol["f"], tol["i"], tol["c_hat"], tol["o"]
+    with np.errstate(all="ignore"):
+        keep, write = f * cp, i * c_hat
+        c = keep + write
+        c_tol = (np.abs(cp) * tf + np.abs(c_hat) * ti + np.abs(i) * tc
+                 + (2 * u_c + u_s) * (np.abs(keep) + np.abs(write)) + u_s * np.abs(c))
+        c_tol = np.where(np.isfinite(c_tol), c_tol, 0.0)
+        act_c, act_c_tol = activation_bound(act, c, c_tol, u_c, 0.0)
+        h = o * act_c
+        h_tol = np.abs(act_c) * to + np.abs(o) * act_c_tol + (u_c + u_s) * np.abs(h)
+        h_tol = np.where(np.isfinite(h_tol), h_tol, 0.0)
+    if mask is not None:
+        skip = ~np.asarray(mask, bool)
+        c[skip], h[skip] = cp[skip], hp[skip]
+        c_tol[skip] = h_tol[skip] = 0.0
+    values["c"], values["h"] = c, h
+    tol["c"], tol["h"] = c_tol, h_tol
+    return StepCheck(values, tol, pre, pre_tol)
+
+
 # --------------------------------------------------------------------------
 # explain: one unit at one step, with every term
 # --------------------------------------------------------------------------
@@ -527,3 +608,30 @@ def explain(
         c_recorded=float(rec.c[step, unit]), activation=act_name, act_c=act_c, h=h,
         h_recorded=float(rec.h[step, unit]), contributions=contributions,
     )
+
+
+def _float_type(dtype: np.dtype | type | str) -> np.dtype:
+    dt = np.dtype(dtype)
+    return dt if dt.kind == "f" else np.dtype(np.float64)
+
+
+def readout_check(
+    h: np.ndarray, kernel: np.ndarray, bias: np.ndarray, stored: np.dtype | type | str = np.float32
+) -> tuple[np.ndarray, np.ndarray]:
+    """A softmax head ``p = softmax(h·K + b)`` (``kernel`` (H, V), Keras'
+    layout) recomputed in float64, with the rounding bound of each
+    probability by ``numeric``'s rule: each logit may be off by ``δ =
+    (u_store + (H+1)·u)·(|h|·|K| + |b|)``, which moves ``p_k`` by at most
+    ``p_k·(δ_k + max δ)`` to first order."""
+    h = np.asarray(h, np.float64)
+    K = np.asarray(kernel, np.float64)
+    b = np.asarray(bias, np.float64)
+    u_s, u_c = roundoff(stored), compute_roundoff(stored)
+    with np.errstate(all="ignore"):
+        z = h @ K + b
+        dz = dot_bound(np.abs(h) @ np.abs(K) + np.abs(b), K.shape[0] + 1, u_s, u_c)
+        p = _softmax(z)
+        tol = p * (dz + np.max(dz, axis=-1, keepdims=True)) + (ACTIVATION_ULPS * u_c + u_s) * p
+    # A probability too small for the stored type may come out as 0.
+    tol = np.where(np.isfinite(tol), tol, 0.0) + float(np.finfo(_float_type(stored)).tiny)
+    return p, tol
