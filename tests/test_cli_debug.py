@@ -209,7 +209,7 @@ def test_diff_equal_exits_0(capsys, tmp_path):
     a, b = save(tr, tmp_path / "a.npz"), save(tr, tmp_path / "b.npz")
     code, out, _ = run(capsys, "diff", str(a), str(b))
     assert code == 0
-    assert out.splitlines()[:2] == ["compared 5 steps, tolerance 1e-06", "no difference beyond 1e-06"]
+    assert out.splitlines()[:2] == ["compared 5 steps, rounding bound", "no difference beyond the rounding bound"]
 
 
 def test_diff_differ_exits_1_with_first_step_and_table(capsys, tmp_path):
@@ -221,11 +221,23 @@ def test_diff_differ_exits_1_with_first_step_and_table(capsys, tmp_path):
     code, out, _ = run(capsys, "diff", str(a), str(b))
     assert code == 1
     lines = out.splitlines()
-    assert lines[1].startswith("first difference: step 3, layer 1, i[2]: A ")
-    assert lines[3].split() == ["layer", "x", "f", "i", "c_hat", "c", "o", "h", "h0", "c0"]
-    assert lines[5].split() == ["1", "0", "0", "0.01*", "0", "0", "0", "0", "0"]
+    assert lines[1].startswith("first difference: layer 1, step 3, i[2]: A ")
+    assert lines[2] == "layer 1: max |B-A| 0.01 at t=3 i[2]; 1 step beyond, last t=3"
+    assert lines[4].split() == ["layer", "x", "f", "i", "c_hat", "c", "o", "h", "h0", "c0"]
+    assert lines[6].split() == ["1", "0", "0", "0.01*", "0", "0", "0", "0", "0"]
     code, _, _ = run(capsys, "diff", str(a), str(b), "--tol", "0.02")
     assert code == 0
+
+
+def test_diff_exits_1_when_only_the_weights_differ(capsys, tmp_path):
+    tr = random_trace(T=5, H=3)
+    a = save(tr, tmp_path / "a.npz")
+    tr.layers[0].cell.U["i"][0, 2] = 0.5 + float(tr.layers[0].cell.U["i"][0, 2])
+    b = save(tr, tmp_path / "b.npz")
+    code, out, _ = run(capsys, "diff", str(a), str(b))
+    assert code == 1
+    assert out.splitlines()[1:3] == ["no step differs beyond the rounding bound, but stored members do",
+                                     "differs: layer 0 U_i (by up to 0.5)"]
 
 
 def test_diff_incomparable_and_unreadable_exit_2(capsys, tmp_path):

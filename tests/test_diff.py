@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 import lstm_tui.diff as diff_module
-from conftest import random_trace
+from conftest import random_cell, random_trace
 from lstm_tui.diff import Difference, Incomparable, diff
-from lstm_tui.lstm import VECTORS
-from lstm_tui.trace import Trace, load, save
+from lstm_tui.lstm import GATES, VECTORS, LSTMCell, Recording
+from lstm_tui.trace import Layer, Trace, load, save
 
 
 def twin(tr: Trace) -> Trace:
@@ -29,7 +29,7 @@ def test_identical_runs_are_equal():
     assert r.readout_max_abs == 0.0 and r.notes == []
 
 
-def test_first_difference_and_largest_per_vector():
+def test_first_difference_in_model_order_and_largest_per_vector():
     a = random_trace(T=8, H=4, layers=2)
     b = twin(a)
     b.layers[1].i[3, 2] += 0.01
@@ -37,31 +37,142 @@ def test_first_difference_and_largest_per_vector():
     b.layers[0].o[6, 3] += 0.25
     r = diff(a, b)
     assert not r.equal
-    assert r.first == Difference(3, 1, "i", 2, float(a.layers[1].i[3, 2]), float(b.layers[1].i[3, 2]))
+    # Layer 0 runs (all its steps) before layer 1 reads its output.
+    assert r.first == Difference(5, 0, "o", 1, float(a.layers[0].o[5, 1]), float(b.layers[0].o[5, 1]), 5)
     assert r.max_abs[(0, "o")] == pytest.approx(0.5)
     assert r.max_abs[(1, "i")] == pytest.approx(0.01)
     assert r.max_abs[(0, "h")] == 0.0
-    assert isinstance(r.first, tuple) and r.first[:4] == (3, 1, "i", 2)
+    assert isinstance(r.first, tuple) and r.first[:4] == (5, 0, "o", 1)
+    # Per layer: the largest difference and how long the layer differs.
+    l0, l1 = r.layers[0], r.layers[1]
+    assert l0.largest[:4] == (5, 0, "o", 1) and (l0.steps_beyond, l0.last_step) == (2, 6)
+    assert l1.largest[:4] == (3, 1, "i", 2) and (l1.steps_beyond, l1.last_step) == (1, 3)
 
 
-def test_ties_go_to_the_first_layer_then_vector_order_then_unit():
+def test_ties_go_to_the_first_layer_then_step_then_vector_order_then_the_largest_unit():
     a = random_trace(T=5, H=4, layers=2)
     b = twin(a)
-    b.layers[1].f[2, 0] += 1
+    b.layers[1].f[1, 0] += 1
     b.layers[0].h[2, 3] += 1
-    b.layers[0].c[2, 2] += 1
-    b.layers[0].c[2, 1] += 1
+    b.layers[0].c[2, 2] += 0.5
+    b.layers[0].c[2, 1] += 2
     assert diff(a, b).first[:4] == (2, 0, "c", 1)
 
 
-def test_tolerance():
-    a = random_trace(T=4)
+def test_tolerance_follows_float32_rounding():
+    a = random_trace(T=4, dtype=np.float32)
     b = twin(a)
-    b.layers[0].h[1, 1] += 1e-7
+    # One unit in the last place of a float32 h: rounding, not a difference.
+    b.layers[0].h[1, 1] = np.nextafter(a.layers[0].h[1, 1], np.float32(np.inf))
     assert diff(a, b).equal
-    r = diff(a, b, tol=1e-8)
+    # 1% of a value is a difference, at any magnitude: recordings of a
+    # linear-activation cell whose candidate weights scale c and h.
+    rng = np.random.default_rng(2)
+    cell = random_cell(rng, 4, 3, np.float32, activation="linear")
+    x = rng.normal(size=(6, 3)).astype(np.float32)
+    for scale in (1e-3, 1.0, 1e6):
+        scaled = LSTMCell(W={**cell.W, "c": cell.W["c"] * np.float32(scale)}, U=cell.U,
+                          b={**cell.b, "c": cell.b["c"] * np.float32(scale)}, activation="linear")
+        run = Trace(layers=[Layer.from_recording(scaled.forward(x), name="l", cell=scaled)])
+        assert 0.1 * scale < np.abs(run.layers[0].c).max() < 100 * scale
+        other = twin(run)
+        other.layers[0].c[2, 0] *= np.float32(1.01)
+        r = diff(run, other)
+        assert not r.equal and r.first[:4] == (2, 0, "c", 0), scale
+    # A fixed tolerance replaces the rule.
+    r = diff(a, b, tol=1e-12)
     assert not r.equal and r.first[:4] == (1, 0, "h", 1)
-    assert r.max_abs[(0, "h")] == pytest.approx(1e-7)
+    assert diff(a, b, tol=1e-6).equal
+
+
+def test_reruns_of_an_exploding_model_are_equal_and_a_real_change_is_not():
+    """The same relu LSTM run in float32 and in float64 (then stored as
+    float32) parts by 1e17 in c as its state explodes to 1e24: rounding,
+    scaled to the terms. Changing one input is a difference."""
+    rng = np.random.default_rng(0)
+    H, D, T = 8, 5, 60
+    cell = LSTMCell(W={g: rng.normal(size=(H, D)).astype(np.float32) for g in GATES},
+                    U={g: (5 * rng.normal(size=(H, H))).astype(np.float32) for g in GATES},
+                    b={g: rng.normal(size=H).astype(np.float32) for g in GATES}, activation="relu")
+    x = rng.normal(size=(T, D)).astype(np.float32)
+    a = cell.forward(x, dtype=np.float32)
+    b64 = cell.forward(x, dtype=np.float64)
+    b = Recording(**{v: np.asarray(getattr(b64, v), np.float32) for v in (*VECTORS, "h0", "c0")})
+    ta = Trace(layers=[Layer.from_recording(a, name="l", cell=cell)])
+    tb = Trace(layers=[Layer.from_recording(b, name="l", cell=cell)])
+    assert np.abs(a.c).max() > 1e20 and diff(ta, tb).max_abs[(0, "c")] > 1e10
+    assert diff(ta, tb).equal
+    x2 = x.copy()
+    x2[30, 1] += 0.01
+    tc = Trace(layers=[Layer.from_recording(cell.forward(x2, dtype=np.float32), name="l", cell=cell)])
+    r = diff(ta, tc)
+    assert r.first[:4] == (30, 0, "x", 1)
+
+
+def test_a_changed_input_is_traced_to_its_origin_through_reversed_layers():
+    """An LSTM, a bidirectional LSTM (two layers, the second reversed) and a
+    go_backwards LSTM: input position 7 changes. The origin is layer 0 at
+    step 7, not the reversed layer whose step 0 reads the last position."""
+    rng = np.random.default_rng(4)
+    T, D, H = 12, 3, 4
+    cells = [random_cell(rng, H, D), random_cell(rng, H, H), random_cell(rng, H, H), random_cell(rng, H, 2 * H)]
+
+    def run(x):
+        l0 = cells[0].forward(x)
+        fwd = cells[1].forward(l0.h)
+        bwd = cells[2].forward(l0.h[::-1])
+        both = np.concatenate([fwd.h, bwd.h[::-1]], axis=1)
+        back = cells[3].forward(both[::-1])
+        layers = [Layer.from_recording(l0, name="lstm", cell=cells[0]),
+                  Layer.from_recording(fwd, name="forward_lstm", cell=cells[1]),
+                  Layer.from_recording(bwd, name="backward_lstm", cell=cells[2], reversed=True),
+                  Layer.from_recording(back, name="back", cell=cells[3], reversed=True)]
+        return Trace(layers=layers)
+
+    x = rng.normal(size=(T, D))
+    x2 = x.copy()
+    x2[7] += 1.0
+    r = diff(run(x), run(x2))
+    assert r.first[:4] == (7, 0, "x", 0) and r.first.position == 7
+    # Layer 0 and the forward half differ from position 7 on; the backward
+    # half reads the end first, where layer 0 already differs: every step.
+    assert (r.layers[0].steps_beyond, r.layers[1].steps_beyond) == (T - 7, T - 7)
+    assert r.layers[2].reversed and r.layers[2].steps_beyond == T
+    lines = r.lines()
+    assert lines[1].startswith("first difference: layer 0, step 7, x[0]: A ")
+    assert any(line.startswith("layer 2: max |B-A|") and "(position " in line for line in lines)
+    # For a reversed layer, the step and the input position it read are both given.
+    first_bwd = Difference(4, 2, "f", 0, 0.0, 1.0, 7)
+    assert first_bwd.where(reversed_layer=True) == (
+        "layer 2, step 4 (input position 7; the layer runs backwards), f[0]")
+
+
+def test_checkpoints_name_the_unit_that_differs_most_and_the_weights():
+    a = random_trace(T=6, H=4, seed=1)
+    cell = a.layers[0].cell
+    U_f = np.array(cell.U["f"])
+    U_f[2, 1] += 0.8  # unit 2's forget gate reads h_{t-1} differently
+    other = LSTMCell(W=cell.W, U={**cell.U, "f": U_f}, b=cell.b)
+    b = Trace(layers=[Layer.from_recording(other.forward(a.layers[0].x), name="lstm_0", cell=other)],
+              tokens=a.tokens)
+    r = diff(a, b)
+    # Step 0 reads h0 = 0: the change shows from step 1, in unit 2's f first.
+    assert r.first[:4] == (1, 0, "f", 2)
+    assert r.members == [f"layer 0 U_f (by up to {0.8:.3g})"]
+    assert "differs: layer 0 U_f (by up to 0.8)" in r.lines()
+
+
+def test_weights_that_differ_while_the_gates_agree_are_a_difference():
+    a = random_trace(T=5)
+    b = twin(a)
+    b.layers[0].cell.b["o"][1] += 0.25  # the stored bias, not the recording
+    r = diff(a, b)
+    assert r.first is None and not r.equal
+    assert r.members == ["layer 0 b_o (by up to 0.25)"]
+    assert r.lines()[1] == "no step differs beyond the rounding bound, but stored members do"
+    c = twin(a)
+    c.layers[0].cell = None
+    assert diff(a, c).members == ["layer 0 weights (only A stores them)"]
 
 
 def test_nan_and_infinity():
@@ -89,7 +200,7 @@ def test_different_lengths_compare_the_common_prefix():
     r = diff(long, short)
     assert (r.steps_compared, r.steps_a, r.steps_b) == (6, 9, 6)
     assert r.first is None and not r.equal  # one run is longer
-    assert r.lines()[0] == "compared the first 6 steps, tolerance 1e-06 (A has 9, B has 6)"
+    assert r.lines()[0] == "compared the first 6 steps, rounding bound (A has 9, B has 6)"
     short.layers[0].f[4, 1] = 2.0
     assert diff(long, short).first[:4] == (4, 0, "f", 1)
 
@@ -121,10 +232,10 @@ def test_initial_state_readout_tokens_names_and_dtype_are_noted():
     r = diff(a, b)
     assert r.first is None and not r.equal
     assert r.max_abs[(0, "h0")] == pytest.approx(0.5)
-    assert r.readout_max_abs == pytest.approx(0.2)
+    assert r.readout_max_abs == pytest.approx(0.2) and r.readout_differs
+    assert r.members == ["layer 0 h0 (the state before step 0, by up to 0.5)"]
     assert r.notes == [
         "layer 0 is named 'lstm_0' in A, 'other' in B",
-        "layer 0: the initial state h0 differs (by up to 0.5)",
         "the tokens differ from position 2 ('w2' in A, 'zz' in B)",
     ]
 
@@ -167,10 +278,11 @@ def test_report_lines():
     b.layers[0].f[3, 0] += 0.125
     lines = diff(a, b).lines()
     f_a, f_b = a.layers[0].f[3, 0], b.layers[0].f[3, 0]
-    c_a = a.layers[1].c[2, 1]
     assert lines == [
-        "compared 5 steps, tolerance 1e-06",
-        f"first difference: step 2, layer 1, c[1]: A {c_a:.6g}, B nan",
+        "compared 5 steps, rounding bound",
+        f"first difference: layer 0, step 3, f[0]: A {f_a:.6g}, B {f_b:.6g}",
+        "layer 0: max |B-A| 0.125 at t=3 f[0]; 1 step beyond, last t=3",
+        "layer 1: max |B-A| 0 at t=0 x[0]; 1 step beyond, last t=2; NaN vs number 1×",
         "largest |B - A| (* beyond the tolerance):",
         "layer       x        f        i    c_hat        c        o        h    h0 c0",
         "    0       0    0.125*       0        0        0        0        0        0",
@@ -179,7 +291,20 @@ def test_report_lines():
     ]
     assert f_b - f_a == pytest.approx(0.125)
     assert max(len(line) for line in lines) <= 80
-    assert diff(a, twin(a)).lines()[1] == "no difference beyond 1e-06"
+    assert diff(a, twin(a)).lines()[1] == "no difference beyond the rounding bound"
+    assert diff(a, twin(a), tol=1e-6).lines()[:2] == ["compared 5 steps, tolerance 1e-06",
+                                                      "no difference beyond the tolerance 1e-06"]
+
+
+def test_nan_against_a_number_is_reported_as_such():
+    a = random_trace(T=4, H=3)
+    b = twin(a)
+    b.layers[0].h[2, 1] = np.nan
+    r = diff(a, b)
+    assert r.first[:4] == (2, 0, "h", 1) and r.first.nan_against_number
+    assert r.lines()[1] == f"first difference: layer 0, step 2, h[1]: A {a.layers[0].h[2, 1]:.6g}, B nan " \
+                           "(NaN against a number)"
+    assert r.layers[0].nan_mismatches == 1
 
 
 def test_memory_mapped_traces(tmp_path):
