@@ -7,11 +7,13 @@ print`` and ``check`` start fast and never import TensorFlow.
 
 Exit codes: 0 success, 1 a check or comparison found a difference, 2 bad input
 (usage, unreadable or invalid file). Errors are one line on stderr,
-``lstm-tui: error: <what>: <why>``; ``--debug`` shows the traceback.
+``lstm-tui: error: <what>: <why>``; ``--debug``, anywhere on the line, shows
+the traceback.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
 import sys
 from pathlib import Path
@@ -53,18 +55,38 @@ def _check_output(path: str, force: bool) -> Path:
     return out
 
 
+def _looks_like_path(word: str) -> bool:
+    """Whether a first word that is not a command names a trace file: one
+    that exists, or that is spelt like a path (``run.npz``, ``runs/a``), so
+    a missing file is reported as such and not as an unknown command."""
+    seps = {"/", os.sep} | ({os.altsep} if os.altsep else set())
+    return word.lower().endswith(".npz") or any(sep in word for sep in seps) or os.path.exists(word)
+
+
 class _Group(click.Group):
     """``lstm-tui [TRACE] [view options]``: arguments that do not start with a
     command are ``view``'s (as pudb takes a script), so the group dispatches
-    them there: ``lstm-tui run.npz``, ``lstm-tui --no-model``."""
+    them there: ``lstm-tui run.npz``, ``lstm-tui --no-model``. A first word
+    that is neither a command nor a path is a mistyped command (``prnt``),
+    and is reported as one, with the closest command."""
 
     GROUP_OPTIONS = ("--debug", "--version", "-h", "--help")
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         first = next((k for k, a in enumerate(args) if a not in self.GROUP_OPTIONS), None)
         if first is not None and args[first] not in self.commands:
+            word = args[first]
+            if not word.startswith("-") and not _looks_like_path(word):
+                raise Failure(self._unknown(ctx, word))
             args = args[:first] + ["view"] + args[first:]
         return super().parse_args(ctx, args)
+
+    def _unknown(self, ctx: click.Context, word: str) -> str:
+        commands = self.list_commands(ctx)
+        close = difflib.get_close_matches(word.lower(), commands, n=1)
+        if close:
+            return f"{word}: unknown command (did you mean {close[0]!r}?)"
+        return f"{word}: unknown command, and no such file (commands: {', '.join(commands)})"
 
 
 @click.group(cls=_Group, invoke_without_command=True,
@@ -76,7 +98,8 @@ def cli(ctx: click.Context, debug: bool) -> None:
     """A terminal step-through debugger for LSTM forward passes.
 
     With no command, opens the debugger on TRACE (default: the bundled trace
-    of the next-letter model reading the alphabet)."""
+    of the next-letter model reading 'def', one of the three-letter windows
+    it was trained on). --debug may go anywhere on the line."""
     ctx.obj = {"debug": debug}
     if ctx.invoked_subcommand is None:
         ctx.invoke(view)
@@ -142,19 +165,45 @@ def record(demo: bool, model: str | None, text: str | None, vocab: str | None, i
                 trace = kb.record(model, _read_npy(input_), verify=not no_verify)
         except kb.BridgeError as e:
             raise Failure(str(e), getattr(e, "code", EXIT_BAD_INPUT)) from e
-    trace.save(out)
+    try:
+        trace.save(out)
+    except OSError as e:
+        raise Failure(f"{out}: cannot write the trace ({e.strerror or _one_line(str(e))})") from e
     click.echo(f"wrote {out}: {len(trace.layers)} layer(s), {trace.steps} steps", err=True)
 
 
+#: How every .npy file starts (``numpy.lib.format``), and every zip (.npz).
+_NPY_MAGIC = b"\x93NUMPY"
+_ZIP_MAGIC = b"PK\x03\x04"
+
+
 def _read_npy(path: str) -> np.ndarray:
+    """The one array of a .npy file. The file is identified by its first
+    bytes before NumPy reads it: NumPy takes anything else for a pickle and
+    answers with advice about ``allow_pickle``, which is no help here."""
     try:
-        x = np.load(path, allow_pickle=False)
+        with open(path, "rb") as f:
+            head = f.read(len(_NPY_MAGIC))
     except FileNotFoundError:
         raise Failure(f"{path}: no such file") from None
-    except (ValueError, OSError, EOFError) as e:
-        raise Failure(f"{path}: not a readable .npy array ({' '.join(str(e).split())})") from None
-    if not isinstance(x, np.ndarray):
-        raise Failure(f"{path}: expected one .npy array, found an archive")
+    except OSError as e:
+        raise Failure(f"{path}: cannot read it ({e.strerror or _one_line(str(e))})") from None
+    if head[: len(_ZIP_MAGIC)] == _ZIP_MAGIC:
+        raise Failure(f"{path}: expected one .npy array, found an archive (.npz); save one array "
+                      "with numpy.save")
+    if head != _NPY_MAGIC:
+        raise Failure(f"{path}: not a .npy file (it does not start with NumPy's .npy header; "
+                      "save the array with numpy.save)")
+    try:
+        x = np.load(path, allow_pickle=False)
+    except ValueError as e:
+        if "pickle" in str(e):
+            raise Failure(f"{path}: holds Python objects, not numbers (lstm-tui never unpickles)") from None
+        raise Failure(f"{path}: not a readable .npy array ({_one_line(str(e))})") from None
+    except (OSError, EOFError) as e:
+        raise Failure(f"{path}: not a readable .npy array ({_one_line(str(e))})") from None
+    if x.dtype.kind not in "biuf":
+        raise Failure(f"{path}: holds {x.dtype} values, not numbers (features or integer ids)")
     return x
 
 
@@ -307,7 +356,20 @@ def diff_(a: str, b: str, tol: float) -> None:
 @click.option("--model", "model", type=click.Path(dir_okay=False), help="Keras model (default: bundled).")
 @click.option("--top", "top", type=click.IntRange(min=1), default=5, show_default=True)
 def predict(text: str, model: str | None, top: int) -> None:
-    """Next-letter query: one "letter probability" a line, best first."""
+    """Next-letter query: one "letter probability" a line, best first.
+    Capitals are read as small letters ("DEF" is "def")."""
+    from .demo import ALPHABET
+
+    # Checked before the model loads: that takes TensorFlow, seconds.
+    if not text:
+        raise Failure("text: empty; type at least one letter")
+    letters = set(ALPHABET)
+    for k, ch in enumerate(text):
+        if ch.lower() not in letters:
+            raise Failure(f"text {text!r}: {ch!r} (position {k + 1}) is not a letter a–z")
+    if model is not None and not Path(model).is_file():
+        raise Failure(f"{model}: no such model file")
+    text = text.lower()
     from . import keras_bridge as kb
 
     try:
@@ -328,6 +390,8 @@ def predict(text: str, model: str | None, top: int) -> None:
 def train(output: str | None, epochs: int, seed: int, force: bool) -> None:
     """Retrain the seed notebook's next-letter model."""
     out = _check_output(output or "next_letter.keras", force)
+    if out.suffix != ".keras":  # before the progress bar starts drawing
+        raise Failure(f"{out}: a model file must end in .keras")
     from . import keras_bridge as kb
 
     with click.progressbar(length=epochs, label="training", file=sys.stderr,
@@ -344,12 +408,39 @@ def train(output: str | None, epochs: int, seed: int, force: bool) -> None:
                f"after {result['epochs']} epochs", err=True)
 
 
+def _split_debug(args: list[str]) -> tuple[bool, list[str]]:
+    """``--debug`` wherever it is on the line (``lstm-tui print --debug T``
+    as well as ``lstm-tui --debug print T``), and the other arguments. After
+    ``--`` every word is an argument, ``--debug`` too."""
+    rest: list[str] = []
+    debug = False
+    for k, a in enumerate(args):
+        if a == "--":
+            rest.extend(args[k:])
+            break
+        if a == "--debug":
+            debug = True
+        else:
+            rest.append(a)
+    return debug, rest
+
+
+def _usage_line(e: click.ClickException) -> str:
+    """A click usage error as ``<command>: <why>``, on one line."""
+    why = _one_line(e.format_message()).rstrip(".")
+    why = why[:1].lower() + why[1:]
+    ctx = getattr(e, "ctx", None)
+    if ctx is not None and ctx.parent is not None and ctx.info_name:
+        return f"{ctx.info_name}: {why}"
+    return why
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the command line; map failures to one line and an exit code."""
-    args = sys.argv[1:] if argv is None else argv
-    debug = "--debug" in args
+    debug, args = _split_debug(sys.argv[1:] if argv is None else list(argv))
     try:
-        cli.main(args=args, prog_name="lstm-tui", standalone_mode=False)
+        cli.main(args=["--debug", *args] if debug else args, prog_name="lstm-tui",
+                 standalone_mode=False)
     except click.exceptions.Exit as e:
         sys.exit(e.exit_code)
     except click.exceptions.Abort:
@@ -358,7 +449,7 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as e:
         if debug:
             raise
-        click.echo(f"lstm-tui: error: {_one_line(e.format_message())}", err=True)
+        click.echo(f"lstm-tui: error: {_usage_line(e)}", err=True)
         sys.exit(EXIT_BAD_INPUT)
     except (TraceError, Failure) as e:
         if debug:

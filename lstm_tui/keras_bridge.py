@@ -68,8 +68,12 @@ __all__ = [
 
 #: Where the trained seed model ships (package data).
 MODEL_FILE = "next_letter.keras"
+#: What the bundled default trace reads: the notebook's own question ("A rede
+#: acha que depois de 'def' vem ..."), one of the windows the model was
+#: trained on, so the first screen shows the model doing what it learnt.
+DEFAULT_TRACE_TEXT = "def"
 #: The source line of the bundled default trace.
-DEFAULT_TRACE_SOURCE = "keras: next_letter.keras on the alphabet"
+DEFAULT_TRACE_SOURCE = f"keras: {MODEL_FILE} on {DEFAULT_TRACE_TEXT!r}"
 
 # Activations that keep c and h bounded, so float32 rounding cannot grow
 # along a sequence; with others the step-by-step check is expected.
@@ -993,11 +997,43 @@ def record_text(
     return trace
 
 
+def trained_on(alphabet: str = ALPHABET, window: int = WINDOW) -> str:
+    """What the next-letter model was trained on, in one phrase:
+    "3-letter windows (abc→d … wxy→z)"."""
+    last = len(alphabet) - window - 1
+
+    def example(k: int) -> str:
+        return f"{alphabet[k : k + window]}→{alphabet[k + window]}"
+
+    return f"{window}-letter windows ({example(0)} … {example(last)})"
+
+
+def trained_steps(text: str, alphabet: str = ALPHABET, window: int = WINDOW) -> list[int]:
+    """The steps of a pass over ``text`` (from a zero state) at which the
+    model stands as it stood in training: at the end of a first window that
+    is one of the data set's. Every other step asks it something it never
+    saw: a window not yet full, or a state carried on past one."""
+    windows = {alphabet[k : k + window] for k in range(len(alphabet) - window)}
+    return [window - 1] if text[:window] in windows else []
+
+
 def make_default_trace() -> Trace:
-    """The bundled default trace: the shipped model over the whole alphabet."""
-    trace = record_text(default_model_path(), ALPHABET, source=DEFAULT_TRACE_SOURCE)
+    """The bundled default trace: the shipped model reading one of its
+    training windows, 'def', as the notebook asks it.
+
+    A trace is one sequence with a continuous state, and the model was trained
+    on three-letter windows from a zero state, so only the last step (t = 2)
+    asks it what it learnt; t = 0 and 1 see a window not yet full. The meta
+    says so, for the screen to show: ``description`` (what the model was
+    trained on and what the trace reads) and ``trained_steps`` (the steps
+    whose prediction is one the model was trained to make).
+    """
+    text = DEFAULT_TRACE_TEXT
+    trace = record_text(default_model_path(), text, source=DEFAULT_TRACE_SOURCE)
     # Package-relative, so the file is the same whichever checkout wrote it.
     trace.meta["model"] = f"lstm_tui/models/{MODEL_FILE}"
+    trace.meta["description"] = f"Trained on {trained_on()}; here it reads {text!r}."
+    trace.meta["trained_steps"] = trained_steps(text)
     return trace
 
 

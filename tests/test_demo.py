@@ -91,3 +91,60 @@ def test_next_letter_dataset_and_encoding():
     p = np.zeros(26)
     p[6], p[7] = 0.9, 0.1
     assert demo.decode(p, top=2) == [("g", 0.9), ("h", 0.1)]
+
+
+# --------------------------------------------------------------------------
+# The bundled default trace: the shipped model on one of its training windows
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("where", ["lstm_tui/traces/next_letter.npz", "traces/next_letter.npz"])
+def test_bundled_trace_is_a_training_window_with_right_guesses(where):
+    """What a new user sees first: the model reading 'def', its top guess
+    the next letter at every step, and only t = 2 (a whole window, as in
+    training) marked as a step it was trained for."""
+    tr = load(ROOT / where)
+    assert tr.source == "keras: next_letter.keras on 'def'"
+    assert list(tr.tokens) == ["d", "e", "f"] and tr.steps == 3
+    best = [str(tr.vocab[k]) for k in tr.probs.argmax(axis=1)]
+    assert best == ["e", "f", "g"]
+    np.testing.assert_allclose(tr.probs.max(axis=1), [0.1043, 0.3394, 0.9055], atol=5e-5)
+    assert tr.meta["trained_steps"] == [2]
+    assert tr.meta["description"] == "Trained on 3-letter windows (abc→d … wxy→z); here it reads 'def'."
+    assert tr.meta["model"] == "lstm_tui/models/next_letter.keras"
+    assert check_trace(tr).mismatch is None
+
+
+def test_both_copies_of_the_bundled_trace_are_the_same_file():
+    assert (ROOT / "traces" / "next_letter.npz").read_bytes() == \
+        (ROOT / "lstm_tui" / "traces" / "next_letter.npz").read_bytes()
+
+
+def test_trained_on_and_trained_steps():
+    from lstm_tui import keras_bridge as kb
+
+    assert kb.trained_on() == "3-letter windows (abc→d … wxy→z)"
+    assert kb.trained_on("abcde", 2) == "2-letter windows (ab→c … cd→e)"
+    assert kb.trained_steps("def") == [2]
+    assert kb.trained_steps("abc") == kb.trained_steps("wxy") == [2]
+    assert kb.trained_steps("defgh") == [2]  # the first window; after it the state runs on
+    assert kb.trained_steps("de") == []  # never a whole window
+    assert kb.trained_steps("xyz") == []  # no letter after z to learn
+    assert kb.trained_steps("dfe") == []  # not a window of the alphabet
+
+
+@pytest.mark.slow
+def test_make_default_trace_matches_the_bundled_files():
+    pytest.importorskip("keras")
+    from lstm_tui import keras_bridge as kb
+
+    fresh = kb.make_default_trace()
+    for where in ("lstm_tui/traces/next_letter.npz", "traces/next_letter.npz"):
+        shipped = load(ROOT / where)
+        assert shipped.source == fresh.source == kb.DEFAULT_TRACE_SOURCE
+        assert list(shipped.tokens) == list(fresh.tokens) == list(kb.DEFAULT_TRACE_TEXT)
+        assert shipped.meta["description"] == fresh.meta["description"]
+        assert shipped.meta["trained_steps"] == fresh.meta["trained_steps"]
+        np.testing.assert_allclose(shipped.probs, fresh.probs, atol=1e-6)
+        for v in ("x", "f", "i", "c_hat", "c", "o", "h"):
+            np.testing.assert_allclose(shipped.layers[0].vector(v), fresh.layers[0].vector(v), atol=1e-6)

@@ -3,8 +3,11 @@
 Type letters and the top five next letters appear with their probabilities,
 updated on every keystroke (``Predictor.top`` is plain NumPy, fast enough
 for that). Enter records a live forward pass of the typed text and hands it
-to the debugger. Below, when the trace on screen has a readout, a mini
-timeline of its top prediction per step.
+to the debugger. Below, the trace's own description when its meta has one
+(the bundled trace says what the model was trained on), and, when the trace
+has a readout, a mini timeline of its top prediction per step; a trace whose
+meta lists ``trained_steps`` has every other step's prediction marked as
+outside the model's training (a window not yet full, say).
 
 Loading the Keras model imports TensorFlow: seconds of work, and something
 a user replaying a trace file should never pay for. So the bridge is
@@ -40,6 +43,8 @@ from .messages import TraceReady
 
 TOP_K = 5
 BAR_WIDTH = 13
+#: The longest description shown from a trace's meta (it comes from a file).
+DESCRIPTION_MAX = 300
 #: Seconds between showing "loading model…" and starting the bridge.
 BRIDGE_START_DELAY = 0.15
 
@@ -96,6 +101,7 @@ class ModelPanel(Vertical, can_focus=False):
         & > #model-status { color: $text-muted; height: auto; }
         & > #model-status.-error { color: $error; text-style: bold; }
         & > #model-top { height: auto; min-height: 5; }
+        & > #model-about { height: auto; margin-top: 1; color: $text-muted; }
         & > #model-pnext { height: auto; margin-top: 1; }
     }
     """
@@ -141,6 +147,10 @@ class ModelPanel(Vertical, can_focus=False):
         self._failed: str | None = None
         #: (trace, t, width) of the readout on screen (None: no readout).
         self._pnext_shown: tuple[Any, ...] | None = None
+        #: How many lines the readout has on screen (a change needs a layout).
+        self._pnext_height = 0
+        #: The trace whose description is on screen.
+        self._about_shown: Any = None
         self._pnext_done = False
         self._loading = False
         name = Path(model_path).stem if model_path is not None else "next_letter"
@@ -151,6 +161,7 @@ class ModelPanel(Vertical, can_focus=False):
                     compact=True)
         yield Static(id="model-status")
         yield Static(id="model-top")
+        yield Static(id="model-about")
         yield Static(id="model-pnext")
 
     def on_mount(self) -> None:
@@ -158,6 +169,7 @@ class ModelPanel(Vertical, can_focus=False):
             self._status("model off: this session does not load the model")
         else:
             self._status("type letters to ask the model (it loads on first use)")
+        self._update_about()
         self._update_pnext()
 
     # -- loading ---------------------------------------------------------------
@@ -314,6 +326,7 @@ class ModelPanel(Vertical, can_focus=False):
     # -- P(next) per step ------------------------------------------------------
 
     def watch_trace(self) -> None:
+        self._update_about()
         self._update_pnext()
 
     def watch_t(self) -> None:
@@ -321,6 +334,16 @@ class ModelPanel(Vertical, can_focus=False):
 
     def on_resize(self) -> None:
         self._update_pnext()
+
+    def _update_about(self) -> None:
+        """The trace's description (from its meta), or nothing."""
+        if not self.is_mounted or (self.trace is self._about_shown and self._about_shown is not None):
+            return
+        self._about_shown = self.trace
+        widget = self.query_one("#model-about", Static)
+        text = None if self.trace is None else trace_description(self.trace)
+        widget.update(Content(text or ""))
+        widget.display = text is not None
 
     def _update_pnext(self) -> None:
         if not self.is_mounted:
@@ -343,8 +366,12 @@ class ModelPanel(Vertical, can_focus=False):
             return
         first = not widget.display or not widget.content
         widget.display = True
-        # Four lines every time: only the first update needs a layout.
-        widget.update(pnext_lines(trace, self.t, width), layout=bool(first))
+        # The same lines at every step of a trace: only the first update (or
+        # a trace with more or fewer lines) needs a layout.
+        content = pnext_lines(trace, self.t, width)
+        height = len(content.split("\n"))
+        widget.update(content, layout=bool(first) or height != self._pnext_height)
+        self._pnext_height = height
 
 
 _TOP: weakref.WeakKeyDictionary[Trace, tuple[list[str], np.ndarray]] = weakref.WeakKeyDictionary()
@@ -373,16 +400,54 @@ def _top_per_step(trace: Trace) -> tuple[list[str], np.ndarray]:
     return labels, p
 
 
+def trace_description(trace: Trace) -> str | None:
+    """The ``description`` string of the trace's meta, on one line, with
+    nothing a terminal would act on; None when there is none."""
+    text = trace.meta.get("description")
+    if not isinstance(text, str) or not text.strip():
+        return None
+    text = draw.printable(" ".join(text.split()))
+    return text if len(text) <= DESCRIPTION_MAX else text[: DESCRIPTION_MAX - 1] + "…"
+
+
+_TRAINED: weakref.WeakKeyDictionary[Trace, frozenset[int] | None] = weakref.WeakKeyDictionary()
+
+
+def trained_steps(trace: Trace) -> frozenset[int] | None:
+    """The steps whose prediction the model was trained to make (the meta's
+    ``trained_steps``): every other step asks it something it never saw in
+    training. None when the trace does not say (nothing is marked). Read
+    once per trace: the list may be as long as the trace."""
+    if trace in _TRAINED:
+        return _TRAINED[trace]
+    steps = trace.meta.get("trained_steps")
+    found = None
+    if isinstance(steps, list) and all(type(k) is int for k in steps):
+        found = frozenset(k for k in steps if 0 <= k < trace.steps)
+    _TRAINED[trace] = found
+    return found
+
+
+#: How the letters row draws a step outside the model's training.
+UNTRAINED_STYLE = "$foreground-muted"
+
+
 def pnext_lines(trace: Trace, t: int, width: int) -> Content:
     """``P(next) per step``: the top prediction's letter and a bar on 0…1 for
-    a window of steps around t, with ▲ under t."""
+    a window of steps around t, with ▲ under t. When the trace lists its
+    ``trained_steps``, the letters of the others are dimmed and a line under
+    t's prediction says whether it is one the model was trained to make."""
     labels, p = top_per_step(trace)
     T = len(labels)
     t = min(max(t, 0), T - 1)
     span = max(width, 1)
     x0 = max(0, min(t - span // 2, T - span))
     window = range(x0, min(x0 + span, T))
-    letters = "".join(draw.one_cell(labels[k]) for k in window)
+    trained = trained_steps(trace)
+    letters = Content.assemble(*(
+        draw.one_cell(labels[k]) if trained is None
+        else (draw.one_cell(labels[k]), "bold" if k in trained else UNTRAINED_STYLE)
+        for k in window))
     sparks = "".join(draw.spark(float(p[k]), draw.GATE_SCALE) for k in window)
     marker = "".join("▲" if k == t else " " for k in window)
     head = Content.assemble(("P(next) per step", "bold"), "\n",
@@ -390,4 +455,9 @@ def pnext_lines(trace: Trace, t: int, width: int) -> Content:
     col = t - x0
     spark_line = Content.assemble(sparks[:col], (sparks[col], "reverse bold"), sparks[col + 1:])
     spark_line = spark_line.stylize("$primary", 0, len(sparks))
-    return Content("\n").join([head, Content(letters), spark_line, Content(marker)])
+    lines = [head, letters, spark_line, Content(marker)]
+    if trained is not None:
+        # Right under the step's prediction, which it qualifies.
+        lines.insert(1, Content.styled("as in training", "bold $text-success") if t in trained
+                     else Content.styled("outside its training", "italic $text-warning"))
+    return Content("\n").join(lines)

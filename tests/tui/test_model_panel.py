@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from textual.widgets import Input
 
 from lstm_tui.keras_bridge import BridgeError
+from lstm_tui.trace import load
 from lstm_tui.tui.app import make_app
-from lstm_tui.tui.model_panel import ModelPanel
+from lstm_tui.tui.model_panel import DESCRIPTION_MAX, UNTRAINED_STYLE, ModelPanel
 from lstm_tui.tui.vector_pane import VectorPane
 from tui_helpers import MODEL, CountingLoader, letters_trace, screen_text
 
@@ -200,3 +203,131 @@ async def test_shipped_model_predicts_g_after_def_and_records():
         await settle(app, pilot)
         assert app.debugger.trace.source == "live: def"
         assert app.debugger.trace.probs is not None
+
+
+# --------------------------------------------------------------------------
+# What the trace says about itself: description and trained steps (meta)
+# --------------------------------------------------------------------------
+
+BUNDLED = Path(__file__).resolve().parents[2] / "lstm_tui" / "traces" / "next_letter.npz"
+
+
+def pnext(app) -> list[str]:
+    return str(app.screen.query_one("#model-pnext").content).splitlines()
+
+
+def about(app):
+    return app.screen.query_one("#model-about")
+
+
+async def test_bundled_trace_says_what_the_model_was_trained_on():
+    """The first screen: the model reading 'def', the description from the
+    trace's meta, and each step's guess marked as in or outside training."""
+    app = make_app(load(BUNDLED), predictor_loader=CountingLoader())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert about(app).display
+        assert str(about(app).content) == "Trained on 3-letter windows (abc→d … wxy→z); here it reads 'def'."
+        assert "Trained on 3-letter windows" in screen_text(app)
+        assert pnext(app) == ["P(next) per step", "t = 0: 'e' 0.1043", "outside its training",
+                              "efg", pnext(app)[4], "▲  "]
+        await pilot.press("right")
+        assert pnext(app)[1:3] == ["t = 1: 'f' 0.3394", "outside its training"]
+        await pilot.press("right")
+        assert pnext(app)[1:3] == ["t = 2: 'g' 0.9055", "as in training"]
+        assert pnext(app)[5] == "  ▲"
+        head = screen_text(app).splitlines()[0]
+        assert "token 'f'" in head and "next 'g' 0.9055" in head
+
+
+async def test_steps_outside_training_are_dimmed_in_the_letters_row():
+    trace = letters_trace("defgh")
+    trace.meta["trained_steps"] = [2]
+    app = make_app(trace, load_model=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        content = app.screen.query_one("#model-pnext").content
+        letters = content.split("\n")[3]
+        styles = {str(span.style) for span in letters.spans}
+        dimmed = [span for span in letters.spans if str(span.style) == UNTRAINED_STYLE]
+        assert styles == {UNTRAINED_STYLE, "bold"}
+        assert [(s.start, s.end) for s in dimmed] == [(0, 1), (1, 2), (3, 4), (4, 5)]
+
+
+async def test_no_description_and_no_marks_without_meta():
+    """A trace that says nothing about its training gets no marks: the
+    panel does not guess."""
+    app = make_app(letters_trace("abcdefgh"), load_model=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert not about(app).display
+        lines = pnext(app)
+        assert len(lines) == 5 and "training" not in "\n".join(lines)
+
+
+@pytest.mark.parametrize("steps", ["2", [True], ["2"], [2.0], {"2": 1}, None])
+async def test_trained_steps_of_the_wrong_type_mark_nothing(steps):
+    trace = letters_trace("def")
+    trace.meta["trained_steps"] = steps
+    app = make_app(trace, load_model=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert "training" not in "\n".join(pnext(app))
+
+
+async def test_trained_steps_out_of_range_are_ignored():
+    trace = letters_trace("def")
+    trace.meta["trained_steps"] = [-1, 7]
+    app = make_app(trace, load_model=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        for _ in range(3):
+            assert pnext(app)[2] == "outside its training"
+            await pilot.press("right")
+
+
+async def test_description_from_a_file_is_one_printable_line():
+    trace = letters_trace("def")
+    trace.meta["description"] = "evil\x1b[2J\nnext line [b]not markup[/b] " + "x" * 400
+    app = make_app(trace, load_model=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        text = str(about(app).content)
+        assert "\x1b" not in text and "\n" not in text
+        assert text.startswith("evil\\x1b[2J next line [b]not markup[/b] x")
+        assert len(text) == DESCRIPTION_MAX and text.endswith("…")
+
+
+@pytest.mark.parametrize("description", [None, "", "   ", 42, ["a"]])
+async def test_a_missing_or_odd_description_shows_nothing(description):
+    trace = letters_trace("def")
+    if description is not None:
+        trace.meta["description"] = description
+    app = make_app(trace, load_model=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert not about(app).display
+
+
+async def test_description_follows_the_trace_on_screen():
+    """A live pass from the panel replaces the bundled trace: its own (no)
+    description, and no marks."""
+    loader = CountingLoader()
+    app = make_app(load(BUNDLED), predictor_loader=loader)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("m")
+        await settle(app, pilot)
+        await pilot.press("x", "y", "enter")
+        await settle(app, pilot)
+        assert app.debugger.trace.source == "live: xy"
+        assert not about(app).display
+        assert "training" not in "\n".join(pnext(app))
+
+
+def test_bundled_trace_first_screen(snap_compare):
+    """The screen `lstm-tui` opens on, at 100×30 (the trace's file name is
+    left out of the header: it depends on where the tests run from)."""
+    trace = load(BUNDLED)
+    trace.path = None
+    app = make_app(trace, predictor_loader=CountingLoader())
+    assert snap_compare(app, terminal_size=(100, 30))
