@@ -772,11 +772,11 @@ def _verify(tf: Any, what: str, half: _Half, tol: float | None) -> None:
     agree step by step. Raises ``VerificationError`` when neither holds."""
     rec = half.trace_layer
     keep = np.ones(rec.steps, bool) if rec.mask is None else np.asarray(rec.mask, bool)
+    bound_h, bound_c = _step_bounds(rec, tol, free_running=True)
     seq, h_T, c_T = _keras_sequence(tf, half)
     # Keras' per-step output at a masked step is the previous output or zeros
     # (zero_output_for_mask), not the carried state: compare the steps that
     # ran, plus the final states, which carry over in both.
-    bound_h, bound_c = _step_bounds(rec, tol, free_running=True)
     err, ratio = _agreement(iter([(rec.h[keep], seq[keep], bound_h[keep]), (rec.h[-1], h_T, bound_h[-1]),
                                   (rec.c[-1], c_T, bound_c[-1])]))
     rec.info["verified_max_abs_error"] = err
@@ -791,16 +791,16 @@ def _verify(tf: Any, what: str, half: _Half, tol: float | None) -> None:
     if step_ratio <= 1:
         rec.info["verified_max_abs_error"] = step_err
         rec.info["verified_by"] = "step"
+        rec.info["verified_bound_ratio"] = step_ratio
         rec.info["sequence_max_abs_error"] = err
         return
     bounded = rec.activation in _BOUNDED and rec.recurrent_activation in _BOUNDED
     hint = "" if bounded else f" (activation {rec.activation}, recurrent {rec.recurrent_activation})"
-        rec.info["verified_bound_ratio"] = step_ratio
+    allowed = f"the tolerance {tol:g}" if tol is not None else "float rounding"
     raise VerificationError(f"{what}: layer {rec.name!r}: the recording differs from Keras by {err:.3g} "
                             f"over the sequence and {step_err:.3g} at a single step{hint}, "
                             f"{step_ratio:.3g} times what {allowed} allows")
 
-    allowed = f"the tolerance {tol:g}" if tol is not None else "float rounding"
 
 def _softmax(z: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", over="ignore"):
