@@ -229,8 +229,9 @@ def print_(trace: str, layer: int | None, step: int | None, lang: str) -> None:
 
 @cli.command()
 @click.argument("trace", type=click.Path(dir_okay=False))
-@click.option("--tol", type=float, default=None,
-              help="Largest difference accepted (default: by dtype, 1e-5 for float32).")
+@click.option("--tol", type=click.FloatRange(min=0), default=None,
+              help="A fixed largest difference accepted, instead of each value's rounding bound "
+                   "(float rounding scaled to the terms that produced it).")
 def check(trace: str, tol: float | None) -> None:
     """Recompute every step from the stored weights; exit 1 on a mismatch."""
     from .check import check_trace
@@ -333,11 +334,14 @@ def health(trace: str, saturation: float, most: float, dead_tol: float, explode:
 @cli.command("diff")
 @click.argument("a", type=click.Path(dir_okay=False))
 @click.argument("b", type=click.Path(dir_okay=False))
-@click.option("--tol", type=click.FloatRange(min=0), default=1e-6, show_default=True,
-              help="Largest difference counted as equal.")
-def diff_(a: str, b: str, tol: float) -> None:
-    """Compare two traces of the same network: the first differing step and
-    the largest difference per vector; exit 1 when they differ."""
+@click.option("--tol", type=click.FloatRange(min=0), default=None,
+              help="A fixed largest difference counted as equal, instead of each value's rounding "
+                   "bound (float rounding scaled to the terms, growing along the sequence).")
+def diff_(a: str, b: str, tol: float | None) -> None:
+    """Compare two traces of the same network: the first difference in the
+    order the model computes, each layer's largest difference and last step
+    beyond the tolerance, differing weights and initial states; exit 1 when
+    they differ."""
     from .diff import Incomparable, diff
 
     ta, tb = _load(a), _load(b)

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from lstm_tui import demo
-from lstm_tui.check import check_trace
+from lstm_tui.check import check_trace, rounding_bounds
+from lstm_tui.numeric import abs_difference, beyond
 from lstm_tui.trace import load
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,7 +66,7 @@ def test_seed_trace_stores_weights_and_checks():
     assert f"{cell.W['f'][0, 0]:.8f}" == "-0.25091976"  # the first glorot draw for seed 42
     assert all(np.all(cell.b[g] == 0) for g in "fico")
     report = check_trace(tr)
-    assert report.mismatch is None and report.max_error[0] < 1e-12
+    assert report.mismatch is None and report.max_ratio[0] <= 1 and report.max_error[0] < 1e-12
 
 
 def test_shipped_seed_demo_equals_a_fresh_recording():
@@ -145,6 +146,10 @@ def test_make_default_trace_matches_the_bundled_files():
         assert list(shipped.tokens) == list(fresh.tokens) == list(kb.DEFAULT_TRACE_TEXT)
         assert shipped.meta["description"] == fresh.meta["description"]
         assert shipped.meta["trained_steps"] == fresh.meta["trained_steps"]
-        np.testing.assert_allclose(shipped.probs, fresh.probs, atol=1e-6)
+        # The same values within the rounding of two float32 passes (the
+        # values themselves: tests/test_keras_bridge.py).
+        bounds = rounding_bounds(fresh.layers[0], free_running=True)
         for v in ("x", "f", "i", "c_hat", "c", "o", "h"):
-            np.testing.assert_allclose(shipped.layers[0].vector(v), fresh.layers[0].vector(v), atol=1e-6)
+            err = abs_difference(shipped.layers[0].vector(v), fresh.layers[0].vector(v))
+            assert not beyond(err, bounds[v]).any(), v
+        assert shipped.vocab[shipped.probs[-1].argmax()] == fresh.vocab[fresh.probs[-1].argmax()] == "g"

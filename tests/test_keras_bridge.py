@@ -167,36 +167,41 @@ def test_shipped_model_is_the_seed_notebooks(keras):
 
 @pytest.mark.parametrize("where", ["lstm_tui/traces/next_letter.npz", "traces/next_letter.npz"])
 def test_shipped_trace_is_a_fresh_recording(where):
+    """The bundled trace is what ``make_default_trace`` records today: the
+    same weights bit for bit, the same values within the rounding of two
+    float32 passes (another machine's BLAS may round differently)."""
     shipped = load_trace(REPO / where)
     fresh = kb.make_default_trace()
-    assert shipped.source == fresh.source == "keras: next_letter.keras on the alphabet"
+    assert shipped.source == fresh.source == kb.DEFAULT_TRACE_SOURCE
     a, b = shipped.meta_dict(), fresh.meta_dict()
     a.pop("created"), b.pop("created")
     assert _meta_close(a, b), (a, b)
-    assert list(shipped.tokens) == list(ALPHABET)
+    assert list(shipped.tokens) == list(kb.DEFAULT_TRACE_TEXT) == ["d", "e", "f"]
     assert list(shipped.vocab) == list(ALPHABET)
-    np.testing.assert_allclose(shipped.probs, fresh.probs, atol=1e-6)
     for s, f in zip(shipped.layers, fresh.layers, strict=True):
-        for v in ("x", "f", "i", "c_hat", "c", "o", "h", "h0", "c0"):
-            np.testing.assert_allclose(getattr(s, v), getattr(f, v), atol=1e-6, err_msg=v)
+        bounds = rounding_bounds(f, free_running=True)
+        for v in ("x", "f", "i", "c_hat", "c", "o", "h"):
+            assert_within(s.vector(v), f.vector(v), bounds[v], v)
+        np.testing.assert_array_equal(s.h0, f.h0)
         for g in GATES:
-            np.testing.assert_allclose(s.cell.W[g], f.cell.W[g], atol=1e-6)
-            np.testing.assert_allclose(s.cell.U[g], f.cell.U[g], atol=1e-6)
-            np.testing.assert_allclose(s.cell.b[g], f.cell.b[g], atol=1e-6)
-    # The first three steps are the training window 'abc': next is 'd'. (The
-    # model only ever saw three-letter windows from a zero state; further
-    # along the alphabet its guesses drift, which the trace shows.)
-    assert shipped.vocab[shipped.probs[2].argmax()] == "d"
+            np.testing.assert_array_equal(s.cell.W[g], f.cell.W[g])
+            np.testing.assert_array_equal(s.cell.U[g], f.cell.U[g])
+            np.testing.assert_array_equal(s.cell.b[g], f.cell.b[g])
+    head = kb.load_model(kb.default_model_path()).layers[-1]
+    assert_probs(shipped, fresh.probs, head)
+    # 'def' is one of the windows the model was trained on: next is 'g'.
+    assert shipped.vocab[shipped.probs[2].argmax()] == "g"
 
 
 def _meta_close(a, b):
-    """Equal JSON metadata, floats within 1e-6 (the verification figures)."""
+    """Equal JSON metadata; floats (the verification figures: differences
+    of the order of float32 rounding) within 100 float32 roundoffs."""
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(_meta_close(a[k], b[k]) for k in a)
     if isinstance(a, list) and isinstance(b, list):
         return len(a) == len(b) and all(_meta_close(x, y) for x, y in zip(a, b))
     if isinstance(a, float) or isinstance(b, float):
-        return abs(a - b) <= 1e-6
+        return abs(a - b) <= 100 * roundoff(np.float32)
     return a == b
 
 
