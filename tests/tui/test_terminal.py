@@ -1,0 +1,90 @@
+"""The app in a real pseudo-terminal, as a user's terminal runs it: bytes in,
+bytes out, the exit code, and the terminal left as it was found.
+
+Each run is bounded: it waits at most ``TIMEOUT`` seconds for the first frame
+and for the exit, then kills the process and fails.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import select
+import signal
+import struct
+import subprocess
+import sys
+import termios
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SEED = REPO / "traces" / "seed_demo.npz"
+TIMEOUT = 30.0
+
+#: What the app must have written last when it leaves: the main screen back
+#: (alternate screen off) and mouse reporting off.
+ALT_SCREEN_OFF = b"\x1b[?1049l"
+MOUSE_OFF = b"\x1b[?1000l"
+
+
+def _read_until(fd: int, out: bytearray, needle: bytes | None, deadline: float, proc: subprocess.Popen) -> bool:
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.05)
+        if ready:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:  # the child closed its end
+                return needle is None
+            if not chunk:
+                return needle is None
+            out.extend(chunk)
+            if needle is not None and needle in out:
+                return True
+        elif needle is None and proc.poll() is not None:
+            return True
+    return False
+
+
+def run_in_pty(args: list[str], keys: list[bytes], size: tuple[int, int] = (80, 24)) -> tuple[int, bytes]:
+    """Run ``lstm-tui ARGS`` in a pty of ``size``, wait for its first
+    frame, type ``keys`` (0.4 s apart), and return its exit code and all it
+    wrote."""
+    master, slave = os.openpty()
+    cols, rows = size
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+    env = {**os.environ, "TERM": "xterm-256color", "COLORTERM": "truecolor", "LANG": "C.UTF-8"}
+    env.pop("TEXTUAL", None)
+    proc = subprocess.Popen([sys.executable, "-m", "lstm_tui", *args], stdin=slave, stdout=slave, stderr=slave,
+                            env=env, start_new_session=True, close_fds=True, cwd=REPO)
+    os.close(slave)
+    out = bytearray()
+    try:
+        assert _read_until(master, out, b"lstm-tui", time.monotonic() + TIMEOUT, proc), bytes(out[-2000:])
+        for key in keys:
+            time.sleep(0.4)
+            os.write(master, key)
+            _read_until(master, out, b"\x00never", time.monotonic() + 0.05, proc)
+        _read_until(master, out, None, time.monotonic() + TIMEOUT, proc)
+        code = proc.wait(timeout=TIMEOUT)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        os.close(master)
+    return code, bytes(out)
+
+
+@pytest.mark.parametrize("noise", [b"\xff", b"\x80", b"\xc3\x28", b"\xe9t\xe9"],
+                         ids=["ff", "80", "c3-28", "latin-1"])
+def test_bytes_that_are_not_utf8_do_nothing_and_q_still_quits(noise):
+    """An 8-bit Alt key or a Latin-1 terminal sends bytes that are not UTF-8;
+    they used to end the app with UnicodeDecodeError in the input thread."""
+    code, out = run_in_pty(["--no-model", str(SEED)], [noise, b"l", b"q"])
+    assert code == 0, out[-3000:].decode("utf-8", "replace")
+    assert b"UnicodeDecodeError" not in out and b"Traceback" not in out
+    # The terminal is handed back: the main screen, mouse reporting off.
+    assert out.rfind(ALT_SCREEN_OFF) > out.rfind(b"\x1b[?1049h")
+    assert out.rfind(MOUSE_OFF) > out.rfind(b"\x1b[?1000h")
