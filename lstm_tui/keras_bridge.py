@@ -35,6 +35,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import stat
 import sys
 import tempfile
 import threading
@@ -208,7 +209,8 @@ def _scan_config(what: str, config: Any) -> None:
         cfg = node.get("config")
         name = cfg.get("name") if isinstance(cfg, dict) else None
         label = f"layer {name!r} ({cls})" if isinstance(name, str) else f"{cls}"
-        if cls == "Lambda":
+        if isinstance(cls, str) and cls.rpartition(".")[2] == "Lambda":
+            # "Lambda", "layers.Lambda", "keras.layers.Lambda": all spell the class
             raise BridgeError(f"{what}: {label} is not supported: it holds Python code, "
                               "and a model file is never allowed to run code (safe mode)")
         if cls == "__lambda__":
@@ -232,25 +234,60 @@ def _scan_config(what: str, config: Any) -> None:
     walk(config, None)
 
 
-def load_model(path: str | os.PathLike) -> Any:
-    """Load a Keras model file (``.keras``, or legacy ``.h5``) safely:
-    ``safe_mode=True``, ``compile=False``, after refusing Lambda layers and
-    custom objects ourselves. Raises ``BridgeError`` naming the file."""
-    p = Path(path)
-    what = str(path)
-    if not p.exists():
-        raise BridgeError(f"{what}: no such file")
-    if p.is_dir():
+#: A .keras archive's members are inflated by Keras; a member may claim at
+#: most this many times its compressed size (deflate cannot do better than
+#: about 1032:1) and all of them together at most this many times the file's
+#: size plus ``INFLATE_SLACK``: a zip bomb is refused before Keras reads it.
+MAX_DEFLATE_RATIO = 1100
+INFLATE_FACTOR = 32
+INFLATE_SLACK = 64 << 20
+#: Bytes a declared weight takes at the least (float16): a config whose
+#: layers declare more weights than the weights file can hold is refused
+#: before Keras allocates them.
+MIN_WEIGHT_BYTES = 2
+#: Room for the weights file's own structure (HDF5 headers, names).
+WEIGHTS_SLACK = 1 << 20
+
+
+def _regular_file(what: str, p: Path) -> os.stat_result:
+    """The file's status, after refusing anything that is not a regular
+    file: a FIFO would block the first read forever, a device such as
+    /dev/zero never ends, a directory is a SavedModel we do not read."""
+    try:
+        st = os.stat(p)
+    except FileNotFoundError:
+        raise BridgeError(f"{what}: no such file") from None
+    except OSError as e:
+        raise BridgeError(f"{what}: {e.strerror or _one_line(e)}") from None
+    if stat.S_ISDIR(st.st_mode):
         raise BridgeError(f"{what}: is a directory; expected a .keras model file "
                           "(TensorFlow SavedModel directories are not supported)")
+    if not stat.S_ISREG(st.st_mode):
+        kind = ("a FIFO" if stat.S_ISFIFO(st.st_mode) else "a device" if stat.S_ISCHR(st.st_mode)
+                or stat.S_ISBLK(st.st_mode) else "a socket" if stat.S_ISSOCK(st.st_mode) else "special")
+        raise BridgeError(f"{what}: not a regular file ({kind}); expected a .keras model file")
+    return st
+
+
+def load_model(path: str | os.PathLike) -> Any:
+    """Load a Keras model file (``.keras``, or legacy ``.h5``) safely:
+    ``safe_mode=True``, ``compile=False``, after refusing ourselves what
+    would run code (Lambda layers, custom objects) and what would allocate
+    without bound (a special file, a zip bomb, a config that declares more
+    weights than the file holds). Raises ``BridgeError`` naming the file."""
+    p = Path(path)
+    what = str(path)
+    st = _regular_file(what, p)
     suffix = p.suffix.lower()
     if suffix in (".h5", ".hdf5"):
         config = _h5_config(what, p)
+        weights_bytes = st.st_size
     elif suffix == ".keras":
-        config = _keras_zip_config(what, p)
+        config, weights_bytes = _keras_zip_config(what, p, st.st_size)
     else:
         raise BridgeError(f"{what}: not a Keras model file (expected a .keras file, or a legacy .h5)")
     _scan_config(what, config)
+    _check_declared_weights(what, config, weights_bytes)
     _, keras = _keras()
     try:
         with warnings.catch_warnings():
@@ -266,24 +303,95 @@ def load_model(path: str | os.PathLike) -> Any:
     return model
 
 
-def _keras_zip_config(what: str, p: Path) -> Any:
+def _keras_zip_config(what: str, p: Path, size: int) -> tuple[Any, int]:
+    """The archive's config and the uncompressed size of its weights file,
+    after checking every member's declared size."""
     try:
         with zipfile.ZipFile(p) as zf:
-            names = set(zf.namelist())
+            infos = zf.infolist()
+            names = {i.filename for i in infos}
             if "config.json" not in names:
                 raise BridgeError(f"{what}: not a Keras model (the archive has no config.json)")
+            total = 0
+            for info in infos:
+                if info.compress_type == zipfile.ZIP_STORED and info.file_size != info.compress_size:
+                    raise BridgeError(f"{what}: member {info.filename!r} claims {info.file_size} bytes but "
+                                      f"stores {info.compress_size} (a damaged or crafted archive)")
+                if info.file_size > MAX_DEFLATE_RATIO * max(info.compress_size, 1):
+                    raise BridgeError(f"{what}: member {info.filename!r} would inflate {info.compress_size} bytes "
+                                      f"to {info.file_size} (a zip bomb?)")
+                total += info.file_size
+            if total > INFLATE_FACTOR * size + INFLATE_SLACK:
+                raise BridgeError(f"{what}: its members would inflate to {total} bytes from a file of {size} "
+                                  "(a zip bomb?)")
             info = zf.getinfo("config.json")
             if info.file_size > 64 << 20:
                 raise BridgeError(f"{what}: config.json is implausibly large ({info.file_size} bytes)")
             raw = zf.read("config.json")
-    except zipfile.BadZipFile:
-        raise BridgeError(f"{what}: not a Keras model file (not a .keras zip archive)") from None
+            weights = next((i.file_size for i in infos if i.filename == "model.weights.h5"), 0)
+    except zipfile.BadZipFile as e:
+        raise BridgeError(f"{what}: not a Keras model file (not a .keras zip archive: {_one_line(e)})") from None
     except OSError as e:
         raise BridgeError(f"{what}: {e.strerror or _one_line(e)}") from None
     try:
-        return json.loads(raw)
+        return json.loads(raw), weights
     except (ValueError, RecursionError) as e:
         raise BridgeError(f"{what}: config.json is not valid JSON ({_one_line(e)})") from None
+
+
+def _last_dim(node: dict[str, Any]) -> int:
+    """The last dimension of a layer's input from its build config (0 when
+    the config does not say)."""
+    build = node.get("build_config")
+    shape = build.get("input_shape") if isinstance(build, dict) else None
+    if isinstance(shape, list) and shape and isinstance(shape[-1], int) and shape[-1] > 0:
+        return shape[-1]
+    return 0
+
+
+def _declared_weights(node: Any) -> int:
+    """A lower bound on the number of weights the layers of a model config
+    declare: LSTM 4·H·(D + H + 1), GRU 3·H·(D + H + 2), SimpleRNN
+    H·(D + H + 1), Dense V·(H + 1), Embedding N·D (an input size the config
+    does not give counts as 0; a Bidirectional counts its layer twice).
+    Other layers count 0."""
+    if isinstance(node, list):
+        return sum(_declared_weights(item) for item in node)
+    if not isinstance(node, dict):
+        return 0
+    cls, cfg = node.get("class_name"), node.get("config")
+    if isinstance(cfg, dict):
+        def num(key: str) -> int:
+            v = cfg.get(key)
+            return v if isinstance(v, int) and not isinstance(v, bool) and v > 0 else 0
+
+        units, d = num("units"), _last_dim(node)
+        if cls in ("LSTM", "LSTMCell"):
+            return 4 * units * (d + units + 1)
+        if cls in ("GRU", "GRUCell"):
+            return 3 * units * (d + units + 2)
+        if cls in ("SimpleRNN", "SimpleRNNCell"):
+            return units * (d + units + 1)
+        if cls == "Dense":
+            return units * (d + 1)
+        if cls == "Embedding":
+            return num("input_dim") * num("output_dim")
+        if cls == "Bidirectional":
+            inner = _declared_weights(cfg.get("layer"))
+            back = cfg.get("backward_layer")
+            return inner + (_declared_weights(back) if back is not None else inner)
+    return sum(_declared_weights(v) for k, v in node.items() if k != "class_name")
+
+
+def _check_declared_weights(what: str, config: Any, weights_bytes: int) -> None:
+    """Refuse a config that declares more weights than the file holds: Keras
+    would allocate them all (a 120 KB file saying LSTM(20000) asks for 6 GB)
+    before it found the weights missing."""
+    declared = _declared_weights(config)
+    need = declared * MIN_WEIGHT_BYTES
+    if need > weights_bytes + WEIGHTS_SLACK:
+        raise BridgeError(f"{what}: its layers declare {declared:,} weights (at least {need:,} bytes), "
+                          f"but the file holds {weights_bytes:,} bytes of weights")
 
 
 def _h5_config(what: str, p: Path) -> Any:

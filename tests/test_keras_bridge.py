@@ -9,6 +9,7 @@ for the module. Reference values come from Keras itself (``model(x)`` or
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -793,6 +794,78 @@ def test_broken_files_give_one_line_errors(keras, tmp_path, case):
         "truncated": "not a .keras zip archive",
     }[case]
     assert expected in message
+
+
+def _shipped_with(tmp_path, edit=None, name="m.keras", extra=None):
+    """The shipped model's archive, its config changed by ``edit`` and
+    ``extra`` members added: a small crafted model file."""
+    src = zipfile.ZipFile(kb.default_model_path())
+    path = tmp_path / name
+    with zipfile.ZipFile(path, "w") as zf:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == "config.json" and edit is not None:
+                config = json.loads(data)
+                edit(config)
+                data = json.dumps(config).encode()
+            zf.writestr(info.filename, data)
+        for member, data in (extra or {}).items():
+            zf.writestr(member, data, compress_type=zipfile.ZIP_DEFLATED, compresslevel=1)
+    return path
+
+
+def _lstm_config(config):
+    return next(ly for ly in config["config"]["layers"] if ly["class_name"] == "LSTM")
+
+
+def test_a_config_that_declares_more_weights_than_the_file_holds_is_refused(tmp_path):
+    """A 120 KB file whose config says LSTM(20000) made Keras allocate 12 GB;
+    it is refused before Keras (or TensorFlow) is involved."""
+    path = _shipped_with(tmp_path, lambda c: _lstm_config(c)["config"].update(units=20000))
+    assert path.stat().st_size < 200_000
+    with pytest.raises(kb.BridgeError) as e:
+        kb.load_model(path)
+    declared = 4 * 20000 * (26 + 20000 + 1) + 26 * (32 + 1)  # the LSTM, then the Dense head
+    assert str(e.value) == (f"{path}: its layers declare {declared:,} weights (at least {2 * declared:,} bytes), "
+                            "but the file holds 121,428 bytes of weights")
+    # The shipped model's own declaration is exact: 4·32·(26+32+1) + 26·33.
+    config = json.loads(zipfile.ZipFile(kb.default_model_path()).read("config.json"))
+    assert kb._declared_weights(config) == 8410
+
+
+def test_a_zip_bomb_is_refused_before_it_is_inflated(tmp_path):
+    zeros = b"\0" * (128 << 20)  # deflates to about 130 KB
+    path = _shipped_with(tmp_path, extra={"assets/padding.bin": zeros})
+    del zeros
+    assert path.stat().st_size < 1 << 20
+    with pytest.raises(kb.BridgeError, match=r"its members would inflate to \d+ bytes from a file of \d+ "
+                                             r"\(a zip bomb\?\)"):
+        kb.load_model(path)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_special_files_are_refused_without_reading_them(tmp_path, kind):
+    """A FIFO would block the first read forever; /dev/zero never ends."""
+    path = tmp_path / "m.keras"
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.symlink_to("/dev/zero")
+    with pytest.raises(kb.BridgeError) as e:
+        kb.load_model(path)
+    assert str(e.value) == (f"{path}: not a regular file ({'a FIFO' if kind == 'fifo' else 'a device'}); "
+                            "expected a .keras model file")
+
+
+@pytest.mark.parametrize("spelling", ["Lambda", "layers.Lambda", "keras.layers.Lambda"])
+def test_every_spelling_of_the_lambda_class_is_refused(tmp_path, spelling):
+    def add_lambda(config):
+        config["config"]["layers"].insert(1, {"module": "keras.layers", "class_name": spelling,
+                                              "config": {"name": "sneaky"}})
+    path = _shipped_with(tmp_path, add_lambda)
+    with pytest.raises(kb.BridgeError) as e:
+        kb.load_model(path)
+    assert str(e.value).startswith(f"{path}: layer 'sneaky' ({spelling}) is not supported: it holds Python code")
 
 
 def test_a_valid_file_loads_uncompiled(keras, L, tmp_path):
