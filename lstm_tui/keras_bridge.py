@@ -329,8 +329,8 @@ def _keras_zip_config(what: str, p: Path, size: int) -> tuple[Any, int]:
                 raise BridgeError(f"{what}: config.json is implausibly large ({info.file_size} bytes)")
             raw = zf.read("config.json")
             weights = next((i.file_size for i in infos if i.filename == "model.weights.h5"), 0)
-    except zipfile.BadZipFile as e:
-        raise BridgeError(f"{what}: not a Keras model file (not a .keras zip archive: {_one_line(e)})") from None
+    except zipfile.BadZipFile:
+        raise BridgeError(f"{what}: not a Keras model file (not a .keras zip archive)") from None
     except OSError as e:
         raise BridgeError(f"{what}: {e.strerror or _one_line(e)}") from None
     try:
