@@ -13,6 +13,7 @@ the traceback.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import os
 import sys
@@ -22,6 +23,7 @@ from typing import Any
 import click
 import numpy as np
 
+from .text import escape_controls
 from .trace import Trace, TraceError
 
 EXIT_DIFFERENT = 1
@@ -439,9 +441,57 @@ def _usage_line(e: click.ClickException) -> str:
     return why
 
 
+class _ReaderGone(Exception):
+    """stdout's reader went away (``lstm-tui print T | head``). Not an
+    OSError, so that click does not turn it into exit 1 on its way up."""
+
+
+class _EscapingStream:
+    """A text stream that writes control characters as visible escapes
+    (``text.escape_controls``; newlines and tabs pass) and what its encoding
+    cannot hold as backslash escapes: everything a command prints (names
+    and tokens from a trace, paths in error lines) reaches the terminal as
+    text, never as an escape sequence, and a latin-1 stdout never turns "ĉ"
+    into a traceback. It hides the binary buffer underneath, so click
+    cannot write around it."""
+
+    def __init__(self, stream: Any):
+        self._stream = stream
+        self._encoding = getattr(stream, "encoding", None) or "utf-8"
+
+    def write(self, s: str) -> int:
+        s = escape_controls(s, keep="\n\t")
+        try:
+            return self._stream.write(s)
+        except UnicodeEncodeError:
+            return self._stream.write(s.encode(self._encoding, "backslashreplace").decode(self._encoding))
+        except BrokenPipeError:
+            raise _ReaderGone from None
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            raise _ReaderGone from None
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "buffer":
+            raise AttributeError(name)
+        return getattr(self._stream, name)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the command line; map failures to one line and an exit code."""
     debug, args = _split_debug(sys.argv[1:] if argv is None else list(argv))
+    streams = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _EscapingStream(sys.stdout), _EscapingStream(sys.stderr)  # type: ignore[assignment]
+    try:
+        _main(args, debug)
+    finally:
+        sys.stdout, sys.stderr = streams
+
+
+def _main(args: list[str], debug: bool) -> None:
     try:
         cli.main(args=["--debug", *args] if debug else args, prog_name="lstm-tui",
                  standalone_mode=False)
@@ -462,6 +512,29 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(getattr(e, "code", EXIT_BAD_INPUT))
     except KeyboardInterrupt:
         sys.exit(130)
+    except (_ReaderGone, BrokenPipeError):
+        # The reader went away (``lstm-tui print T | head``): nothing more to
+        # say, and nothing to say it to. Point stdout at /dev/null so the
+        # interpreter's final flush does not complain either.
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.__stdout__.fileno())
+        sys.exit(0)
+    except OSError as e:
+        # A file that could not be written or read past the checks above
+        # (a full disk, a name too long, a read-only folder).
+        if debug:
+            raise
+        where = f"{e.filename}: " if getattr(e, "filename", None) else ""
+        click.echo(f"lstm-tui: error: {where}{e.strerror or _one_line(str(e))}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    except (MemoryError, RecursionError, ValueError) as e:
+        # Input that slipped past every check: still one line, not a
+        # traceback; --debug shows where.
+        if debug:
+            raise
+        click.echo(f"lstm-tui: error: {type(e).__name__}: {_one_line(str(e)) or 'no detail'} "
+                   "(run with --debug for the traceback)", err=True)
+        sys.exit(EXIT_BAD_INPUT)
     sys.exit(0)
 
 

@@ -376,3 +376,38 @@ def test_record_that_cannot_write_its_output_is_one_line(capsys, tmp_path, monke
 def test_train_refuses_a_non_keras_output_before_drawing_progress(capsys, tmp_path):
     code, out, err = run(capsys, "train", "-o", str(tmp_path / "m.h5"))
     assert (code, out, err) == (2, "", f"lstm-tui: error: {tmp_path / 'm.h5'}: a model file must end in .keras\n")
+
+
+# --------------------------------------------------------------------------
+# What reaches the terminal: text, never an escape sequence
+# --------------------------------------------------------------------------
+
+
+def test_names_from_a_trace_are_printed_with_control_characters_escaped(capsys, tmp_path):
+    tr = random_trace()
+    tr.layers[0].name = "\x1b]0;PWNED\x07\x1b[2J\u202e"
+    code, out, _ = run(capsys, "print", str(save(tr, tmp_path / "evil.npz")), "--step", "0")
+    assert code == 0
+    assert "--- layer 0: \\x1b]0;PWNED\\x07\\x1b[2J\\u202e (4 units) ---" in out
+    assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out
+
+
+def test_paths_in_error_lines_are_escaped(capsys, tmp_path):
+    code, _, err = run(capsys, "print", str(tmp_path / "a\x1b]0;X\x07.npz"))
+    assert code == 2
+    assert err == f"lstm-tui: error: {tmp_path}/a\\x1b]0;X\\x07.npz: no such file\n"
+
+
+def test_a_stdout_that_cannot_encode_the_notebooks_letters(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "lstm_tui", "print", str(ROOT / "traces" / "seed_demo.npz"),
+                        "--step", "0"], capture_output=True, text=True, encoding="latin-1",
+                       env={**__import__("os").environ, "PYTHONIOENCODING": "latin-1"})
+    assert r.returncode == 0 and r.stderr == ""
+    assert "\\u0109_t (candidate): [" in r.stdout
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path):
+    long = save(random_trace(T=3000), tmp_path / "long.npz")  # far more than a pipe buffer
+    r = subprocess.run(f"{sys.executable} -m lstm_tui print {long} | head -1; exit ${{PIPESTATUS[0]}}",
+                       shell=True, capture_output=True, text=True, executable="/bin/bash")
+    assert (r.returncode, r.stdout, r.stderr) == (0, "=== Start of the simulation ===\n", "")
