@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import difflib
 import os
+import stat
 import sys
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,16 @@ def _load(path: str | os.PathLike) -> Trace:
     from .trace import load
 
     return load(path)
+
+
+def _check_model_path(model: str) -> None:
+    """Refuse a --model that is missing or not a regular file before
+    anything loads (a FIFO would block the model's first read forever)."""
+    p = Path(model)
+    if not p.exists():
+        raise Failure(f"{model}: no such model file")
+    if not p.is_file():
+        raise Failure(f"{model}: not a regular file; expected a .keras model file")
 
 
 def _check_output(path: str, force: bool) -> Path:
@@ -126,8 +137,8 @@ def view(trace: str | None, model: str | None, no_model: bool, diff_with: str | 
             check_comparable(loaded, other)
         except Incomparable as e:
             raise Failure(f"{path} and {diff_with} cannot be compared: {e}") from None
-    if model is not None and not Path(model).is_file():
-        raise Failure(f"{model}: no such model file")
+    if model is not None:
+        _check_model_path(model)
     from .tui.app import make_app
 
     make_app(loaded, model_path=model, load_model=not no_model, diff=other).run()
@@ -182,25 +193,48 @@ _ZIP_MAGIC = b"PK\x03\x04"
 def _read_npy(path: str) -> np.ndarray:
     """The one array of a .npy file. The file is identified by its first
     bytes before NumPy reads it: NumPy takes anything else for a pickle and
-    answers with advice about ``allow_pickle``, which is no help here."""
+    answers with advice about ``allow_pickle``, which is no help here. Its
+    header is checked against the file's size before NumPy allocates what
+    the header claims."""
     try:
-        with open(path, "rb") as f:
-            head = f.read(len(_NPY_MAGIC))
+        st = os.stat(path)
     except FileNotFoundError:
         raise Failure(f"{path}: no such file") from None
     except OSError as e:
         raise Failure(f"{path}: cannot read it ({e.strerror or _one_line(str(e))})") from None
+    if not stat.S_ISREG(st.st_mode):
+        # A FIFO would block the read forever; a device may never end.
+        raise Failure(f"{path}: not a regular file; expected a .npy array")
+    header = None
+    try:
+        with open(path, "rb") as f:
+            head = f.read(len(_NPY_MAGIC))
+            if head == _NPY_MAGIC:
+                f.seek(0)
+                version = np.lib.format.read_magic(f)
+                read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                               else np.lib.format.read_array_header_2_0)
+                header = read_header(f, max_header_size=1 << 16), f.tell()
+    except OSError as e:
+        raise Failure(f"{path}: cannot read it ({e.strerror or _one_line(str(e))})") from None
+    except ValueError as e:
+        raise Failure(f"{path}: not a readable .npy array ({_one_line(str(e))})") from None
     if head[: len(_ZIP_MAGIC)] == _ZIP_MAGIC:
         raise Failure(f"{path}: expected one .npy array, found an archive (.npz); save one array "
                       "with numpy.save")
-    if head != _NPY_MAGIC:
+    if head != _NPY_MAGIC or header is None:
         raise Failure(f"{path}: not a .npy file (it does not start with NumPy's .npy header; "
                       "save the array with numpy.save)")
+    (shape, _, dtype), offset = header
+    if dtype.hasobject:
+        raise Failure(f"{path}: holds Python objects, not numbers (lstm-tui never unpickles)")
+    need = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    if need > st.st_size - offset:
+        raise Failure(f"{path}: its header claims a {dtype} array of shape {tuple(shape)} "
+                      f"({need:,} bytes), but the file holds {st.st_size - offset:,}")
     try:
         x = np.load(path, allow_pickle=False)
     except ValueError as e:
-        if "pickle" in str(e):
-            raise Failure(f"{path}: holds Python objects, not numbers (lstm-tui never unpickles)") from None
         raise Failure(f"{path}: not a readable .npy array ({_one_line(str(e))})") from None
     except (OSError, EOFError) as e:
         raise Failure(f"{path}: not a readable .npy array ({_one_line(str(e))})") from None
@@ -373,8 +407,8 @@ def predict(text: str, model: str | None, top: int) -> None:
     for k, ch in enumerate(text):
         if ch.lower() not in letters:
             raise Failure(f"text {text!r}: {ch!r} (position {k + 1}) is not a letter a–z")
-    if model is not None and not Path(model).is_file():
-        raise Failure(f"{model}: no such model file")
+    if model is not None:
+        _check_model_path(model)
     text = text.lower()
     from . import keras_bridge as kb
 

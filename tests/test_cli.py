@@ -411,3 +411,27 @@ def test_a_closed_pipe_ends_quietly(tmp_path):
     r = subprocess.run(f"{sys.executable} -m lstm_tui print {long} | head -1; exit ${{PIPESTATUS[0]}}",
                        shell=True, capture_output=True, text=True, executable="/bin/bash")
     assert (r.returncode, r.stdout, r.stderr) == (0, "=== Start of the simulation ===\n", "")
+
+
+def test_npy_input_whose_header_claims_more_than_the_file_holds(capsys, tmp_path):
+    """A 1 KB .npy claiming (10¹⁰, 26) floats is refused before NumPy
+    allocates a terabyte."""
+    path = tmp_path / "huge.npy"
+    with open(path, "wb") as f:
+        np.lib.format.write_array_header_1_0(f, {"descr": "<f4", "fortran_order": False, "shape": (10**10, 26)})
+        f.write(b"\0" * 1024)
+    code, _, err = run(capsys, "record", "--model", "m.keras", "--input", str(path), "-o", str(tmp_path / "o.npz"))
+    assert code == 2
+    assert err == (f"lstm-tui: error: {path}: its header claims a float32 array of shape (10000000000, 26) "
+                   "(1,040,000,000,000 bytes), but the file holds 1,024\n")
+
+
+def test_fifos_are_refused_not_waited_on(capsys, tmp_path):
+    fifo = tmp_path / "f.npy"
+    __import__("os").mkfifo(fifo)
+    code, _, err = run(capsys, "record", "--model", "m.keras", "--input", str(fifo), "-o", str(tmp_path / "o.npz"))
+    assert (code, err) == (2, f"lstm-tui: error: {fifo}: not a regular file; expected a .npy array\n")
+    model = tmp_path / "m.keras"
+    __import__("os").mkfifo(model)
+    code, _, err = run(capsys, "predict", "def", "--model", str(model))
+    assert (code, err) == (2, f"lstm-tui: error: {model}: not a regular file; expected a .keras model file\n")
