@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 import numpy as np
 
 from .lstm import GATES, LSTMCell
+from .numeric import top_choice
 from .trace import Layer, Trace
 
 SEED = 42
@@ -171,7 +172,8 @@ def print_steps(
                     best = decode(trace.probs[t], vocab, top=3)
                     pred = "  ".join(f"{ch!r} {p:.4f}" for ch, p in best)
                 else:
-                    pred = f"argmax {int(np.nanargmax(trace.probs[t]))}"
+                    best_k, best_p = top_choice(np.asarray(trace.probs[t : t + 1]))
+                    pred = f"argmax {int(best_k[0])} {best_p[0]:.4f}" if best_k[0] >= 0 else "argmax: no number"
                 out(L["predict"].format(pred=pred))
             last_h = np.asarray(layer.h[t])
     if last_h is not None and plain:

@@ -164,3 +164,21 @@ def distinct(a: float, b: float) -> tuple[str, str]:
         if sa != sb or a == b:
             return sa, sb
     return repr(a), repr(b)
+
+
+def top_choice(probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each row of a readout (rows, V): the index of its largest
+    probability and that probability. NaN never wins over a number; a row
+    with no number (all NaN, or V = 0) gives index -1 and NaN. Reads only the
+    rows it is given: call it on a window of a memory-mapped readout."""
+    p = np.asarray(probs, np.float64)
+    rows = p.shape[0]
+    if p.ndim != 2 or p.shape[1] == 0:
+        return np.full(rows, -1), np.full(rows, np.nan)
+    safe = np.where(np.isnan(p), -np.inf, p)
+    best = safe.argmax(axis=1)
+    value = p[np.arange(rows), best]
+    none = np.isnan(p).all(axis=1)
+    best[none] = -1
+    value[none] = np.nan
+    return best, value

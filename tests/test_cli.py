@@ -435,3 +435,13 @@ def test_fifos_are_refused_not_waited_on(capsys, tmp_path):
     __import__("os").mkfifo(model)
     code, _, err = run(capsys, "predict", "def", "--model", str(model))
     assert (code, err) == (2, f"lstm-tui: error: {model}: not a regular file; expected a .keras model file\n")
+
+
+def test_print_a_readout_row_with_no_number(capsys, tmp_path):
+    tr = random_trace(readout=True)
+    tr.probs[2] = np.nan
+    tr.vocab = None
+    code, out, _ = run(capsys, "print", str(save(tr, tmp_path / "nan.npz")), "--step", "2")
+    assert code == 0 and "argmax: no number" in out
+    code, out, _ = run(capsys, "print", str(tmp_path / "nan.npz"), "--step", "1")
+    assert code == 0 and f"argmax {int(np.argmax(tr.probs[1]))} {tr.probs[1].max():.4f}" in out

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -37,6 +37,7 @@ from textual.reactive import reactive
 from textual.widgets import Input, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from .. import numeric
 from ..trace import Trace
 from . import draw
 from .messages import TraceReady
@@ -374,29 +375,22 @@ class ModelPanel(Vertical, can_focus=False):
         self._pnext_height = height
 
 
-_TOP: weakref.WeakKeyDictionary[Trace, tuple[list[str], np.ndarray]] = weakref.WeakKeyDictionary()
+_TOP: weakref.WeakKeyDictionary[Trace, tuple[range, list[str], np.ndarray]] = weakref.WeakKeyDictionary()
 
 
-def top_per_step(trace: Trace) -> tuple[list[str], np.ndarray]:
-    """The readout's most likely output and its probability at every step,
-    computed once per trace (it depends on nothing else)."""
+def top_in_window(trace: Trace, window: range) -> tuple[list[str], np.ndarray]:
+    """The readout's most likely output ("?" when no output is a number)
+    and its probability at each step of ``window``. Only those rows are
+    read: a readout of 10⁷ steps stays on disk, and each window is read
+    once while it stays on screen."""
     cached = _TOP.get(trace)
-    if cached is None:
-        cached = _TOP[trace] = _top_per_step(trace)
-    return cached
-
-
-def _top_per_step(trace: Trace) -> tuple[list[str], np.ndarray]:
-    probs = np.asarray(trace.probs, np.float64)
-    if probs.shape[1] == 0:
-        # A readout of no outputs (the format allows V = 0): nothing is
-        # predicted, and argmax over nothing would raise.
-        return ["?"] * probs.shape[0], np.full(probs.shape[0], np.nan)
-    safe = np.where(np.isnan(probs), -np.inf, probs)
-    best = safe.argmax(axis=1)
-    p = probs[np.arange(probs.shape[0]), best]
-    vocab: Sequence[str] | None = None if trace.vocab is None else [str(v) for v in trace.vocab]
-    labels = [vocab[k] if vocab is not None else "?" for k in best]
+    if cached is not None and cached[0] == window:
+        return cached[1], cached[2]
+    assert trace.probs is not None
+    best, p = numeric.top_choice(trace.probs[window.start:window.stop])
+    vocab = None if trace.vocab is None else trace.vocab
+    labels = ["?" if k < 0 or vocab is None or k >= len(vocab) else str(vocab[k]) for k in best]
+    _TOP[trace] = (window, labels, p)
     return labels, p
 
 
@@ -437,21 +431,21 @@ def pnext_lines(trace: Trace, t: int, width: int) -> Content:
     a window of steps around t, with ▲ under t. When the trace lists its
     ``trained_steps``, the letters of the others are dimmed and a line under
     t's prediction says whether it is one the model was trained to make."""
-    labels, p = top_per_step(trace)
-    T = len(labels)
+    T = int(np.shape(trace.probs)[0])
     t = min(max(t, 0), T - 1)
     span = max(width, 1)
     x0 = max(0, min(t - span // 2, T - span))
     window = range(x0, min(x0 + span, T))
+    labels, p = top_in_window(trace, window)
     trained = trained_steps(trace)
     letters = Content.assemble(*(
-        draw.one_cell(labels[k]) if trained is None
-        else (draw.one_cell(labels[k]), "bold" if k in trained else UNTRAINED_STYLE)
+        draw.one_cell(labels[k - x0]) if trained is None
+        else (draw.one_cell(labels[k - x0]), "bold" if k in trained else UNTRAINED_STYLE)
         for k in window))
-    sparks = "".join(draw.spark(float(p[k]), draw.GATE_SCALE) for k in window)
+    sparks = "".join(draw.spark(float(p[k - x0]), draw.GATE_SCALE) for k in window)
     marker = "".join("▲" if k == t else " " for k in window)
     head = Content.assemble(("P(next) per step", "bold"), "\n",
-                            f"t = {t}: {draw.quote(labels[t])} {draw.fmt(float(p[t]))}")
+                            f"t = {t}: {draw.quote(labels[t - x0])} {draw.fmt(float(p[t - x0]))}")
     col = t - x0
     spark_line = Content.assemble(sparks[:col], (sparks[col], "reverse bold"), sparks[col + 1:])
     spark_line = spark_line.stylize("$primary", 0, len(sparks))
