@@ -353,14 +353,19 @@ def find(trace: str, condition: str, layer: int) -> None:
 @click.option("--outlier", type=click.FloatRange(0, min_open=True), default=20.0, show_default=True,
               help="Warn where an input lies more than this many typical spreads from its feature's "
                    "median (spread: 1.4826 × the median absolute deviation, at least 1).")
-def health(trace: str, saturation: float, most: float, dead_tol: float, explode: float, outlier: float) -> None:
+@click.option("--all", "all_", is_flag=True,
+              help="List every finding; by default a rule that finds more than 10 units (or inputs) of "
+                   "a layer lists the 10 most severe and sums up the rest in one line.")
+def health(trace: str, saturation: float, most: float, dead_tol: float, explode: float, outlier: float,
+           all_: bool) -> None:
     """NaN/Inf, an exploding cell state, input outliers, saturated gates, dead
     units and the largest |c|, per layer; exit 1 when a NaN or Inf is found
     (warnings are heuristics and leave the exit code at 0)."""
     from .health import scan
 
     t = _load(trace)
-    findings = scan(t, saturation=saturation, most=most, dead_tol=dead_tol, explode=explode, outlier=outlier)
+    findings = scan(t, saturation=saturation, most=most, dead_tol=dead_tol, explode=explode, outlier=outlier,
+                    limit=None if all_ else 10)
     for f in findings:
         click.echo(f"{f.severity:<8} {f.message}")
     if any(f.kind == "nan" for f in findings):

@@ -109,6 +109,9 @@ class Finding:
     severity: str  # "error" | "warning" | "info"
     vector: str | None = None
     value: float | None = None
+    #: How many findings this one stands for: more than 1 for the line that
+    #: sums up a group too long to list (see ``scan``'s ``limit``).
+    count: int = 1
 
 
 def _blocks(T: int, width: int) -> Iterator[tuple[int, int]]:
@@ -367,8 +370,53 @@ def _exploding(k: int, c_step: np.ndarray, c_unit: np.ndarray, explode: float) -
     return [Finding("exploding_c", k, t, u, message, "warning", "c", value)]
 
 
+#: Per layer, rule and vector, at most this many findings are listed by
+#: default; the rest are summed up in one line. A wide layer whose every unit
+#: is saturated would otherwise list 10⁵ lines (and a screen would freeze
+#: building them).
+LIMIT = 10
+
+#: How a group is summed up, and which of its findings come first: the most
+#: saturated gates, the deadest units (smallest largest |h|), the furthest
+#: outliers.
+_GROUPS = {
+    "saturated": ("units with the {gate} gate saturated", lambda f: -(f.value or 0.0), "most saturated"),
+    "dead": ("dead units", lambda f: f.value or 0.0, "deadest"),
+    "outlier_x": ("input features with outliers", lambda f: -abs(f.value or 0.0), "furthest"),
+}
+
+
+def _grouped(found: list[Finding], limit: int) -> list[Finding]:
+    """``found`` with each group of more than ``limit`` findings of one
+    layer, rule and vector replaced by a summary line (``count`` = the
+    group's size) and the group's ``limit`` most severe findings."""
+    groups: dict[tuple[int, str, str | None], list[Finding]] = {}
+    for f in found:
+        if f.kind in _GROUPS:
+            groups.setdefault((f.layer, f.kind, f.vector), []).append(f)
+    out: list[Finding] = []
+    done: set[tuple[int, str, str | None]] = set()
+    for f in found:
+        key = (f.layer, f.kind, f.vector)
+        group = groups.get(key)
+        if group is None or len(group) <= limit:
+            out.append(f)
+            continue
+        if key in done:
+            continue
+        done.add(key)
+        what, severity_key, most = _GROUPS[f.kind]
+        what = what.format(gate=GATE_NAMES.get(f.vector or "", f.vector or ""))
+        out.append(Finding(f.kind, f.layer, None, None,
+                           f"layer {f.layer}: {len(group):,} {what}; the {limit} {most} follow "
+                           "(lstm-tui health --all lists every one)",
+                           f.severity, f.vector, None, len(group)))
+        out.extend(sorted(group, key=severity_key)[:limit])
+    return out
+
+
 def scan(trace: Trace, *, saturation: float = 0.01, most: float = 0.9, dead_tol: float = 1e-3,
-         explode: float = 100.0, outlier: float = 20.0) -> list[Finding]:
+         explode: float = 100.0, outlier: float = 20.0, limit: int | None = LIMIT) -> list[Finding]:
     """Every finding of every layer, layer by layer: NaN/Inf first, then an
     exploding cell state, input outliers by feature, saturated gates and
     dead units by unit, then the largest |c|.
@@ -376,8 +424,11 @@ def scan(trace: Trace, *, saturation: float = 0.01, most: float = 0.9, dead_tol:
     ``explode``: warn where a step's largest |c| exceeds this many times the
     layer's typical |c|. ``outlier``: an input value further than this many
     typical spreads from its feature's median is an outlier. The module
-    docstring says how both scales are measured and why the defaults."""
+    docstring says how both scales are measured and why the defaults.
+    ``limit``: list at most this many findings of one rule for one layer
+    and vector, the rest summed up in one line (None: list all)."""
     out: list[Finding] = []
     for k, layer in enumerate(trace.layers):
-        out.extend(_scan_layer(k, layer, saturation, most, dead_tol, explode, outlier))
+        found = _scan_layer(k, layer, saturation, most, dead_tol, explode, outlier)
+        out.extend(found if limit is None else _grouped(found, limit))
     return out

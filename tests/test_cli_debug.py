@@ -268,3 +268,16 @@ def test_real_process_find(tmp_path):
                        capture_output=True, text=True)
     assert r.returncode == 2
     assert r.stderr == "lstm-tui: error: condition: column 4: expected ']', found '<'\n"
+
+
+def test_health_sums_up_long_groups_unless_all(capsys, tmp_path):
+    tr = random_trace(T=8, H=30)
+    tr.layers[0].f[:] = 0.9999  # every unit's forget gate shut... open
+    path = save(tr, tmp_path / "sat.npz")
+    code, out, _ = run(capsys, "health", str(path))
+    lines = [line for line in out.splitlines() if "forget gate" in line]
+    assert code == 0 and len(lines) == 11
+    assert lines[0] == ("warning  layer 0: 30 units with the forget gate saturated; the 10 most saturated follow "
+                        "(lstm-tui health --all lists every one)")
+    code, out, _ = run(capsys, "health", str(path), "--all")
+    assert code == 0 and sum("forget gate" in line for line in out.splitlines()) == 30

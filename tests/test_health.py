@@ -505,3 +505,30 @@ def test_a_memory_mapped_trace_gives_the_same_new_findings(tmp_path):
     assert [(f.kind, f.step, f.unit, f.value) for f in got] == [("exploding_c", 34, 2, 1000.0),
                                                                   ("outlier_x", 9, 1, 1e6)]
     assert repr(got) == repr([f for f in scan(tr) if f.kind in ("exploding_c", "outlier_x")])
+
+
+def test_long_groups_are_summed_up_with_the_most_severe_listed():
+    """A layer of 3000 units, every forget gate saturated (to different
+    degrees) and 40 units dead: 11 lines each instead of thousands."""
+    H = 3000
+    tr = plain(T=20, H=H)
+    layer = tr.layers[0]
+    frac = np.arange(H) % 3  # 0: 100% of steps, 1: 95%, 2: 90%
+    for u in range(H):
+        layer.f[: 20 - int(frac[u]), u] = 0.999
+    layer.h[:, 100:140] = 1e-5 * np.arange(1, 41)  # unit 100 the deadest
+    found = scan(tr)
+    sat = by_kind(found, "saturated")
+    assert len(sat) == 11
+    assert sat[0].count == H and sat[0].unit is None and sat[0].step is None
+    assert sat[0].message == ("layer 0: 3,000 units with the forget gate saturated; the 10 most saturated follow "
+                              "(lstm-tui health --all lists every one)")
+    assert all(f.count == 1 and f.value == 1.0 for f in sat[1:])  # the 100% ones first
+    assert [f.unit for f in sat[1:]] == list(range(0, 30, 3))
+    dead = by_kind(found, "dead")
+    assert dead[0].count == 40 and [f.unit for f in dead[1:4]] == [100, 101, 102]
+    # Everything, when asked.
+    every = scan(tr, limit=None)
+    assert len(by_kind(every, "saturated")) == H and len(by_kind(every, "dead")) == 40
+    # A group at the limit is listed as it is.
+    assert all(f.count == 1 for f in scan(tr, limit=H))
