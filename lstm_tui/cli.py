@@ -141,7 +141,12 @@ def view(trace: str | None, model: str | None, no_model: bool, diff_with: str | 
         _check_model_path(model)
     from .tui.app import make_app
 
-    make_app(loaded, model_path=model, load_model=not no_model, diff=other).run()
+    app = make_app(loaded, model_path=model, load_model=not no_model, diff=other)
+    app.run()
+    # Textual prints its own report of a crash; the exit code must say so too
+    # (a script or a shell's `&&` must not take a crash for success).
+    if app.return_code:
+        sys.exit(app.return_code)
 
 
 @cli.command()

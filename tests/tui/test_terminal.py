@@ -48,21 +48,24 @@ def _read_until(fd: int, out: bytearray, needle: bytes | None, deadline: float, 
     return False
 
 
-def run_in_pty(args: list[str], keys: list[bytes], size: tuple[int, int] = (80, 24)) -> tuple[int, bytes]:
-    """Run ``lstm-tui ARGS`` in a pty of ``size``, wait for its first
-    frame, type ``keys`` (0.4 s apart), and return its exit code and all it
-    wrote."""
+def run_in_pty(args: list[str], keys: list[bytes], size: tuple[int, int] = (80, 24),
+               first: bytes | None = b"lstm-tui", code: str | None = None) -> tuple[int, bytes]:
+    """Run ``lstm-tui ARGS`` (or ``python -c CODE ARGS``) in a pty of
+    ``size``, wait for ``first`` in its output (its first frame), type
+    ``keys`` (0.4 s apart), and return its exit code and all it wrote."""
     master, slave = os.openpty()
     cols, rows = size
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
     env = {**os.environ, "TERM": "xterm-256color", "COLORTERM": "truecolor", "LANG": "C.UTF-8"}
     env.pop("TEXTUAL", None)
-    proc = subprocess.Popen([sys.executable, "-m", "lstm_tui", *args], stdin=slave, stdout=slave, stderr=slave,
+    command = [sys.executable, "-m", "lstm_tui"] if code is None else [sys.executable, "-c", code]
+    proc = subprocess.Popen([*command, *args], stdin=slave, stdout=slave, stderr=slave,
                             env=env, start_new_session=True, close_fds=True, cwd=REPO)
     os.close(slave)
     out = bytearray()
     try:
-        assert _read_until(master, out, b"lstm-tui", time.monotonic() + TIMEOUT, proc), bytes(out[-2000:])
+        if first is not None:
+            assert _read_until(master, out, first, time.monotonic() + TIMEOUT, proc), bytes(out[-2000:])
         for key in keys:
             time.sleep(0.4)
             os.write(master, key)
@@ -88,3 +91,19 @@ def test_bytes_that_are_not_utf8_do_nothing_and_q_still_quits(noise):
     # The terminal is handed back: the main screen, mouse reporting off.
     assert out.rfind(ALT_SCREEN_OFF) > out.rfind(b"\x1b[?1049h")
     assert out.rfind(MOUSE_OFF) > out.rfind(b"\x1b[?1000h")
+
+
+def test_a_crash_exits_non_zero_and_restores_the_terminal():
+    """An error inside the app ends it with Textual's report, the terminal
+    handed back, and an exit code that says it failed."""
+    crash = ("import sys\n"
+             "from lstm_tui.tui import vector_pane\n"
+             "def boom(self, y):\n"
+             "    raise RuntimeError('a drawing bug')\n"
+             "vector_pane.VectorPane.render_line = boom\n"
+             "from lstm_tui.cli import main\n"
+             "main(sys.argv[1:])\n")
+    code, out = run_in_pty(["--no-model", str(SEED)], [], first=None, code=crash)
+    assert code == 1
+    assert b"a drawing bug" in out
+    assert out.rfind(ALT_SCREEN_OFF) > out.rfind(b"\x1b[?1049h") >= 0
