@@ -66,6 +66,16 @@ NaN: NumPy's rules. A comparison with NaN is false (``!=`` is true), a
 reduction over a vector holding NaN is NaN (``argmax`` points at the NaN).
 Use ``nan`` or ``isnan(...)`` to find NaN. Division by zero gives ±Inf.
 
+Numbers and indices are written with the ASCII digits 0-9 only (``f[١]`` is
+an error, not unit 1).
+
+Limits: a condition is at most ``MAX_LENGTH`` characters and nests at most
+``MAX_DEPTH`` levels (parentheses, unary operators, calls, indexing, ``**``);
+beyond either it is an error with a column, never a crash. A chain of one
+operator (``a or b or c ...``, ``x + y - z ...``, ``0 < a < b ...``) is one
+flat node however long it is, parsed, checked and evaluated in a loop, so its
+length is limited only by ``MAX_LENGTH``.
+
 Errors raise ``ConditionError``, whose ``column`` counts from 1. A missing
 closing bracket is reported where it should go: in ``f[7 < 0.05`` that is
 column 4, just after the ``7``. Parsing checks the syntax, the names and the
@@ -77,7 +87,9 @@ How it runs: the expression is parsed into a small tree (no ``eval``) and
 evaluated on many steps at once, block by block of rows: a vector name is the
 (rows, units) slice of the recorded array, a scalar is (rows, 1), and
 reductions run along the units. Only the rows and units a condition mentions
-are read, so a memory-mapped trace is never copied whole.
+are read, so a memory-mapped trace is never copied whole, and the pages a
+block read are handed back to the system after it (``release_pages``): a
+scan of a file larger than memory does not keep it resident.
 
 This module imports only the standard library and NumPy.
 """
@@ -94,11 +106,23 @@ import numpy as np
 
 from .health import nonfinite_rows
 from .lstm import VECTORS
-from .trace import Layer, Trace
+from .numeric import blocks
+from .trace import Layer, Trace, release_pages
 
 #: Rows per block times the widest vector: bounds the temporary arrays an
 #: evaluation makes, whatever the length of the trace.
 BLOCK_ELEMENTS = 1 << 20
+
+#: The longest condition accepted, in characters.
+MAX_LENGTH = 100_000
+#: The deepest nesting accepted, both of the parser's recursion (parentheses,
+#: unary operators, call arguments, right operands) and of the tree it builds
+#: (operators of different precedence inside one another, calls, indexing,
+#: ``**``). Flat chains of one operator do not nest. Keeps every recursive
+#: walk far below Python's recursion limit.
+MAX_DEPTH = 100
+#: Values cached per block (the same unit read by several terms), in bytes.
+CACHE_BYTES = 64 << 20
 
 
 class ConditionError(ValueError):
@@ -135,13 +159,23 @@ class _Tok:
     value: Any = None
 
 
-_NUMBER = re.compile(r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+# ASCII digits only: \d and str.isdigit() would take ١ or ５ for digits.
+_NUMBER = re.compile(r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_WORDISH = re.compile(r"[\w.]*")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
 _OPS = ("**", "<=", ">=", "==", "!=", "<", ">", "+", "-", "*", "/", "(", ")", "[", "]", ",", ":")
 _KEYWORDS = {"and", "or", "not"}
 # Characters people reach for from other languages, and what to write instead.
 _HINTS = {"=": "use '==' to compare", "!": "use 'not'", "&": "use 'and'", "|": "use 'or'",
           "%": "there is no '%' operator", "^": "use '**' for powers"}
+
+
+def _clip(text: str, limit: int = 60) -> str:
+    """``text`` for a one-line message: a long one is cut in the middle."""
+    if len(text) <= limit:
+        return text
+    head = limit * 2 // 3
+    return f"{text[:head]}…{text[len(text) - (limit - head - 1):]}"
 
 
 def _tokenize(src: str) -> list[_Tok]:
@@ -156,8 +190,9 @@ def _tokenize(src: str) -> list[_Tok]:
         if m:
             end = m.end()
             if end < n and (src[end].isalnum() or src[end] in "_."):
-                bad = re.match(r"[\w.]*", src[pos:]).group()  # type: ignore[union-attr]
-                raise ConditionError(f"malformed number {bad!r}", src, pos + 1)
+                bad = _WORDISH.match(src, pos).group()  # type: ignore[union-attr]
+                hint = "; digits are 0-9" if any(c.isdigit() and not c.isascii() for c in bad) else ""
+                raise ConditionError(f"malformed number {_clip(repr(bad))}{hint}", src, pos + 1)
             text = m.group()
             toks.append(_Tok("num", text, pos, end, float(text)))
             pos = end
@@ -183,6 +218,8 @@ def _tokenize(src: str) -> list[_Tok]:
         op = next((o for o in _OPS if src.startswith(o, pos)), None)
         if op is None:
             hint = _HINTS.get(ch)
+            if hint is None and ch.isdigit():
+                hint = "numbers and indices are written with the digits 0-9"
             raise ConditionError(f"unexpected character {ch!r}" + (f": {hint}" if hint else ""), src, pos + 1)
         toks.append(_Tok("op", op, pos, pos + len(op)))
         pos += len(op)
@@ -204,6 +241,7 @@ class _Node:
     kind: str
     vector: bool
     integer: bool = field(default=False, kw_only=True)  # for display: counts, indices
+    depth: int = field(default=1, kw_only=True)  # of the tree below and including it
     # The span without the parentheses around it, when it has some: the
     # node's text with them, for messages, and without, for display.
     bare: tuple[int, int] | None = field(default=None, kw_only=True)
@@ -231,10 +269,13 @@ class _Unary(_Node):
 
 @dataclass(eq=False)
 class _Binary(_Node):
-    op: str = "+"
-    op_col: int = 0
-    left: _Node = None  # type: ignore[assignment]
-    right: _Node = None  # type: ignore[assignment]
+    """A chain of operators of one precedence, applied left to right:
+    ``a + b - c`` is ((a + b) - c), ``a or b or c`` one node, not a tree as
+    deep as the chain is long."""
+
+    ops: list[str] = field(default_factory=list)
+    op_cols: list[int] = field(default_factory=list)
+    operands: list[_Node] = field(default_factory=list)
 
 
 @dataclass(eq=False)
@@ -296,8 +337,12 @@ def _describe(node: _Node) -> str:
 class _Parser:
     def __init__(self, src: str):
         self.src = src
+        if len(src) > MAX_LENGTH:
+            raise ConditionError(f"the condition is {len(src)} characters long; at most {MAX_LENGTH} are accepted",
+                                 src, MAX_LENGTH + 1)
         self.toks = _tokenize(src)
         self.pos = 0
+        self.level = 0  # how deep expr() is in its own recursion
 
     # -- helpers ---------------------------------------------------------
 
@@ -313,11 +358,24 @@ class _Parser:
         return ConditionError(message, self.src, column)
 
     def text(self, node: _Node) -> str:
-        return self.src[node.start:node.end]
+        """The node's text, for a message (a long one cut short)."""
+        return _clip(self.src[node.start:node.end])
 
     @staticmethod
     def found(tok: _Tok) -> str:
-        return "the end of the condition" if tok.kind == "end" else repr(tok.text)
+        return "the end of the condition" if tok.kind == "end" else _clip(repr(tok.text))
+
+    def too_deep(self, column: int) -> ConditionError:
+        return self.error(f"the condition is nested too deeply (more than {MAX_DEPTH} levels of parentheses, "
+                          "operators, calls or indexing)", column)
+
+    def made(self, node: _Node, children: list[_Node], column: int) -> _Node:
+        """``node``, its depth set from its ``children``; refused at
+        ``column`` when that is more than ``MAX_DEPTH``."""
+        node.depth = 1 + max((c.depth for c in children), default=0)
+        if node.depth > MAX_DEPTH:
+            raise self.too_deep(column)
+        return node
 
     def expect(self, op: str, what: str = "") -> _Tok:
         tok = self.peek()
@@ -342,8 +400,20 @@ class _Parser:
         return node
 
     def expr(self, min_bp: int) -> _Node:
-        left = self.prefix()
+        # Each level of parentheses, unary operator, call argument or right
+        # operand recurses once more: counted, so that ((((...)))) stops
+        # with a column long before Python's own limit.
+        if self.level >= MAX_DEPTH:
+            raise self.too_deep(self.peek().start + 1)
+        self.level += 1
+        try:
+            return self.infix(self.prefix(), min_bp)
+        finally:
+            self.level -= 1
+
+    def infix(self, left: _Node, min_bp: int) -> _Node:
         chain: _Compare | None = None  # the comparison built in this loop, to chain onto
+        built: _Binary | None = None  # the operator chain built in this loop, to extend
         while True:
             tok = self.peek()
             if tok.kind != "op" or tok.text not in _INFIX:
@@ -356,7 +426,7 @@ class _Parser:
             self.advance()
             if tok.text == "[":
                 left = self.index(left, tok)
-                chain = None
+                chain = built = None
                 continue
             right = self.expr(rbp)
             if tok.text in _COMPARE:
@@ -366,20 +436,30 @@ class _Parser:
                     chain.op_cols.append(tok.start + 1)
                     self.check_compare(chain, -1)
                     chain.end = right.end
+                    chain.depth = max(chain.depth, right.depth + 1)
+                    if chain.depth > MAX_DEPTH:
+                        raise self.too_deep(tok.start + 1)
                     continue
                 left = chain = self.compare(left, tok, right)
+                built = None
                 continue
             chain = None
+            if built is not None and built is left and _INFIX[built.ops[0]] == _INFIX[tok.text]:
+                self.extend(built, tok, right)
+                continue
             if tok.text in ("and", "or"):
-                left = self.logic(left, tok, right)
-            else:
+                left = built = self.logic(left, tok, right)
+            elif tok.text == "**":
                 left = self.arith(left, tok, right)
+                built = None  # right-associative: never extended
+            else:
+                left = built = self.arith(left, tok, right)
         return left
 
     def prefix(self) -> _Node:
         tok = self.advance()
         if tok.kind == "num":
-            integer = re.fullmatch(r"\d+", tok.text) is not None
+            integer = re.fullmatch(r"[0-9]+", tok.text) is not None
             return _Const(tok.start, tok.end, "num", False, value=tok.value, integer=integer)
         if tok.kind == "str":
             return _Const(tok.start, tok.end, "str", False, value=tok.value)
@@ -399,13 +479,14 @@ class _Parser:
                 operand = self.expr(_UNARY_BP)
                 if operand.kind != "num":
                     raise self.error(f"unary {tok.text!r} needs a number, not {_describe(operand)}", tok.start + 1)
-                return _Unary(tok.start, operand.end, "num", operand.vector, op=tok.text, operand=operand,
-                              integer=operand.integer)
+                return self.made(_Unary(tok.start, operand.end, "num", operand.vector, op=tok.text,
+                                        operand=operand, integer=operand.integer), [operand], tok.start + 1)
             if tok.text == "not":
                 operand = self.expr(_NOT_BP)
                 if operand.kind != "bool":
                     raise self.error(f"'not' needs true/false, not {_describe(operand)}", tok.start + 1)
-                return _Unary(tok.start, operand.end, "bool", operand.vector, op="not", operand=operand)
+                return self.made(_Unary(tok.start, operand.end, "bool", operand.vector, op="not",
+                                        operand=operand), [operand], tok.start + 1)
         if tok.kind == "end":
             prev_end = self.toks[self.pos - 2].end if self.pos >= 2 else 0
             raise self.error("the condition ends too early: expected a value", prev_end + 1)
@@ -430,9 +511,9 @@ class _Parser:
         if not close and name.lower() in _NAMES:
             close = [name.lower()]
         if is_call:
-            why = f"unknown function {name!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+            why = f"unknown function {_clip(repr(name))}" + (f" (did you mean {close[0]!r}?)" if close else "")
             raise self.error(f"{why}; functions are {', '.join(_FUNCS)}", tok.start + 1)
-        why = f"unknown name {name!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+        why = f"unknown name {_clip(repr(name))}" + (f" (did you mean {close[0]!r}?)" if close else "")
         raise self.error(f"{why}; names are {', '.join(_NAMES)}", tok.start + 1)
 
     def call(self, name_tok: _Tok) -> _Node:
@@ -459,20 +540,22 @@ class _Parser:
         if func in ("max", "min") and len(args) > 1:
             for a in args:
                 need("num", a)
-            return _Call(*span, "num", any(a.vector for a in args), func=func, args=args,
-                         integer=all(a.integer for a in args))
+            return self.made(_Call(*span, "num", any(a.vector for a in args), func=func, args=args,
+                                   integer=all(a.integer for a in args)), args, name_tok.start + 1)
         if len(args) > 1:
             raise self.error(f"{func}() takes one argument, not {len(args)}", args[1].col)
         (arg,) = args
         if func in _ELEMENTWISE:
             takes, gives = _ELEMENTWISE[func]
             need(takes, arg)
-            return _Call(*span, gives, arg.vector, func=func, args=args, integer=arg.integer and gives == "num")
+            return self.made(_Call(*span, gives, arg.vector, func=func, args=args,
+                                   integer=arg.integer and gives == "num"), args, name_tok.start + 1)
         need("bool" if func in _REDUCE_BOOL else "num", arg)
         if not arg.vector:
             raise self.error(f"{func}() needs a vector; {self.text(arg)!r} is one value per step", arg.col)
         kind = "bool" if func in ("any", "all") else "num"
-        return _Call(*span, kind, False, func=func, args=args, integer=func in ("count", "argmax", "argmin"))
+        return self.made(_Call(*span, kind, False, func=func, args=args,
+                               integer=func in ("count", "argmax", "argmin")), args, name_tok.start + 1)
 
     def index(self, target: _Node, open_tok: _Tok) -> _Node:
         if not target.vector:
@@ -491,7 +574,8 @@ class _Parser:
             index = start
         close = self.expect("]")
         vector = isinstance(index, tuple)
-        return _Index(target.start, close.end, target.kind, vector, target=target, index=index, index_col=col)
+        return self.made(_Index(target.start, close.end, target.kind, vector, target=target, index=index,
+                                index_col=col), [target], open_tok.start + 1)
 
     def integer(self, optional: bool) -> int | None:
         tok = self.peek()
@@ -503,8 +587,10 @@ class _Parser:
             return None
         if tok.kind != "num":
             raise self.error(f"expected an index (a whole number), found {self.found(tok)}", tok.start + 1)
-        if not re.fullmatch(r"\d+", tok.text):
-            raise self.error(f"an index must be a whole number, not {tok.text}", tok.start + 1)
+        if not re.fullmatch(r"[0-9]+", tok.text):
+            raise self.error(f"an index must be a whole number, not {_clip(tok.text)}", tok.start + 1)
+        if len(tok.text) > 18:
+            raise self.error(f"index {_clip(tok.text, 24)} is too large", tok.start + 1)
         self.advance()
         return sign * int(tok.text)
 
@@ -516,21 +602,43 @@ class _Parser:
                 extra = " (count(...) counts true values)" if side.kind == "bool" else ""
                 raise self.error(f"{tok.text!r} needs numbers, not {_describe(side)}{extra}", tok.start + 1)
         integer = left.integer and right.integer and tok.text in ("+", "-", "*")
-        return _Binary(left.start, right.end, "num", left.vector or right.vector, op=tok.text,
-                       op_col=tok.start + 1, left=left, right=right, integer=integer)
+        return self.made(_Binary(left.start, right.end, "num", left.vector or right.vector, ops=[tok.text],
+                                 op_cols=[tok.start + 1], operands=[left, right], integer=integer),
+                         [left, right], tok.start + 1)
 
     def logic(self, left: _Node, tok: _Tok, right: _Node) -> _Node:
         for side in (left, right):
             if side.kind != "bool":
                 raise self.error(f"{tok.text!r} needs true/false on both sides, not {_describe(side)}",
                                  tok.start + 1)
-        return _Binary(left.start, right.end, "bool", left.vector or right.vector, op=tok.text,
-                       op_col=tok.start + 1, left=left, right=right)
+        return self.made(_Binary(left.start, right.end, "bool", left.vector or right.vector, ops=[tok.text],
+                                 op_cols=[tok.start + 1], operands=[left, right]), [left, right], tok.start + 1)
+
+    def extend(self, chain: _Binary, tok: _Tok, right: _Node) -> None:
+        """One more operand for a chain of operators of one precedence: the
+        same checks as for the first, on the new operand."""
+        if chain.kind == "bool":
+            if right.kind != "bool":
+                raise self.error(f"{tok.text!r} needs true/false on both sides, not {_describe(right)}",
+                                 tok.start + 1)
+        elif right.kind != "num":
+            extra = " (count(...) counts true values)" if right.kind == "bool" else ""
+            raise self.error(f"{tok.text!r} needs numbers, not {_describe(right)}{extra}", tok.start + 1)
+        chain.ops.append(tok.text)
+        chain.op_cols.append(tok.start + 1)
+        chain.operands.append(right)
+        chain.end = right.end
+        chain.vector = chain.vector or right.vector
+        chain.integer = chain.integer and right.integer and tok.text in ("+", "-", "*")
+        chain.depth = max(chain.depth, right.depth + 1)
+        if chain.depth > MAX_DEPTH:
+            raise self.too_deep(tok.start + 1)
 
     def compare(self, left: _Node, tok: _Tok, right: _Node) -> _Compare:
         node = _Compare(left.start, right.end, "bool", False, ops=[tok.text], op_cols=[tok.start + 1],
                         operands=[left, right])
         self.check_compare(node, 0)
+        self.made(node, [left, right], tok.start + 1)
         return node
 
     def check_compare(self, node: _Compare, k: int) -> None:
@@ -589,7 +697,7 @@ class _Binding:
         w = self._bind(node)
         if w is not None:
             if w == 0:
-                raise self.error(f"{self.cond.text(node)!r} is empty", node.col)
+                raise self.error(f"{_clip(repr(self.cond.text(node)))} is empty", node.col)
             self.max_width = max(self.max_width, w)
         self.width[id(node)] = w
         return w
@@ -598,8 +706,8 @@ class _Binding:
         sized = [(n, w) for n, w in zip(nodes, widths) if w is not None]
         for (n1, w1), (n2, w2) in zip(sized, sized[1:]):
             if w1 != w2:
-                raise self.error(f"vectors of different sizes: {self.cond.text(n1)} has {w1} values, "
-                                 f"{self.cond.text(n2)} has {w2}", col)
+                raise self.error(f"vectors of different sizes: {_clip(self.cond.text(n1))} has {w1} values, "
+                                 f"{_clip(self.cond.text(n2))} has {w2}", col)
         return sized[0][1] if sized else None
 
     def _bind(self, node: _Node) -> int | None:
@@ -610,8 +718,18 @@ class _Binding:
         if isinstance(node, _Unary):
             return self.bind(node.operand)
         if isinstance(node, _Binary):
-            ws = [self.bind(node.left), self.bind(node.right)]
-            return self.same([node.left, node.right], ws, node.op_col)
+            # Left to right, as it is evaluated: each operand against what
+            # the chain before it gives.
+            src, operands = self.cond.source, node.operands
+            acc = self.bind(operands[0])
+            for k in range(1, len(operands)):
+                w = self.bind(operands[k])
+                if acc is not None and w is not None and acc != w:
+                    before = _clip(src[operands[0].start:operands[k - 1].end])
+                    raise self.error(f"vectors of different sizes: {before} has {acc} values, "
+                                     f"{_clip(self.cond.text(operands[k]))} has {w}", node.op_cols[k - 1])
+                acc = w if acc is None else acc
+            return acc
         if isinstance(node, _Compare):
             ws = [self.bind(n) for n in node.operands]
             for k, col in enumerate(node.op_cols):
@@ -624,7 +742,7 @@ class _Binding:
         if isinstance(node, _Index):
             w = self.bind(node.target)
             assert w is not None  # the parser only lets vectors be indexed
-            what = self.cond.text(node.target)
+            what = _clip(self.cond.text(node.target))
             units = f"{what} has {w} value{'s' if w != 1 else ''} (0…{w - 1}, or -{w}…-1 from the end)"
             if isinstance(node.index, int):
                 k = node.index
@@ -640,7 +758,7 @@ class _Binding:
             s = slice(start, stop)
             a, b, _ = s.indices(w)
             if b <= a:
-                raise self.error(f"the slice {self.cond.text(node)} is empty ({units})", node.index_col)
+                raise self.error(f"the slice {_clip(self.cond.text(node))} is empty ({units})", node.index_col)
             self.select[id(node)] = slice(a, b)
             return b - a
         raise AssertionError(type(node))
@@ -661,13 +779,37 @@ class _Block:
         self.bd = binding
         self.a, self.b = a, b
         self.cache: dict[tuple[str, int | None, int | None], np.ndarray] = {}
+        self.cached = 0  # bytes in the cache, at most CACHE_BYTES
+        self.read: set[str] = set()  # the names whose rows this block read
 
     def source(self, name: str, sel: slice) -> np.ndarray:
         key = (name, sel.start, sel.stop)
         got = self.cache.get(key)
         if got is None:
-            got = self.cache[key] = self._source(name, sel)
+            self.read.add(name)
+            got = self._source(name, sel)
+            if self.cached + got.nbytes <= CACHE_BYTES:
+                self.cache[key] = got
+                self.cached += got.nbytes
         return got
+
+    def release(self) -> None:
+        """Hand back the pages of a mapped trace this block read, once done
+        with them: a scan of the whole file does not keep it resident."""
+        layer, a, b, trace = self.bd.layer, self.a, self.b, self.bd.trace
+        for name in self.read:
+            if name in VECTORS:
+                release_pages(np.asarray(layer.vector(name))[a:b])
+            elif name in ("h_prev", "c_prev"):
+                release_pages(np.asarray(layer.vector(name[0]))[max(0, a - 1):b])
+            elif name in ("p", "p_prev") and trace.probs is not None:
+                release_pages(np.asarray(trace.probs)[max(0, a - 1):b])
+            elif name == "nan":
+                for v in VECTORS:
+                    release_pages(np.asarray(layer.vector(v))[a:b])
+            elif name == "token" and trace.tokens is not None:
+                lo, hi = (self.bd.T - b, self.bd.T - a) if layer.reversed else (a, b)
+                release_pages(np.asarray(trace.tokens)[lo:hi])
 
     def _source(self, name: str, sel: slice) -> np.ndarray:
         layer, a, b = self.bd.layer, self.a, self.b
@@ -723,34 +865,40 @@ class _Block:
             return np.logical_not(v)
         return -v if node.op == "-" else v
 
+    # Chains are evaluated in a loop holding two values at a time, never a
+    # list of every operand's values: a chain of thousands stays small.
+
     def ev_binary(self, node: _Binary) -> Any:
-        left, right = self.ev(node.left), self.ev(node.right)
-        return _BINARY[node.op](left, right)
+        out = self.ev(node.operands[0])
+        for op, operand in zip(node.ops, node.operands[1:]):
+            out = _BINARY[op](out, self.ev(operand))
+        return out
 
     def ev_compare(self, node: _Compare) -> Any:
-        values = [self.ev(n) for n in node.operands]
         out: Any = True
         strings = node.operands[0].kind == "str"
-        for op, l, r in zip(node.ops, values, values[1:]):
+        left = self.ev(node.operands[0])
+        for op, operand in zip(node.ops, node.operands[1:]):
+            right = self.ev(operand)
             # NumPy's == on str arrays is elementwise, as on numbers; the
             # ufuncs np.equal & co. only take strings from NumPy 2 on.
             if strings:
-                test = (l == r) if op == "==" else (l != r)
+                test = (left == right) if op == "==" else (left != right)
             else:
-                test = _BINARY[op](l, r)
+                test = _BINARY[op](left, right)
             out = np.logical_and(out, test)
+            left = right
         return out
 
     def ev_call(self, node: _Call) -> Any:
-        args = [self.ev(a) for a in node.args]
         f = node.func
-        if len(args) > 1:
-            out = args[0]
-            for a in args[1:]:
-                out = (np.maximum if f == "max" else np.minimum)(out, a)
+        if len(node.args) > 1:
+            pick = np.maximum if f == "max" else np.minimum
+            out = self.ev(node.args[0])
+            for a in node.args[1:]:
+                out = pick(out, self.ev(a))
             return out
-        (v,) = args
-        return _FUNCTIONS[f](v)
+        return _FUNCTIONS[f](self.ev(node.args[0]))
 
     def ev_index(self, node: _Index) -> Any:
         sel = self.bd.select[id(node)]
@@ -796,20 +944,20 @@ _EVAL: dict[type, Callable[[_Block, Any], Any]] = {
 }
 
 
-def _blocks(T: int, width: int) -> Iterator[tuple[int, int]]:
-    rows = max(1, BLOCK_ELEMENTS // max(1, width))
-    for a in range(0, T, rows):
-        yield a, min(T, a + rows)
-
-
 def _run(binding: _Binding, node: _Node, out: np.ndarray, top: bool) -> None:
+    # Evaluating holds about one block-sized value per level of the tree:
+    # deep trees get smaller blocks.
+    width = binding.max_width * max(1, node.depth // 8)
     with np.errstate(all="ignore"):
-        for a, b in _blocks(binding.T, binding.max_width):
+        for a, b in blocks(binding.T, width, BLOCK_ELEMENTS):
             block = _Block(binding, a, b)
-            if top:
-                out[a:b] = block.top(node)
-            else:
-                out[a:b] = np.broadcast_to(np.asarray(block.ev(node), np.float64), (b - a, 1))[:, 0]
+            try:
+                if top:
+                    out[a:b] = block.top(node)
+                else:
+                    out[a:b] = np.broadcast_to(np.asarray(block.ev(node), np.float64), (b - a, 1))[:, 0]
+            finally:
+                block.release()
 
 
 # --------------------------------------------------------------------------
@@ -817,21 +965,26 @@ def _run(binding: _Binding, node: _Node, out: np.ndarray, top: bool) -> None:
 # --------------------------------------------------------------------------
 
 
-def _walk(node: _Node) -> Iterator[_Node]:
-    yield node
-    children: list[_Node] = []
+def _children(node: _Node) -> list[_Node]:
     if isinstance(node, _Unary):
-        children = [node.operand]
-    elif isinstance(node, _Binary):
-        children = [node.left, node.right]
-    elif isinstance(node, _Compare):
-        children = node.operands
-    elif isinstance(node, _Call):
-        children = node.args
-    elif isinstance(node, _Index):
-        children = [node.target]
-    for c in children:
-        yield from _walk(c)
+        return [node.operand]
+    if isinstance(node, (_Binary, _Compare)):
+        return node.operands
+    if isinstance(node, _Call):
+        return node.args
+    if isinstance(node, _Index):
+        return [node.target]
+    return []
+
+
+def _walk(node: _Node) -> Iterator[_Node]:
+    """Every node of the tree, parents first, left to right (without
+    recursion)."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        yield n
+        stack.extend(reversed(_children(n)))
 
 
 @dataclass(frozen=True, eq=False)
@@ -856,7 +1009,7 @@ class Condition:
     def parse(cls, source: str) -> Condition:
         try:
             root = _Parser(source).parse()
-        except RecursionError:
+        except RecursionError:  # MAX_DEPTH keeps far from it; a last line of defence
             raise ConditionError("the condition is nested too deeply", source, 1) from None
         if root.vector:
             if root.kind == "bool":
@@ -881,13 +1034,25 @@ class Condition:
         """Raise ``ConditionError`` if the condition does not fit ``layer`` of
         ``trace`` (an index out of range, vectors of different sizes, no
         readout), without evaluating it."""
-        _Binding(self, trace, layer)
+        self._bind(trace, layer)
+
+    def _bind(self, trace: Trace, layer: int) -> _Binding:
+        try:
+            return _Binding(self, trace, layer)
+        except RecursionError:  # the tree is at most MAX_DEPTH deep: not expected
+            raise ConditionError("the condition is nested too deeply", self.source, 1) from None
+
+    def _run(self, binding: _Binding, node: _Node, out: np.ndarray, top: bool) -> None:
+        try:
+            _run(binding, node, out, top)
+        except RecursionError:
+            raise ConditionError("the condition is nested too deeply", self.source, 1) from None
 
     def evaluate(self, trace: Trace, layer: int = 0) -> np.ndarray:
         """(T,) bool: whether the condition holds at each step."""
-        binding = _Binding(self, trace, layer)
+        binding = self._bind(trace, layer)
         out = np.empty(binding.T, dtype=bool)
-        _run(binding, self.root, out, top=True)
+        self._run(binding, self.root, out, top=True)
         if "p_prev" in self.names:
             out[0] = False  # there is no readout before step 0
         return out
@@ -906,8 +1071,8 @@ class Condition:
                     if n.kind == "num" and not n.vector and mentions:
                         out.setdefault(self.bare_text(n), n)
             elif isinstance(node, _Binary) and node.kind == "bool":
-                visit(node.left)
-                visit(node.right)
+                for n in node.operands:
+                    visit(n)
             elif isinstance(node, _Unary) and node.op == "not":
                 visit(node.operand)
 
@@ -924,11 +1089,11 @@ class Condition:
     def values(self, trace: Trace, layer: int = 0) -> dict[str, np.ndarray]:
         """Each of ``terms()`` evaluated at every step: text -> (T,) float
         (NaN where it mentions ``p_prev`` at step 0)."""
-        binding = _Binding(self, trace, layer)
+        binding = self._bind(trace, layer)
         result = {}
         for text, node in self._terms().items():
             out = np.empty(binding.T, dtype=np.float64)
-            _run(binding, node, out, top=False)
+            self._run(binding, node, out, top=False)
             if any(isinstance(m, _Name) and m.name == "p_prev" for m in _walk(node)):
                 out[0] = np.nan
             result[text] = out

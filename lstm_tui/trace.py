@@ -27,26 +27,86 @@ to t touches only row t. Compressed archives load too, read fully.
 A trace file is untrusted data: loading never unpickles, validates every
 member's name, dtype and shape against the header and the file's size before
 allocating anything, and raises ``TraceError`` naming the file and member.
+Only a regular file is opened (a FIFO would block forever, a device is never
+touched). Strings are checked character by character, in blocks: a code
+point beyond U+10FFFF or a lone surrogate (which Python cannot print) is
+refused with its member and position, and so is a lone surrogate anywhere in
+``meta``. ``meta`` is at most ``META_MAX_CHARS`` characters, nested at most
+``META_MAX_DEPTH`` levels, its integers at most ``META_MAX_DIGITS`` digits.
+Two zip entries that share bytes (the same local header, or overlapping
+data) are refused as a crafted archive.
+
+A mapped file that changes underneath
+-------------------------------------
+
+Memory-mapping has one hazard no check at loading can remove: if another
+process truncates the file (or rewrites it in place, which truncates first)
+while a trace is open, touching a page past the new end raises SIGBUS and
+the process dies. Python cannot survive that: a SIGBUS handler installed with
+``signal`` only sets a flag and returns to the faulting instruction, which
+faults again for ever (the process hangs); ``faulthandler`` prints a
+traceback and then dies. A private, copy-on-write mapping (``ACCESS_COPY``,
+``MAP_PRIVATE``) does not help either: Linux drops even the copied pages of a
+truncated range, so the read still faults (tried: reading, touching every
+page first, copying every page first, all end in SIGBUS). The only full
+protections are not to map (read the file into memory) or a file lease
+(``fcntl F_SETLEASE``, which makes the truncating process wait while the
+holder is told by SIGIO; it needs ownership of the file or CAP_LEASE and a
+local file system), which this module does not take.
+
+What it offers instead is cheap detection: ``Trace.changed_on_disk()``
+compares the file with the size, modification time, inode and device it had
+when it was loaded (two ``stat`` calls, a few microseconds) and returns one
+line saying what changed. A caller checks it before touching steps it has not
+read yet and stops reading the mapping when it says anything. A rewrite in
+place that keeps the size within one tick of the file system's clock is not
+seen; a file replaced by rename (as ``save`` does) is seen, and its old
+mapping stays valid: the old inode lives on until the trace is dropped.
+
+Writing
+-------
+
+``save`` writes through an unnamed temporary file (``O_TMPFILE``) that is
+linked into place only once complete, so a save killed at any moment leaves
+the old file or none and no temporary file. Where the file system cannot do
+that, a named, locked temporary file ``.<name>.<hex>.lstm-tui.tmp`` is used;
+one left by a killed save (no longer locked) is removed by the next save in
+that directory. Only a regular file is ever replaced: a directory, device,
+FIFO or socket at the target is refused, and so is a symbolic link
+(replacing it would break the link, writing through it would write where the
+command line does not say). With ``overwrite=False`` the file is created
+exclusively: of several saves racing for the same new name, exactly one
+succeeds. Every failure is one ``TraceError`` naming the file and the
+operating system's reason.
 
 This module imports only the standard library and NumPy.
 """
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import mmap
 import os
 import re
+import secrets
+import shutil
+import stat
 import struct
-import tempfile
+import time
 import zipfile
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
+
+try:  # POSIX: the lock that tells a live save's temporary file from a dead one
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX
+    fcntl = None  # type: ignore[assignment]
 
 import numpy as np
 
@@ -88,8 +148,14 @@ def release_pages(view: np.ndarray) -> None:
     if not isinstance(mm, mmap.mmap) or not hasattr(mmap, "MADV_DONTNEED") or view.size == 0:
         return
     try:
+        # Addresses through .ctypes, not __array_interface__ (nor byte_bounds,
+        # which uses it): on a read-only buffer NumPy keeps up to a couple of
+        # megabytes per few thousand calls of that, which a scan would pay.
         start = np.frombuffer(mm, np.uint8, count=1).ctypes.data
-        lo, hi = np.lib.array_utils.byte_bounds(view)
+        lo = hi = view.ctypes.data
+        for n, step in zip(view.shape, view.strides):
+            lo, hi = lo + min(0, (n - 1) * step), hi + max(0, (n - 1) * step)
+        hi += view.itemsize
         # Whole 2 MiB blocks: a kernel with large folios maps up to that much
         # around each page read, and dropping a mapping of a read-only file
         # that is still wanted costs only a minor fault later.
@@ -110,6 +176,73 @@ class TraceError(Exception):
         self.path = None if path is None else str(path)
         self.why = why
         super().__init__(f"{self.path}: {why}" if self.path else why)
+
+
+def _os_reason(e: OSError) -> str:
+    """The operating system's reason, without the file name it repeats."""
+    return e.strerror or _one_line(e)
+
+
+_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"), (stat.S_ISLNK, "a symbolic link"))
+
+
+def _kind(mode: int) -> str:
+    """What a file that is not regular is: "a FIFO", "a directory" ..."""
+    return next((word for test, word in _KINDS if test(mode)), "a special file")
+
+
+def _check_mode(path: str | os.PathLike, mode: int, what: str) -> None:
+    if stat.S_ISREG(mode):
+        return
+    if stat.S_ISDIR(mode):
+        raise TraceError(path, f"is a directory, not a {what}")
+    raise TraceError(path, f"not a regular file ({_kind(mode)}), so not a {what}")
+
+
+def require_regular_file(path: str | os.PathLike, what: str = "trace file") -> os.stat_result:
+    """``os.stat(path)`` if ``path`` is a regular file (a symbolic link to
+    one counts); otherwise ``TraceError`` naming the path: "no such file",
+    "is a directory, not a trace file", "not a regular file (a FIFO), so not
+    a trace file" ...
+
+    It only looks, never opens: a FIFO is not waited on and a device is not
+    touched. Call it before handing a path to any reader (``numpy.load``,
+    ``h5py``, Keras); ``what`` names the expected file in the message."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise TraceError(path, "no such file") from None
+    except ValueError:  # a path with a NUL byte in it
+        raise TraceError(path, "not a valid file name") from None
+    except OSError as e:
+        raise TraceError(path, _os_reason(e)) from None
+    _check_mode(path, st.st_mode, what)
+    return st
+
+
+def open_regular_file(path: str | os.PathLike, what: str = "trace file") -> BinaryIO:
+    """Open ``path`` for reading, binary, if it is a regular file; otherwise
+    ``TraceError`` as ``require_regular_file``. The file is checked before
+    opening and again on the open descriptor, and opened non-blocking, so a
+    FIFO swapped in between the two cannot make the open wait."""
+    require_regular_file(path, what)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise TraceError(path, "no such file") from None
+    except ValueError:
+        raise TraceError(path, "not a valid file name") from None
+    except OSError as e:
+        raise TraceError(path, _os_reason(e)) from None
+    try:
+        _check_mode(path, os.fstat(fd).st_mode, what)
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 # --------------------------------------------------------------------------
@@ -195,10 +328,52 @@ class Trace:
     created: str = ""
     meta: dict[str, Any] = field(default_factory=dict)  # any other keys
     path: Path | None = None
+    #: (st_size, st_mtime_ns, st_ino, st_dev) of the file when it was loaded;
+    #: None for a trace that was not loaded from a file.
+    stamp: tuple[int, int, int, int] | None = field(default=None, init=False, repr=False)
+    # The mapping the members are views of, when they are (for its size).
+    _mapping: mmap.mmap | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if not self.created:
             self.created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+    def changed_on_disk(self) -> str | None:
+        """None while the file this trace was loaded from is as it was;
+        otherwise one line saying what happened to it: "the file was
+        truncated from N to M bytes", "the file was rewritten", "the file
+        was replaced by another file", "the file was removed or renamed".
+
+        Costs two ``stat`` calls. A memory-mapped trace whose file was
+        truncated or rewritten must not be read further: a page past the new
+        end kills the process with SIGBUS (see the module's docstring).
+        After "replaced" or "removed" the old data is still readable (the old
+        file lives on while it is mapped), but it is no longer what the path
+        names. Always None for a trace not loaded from a file."""
+        if self.stamp is None or self.path is None:
+            return None
+        size, mtime, ino, dev = self.stamp
+        if self._mapping is not None:
+            try:
+                # fstat of the mapped file itself, wherever its name now points
+                mapped = self._mapping.size()
+            except (ValueError, OSError):
+                mapped = size  # a closed mapping is not read any more
+            if mapped < size:
+                return f"the file was truncated from {size} to {mapped} bytes"
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return "the file was removed or renamed"
+        except OSError as e:
+            return f"the file can no longer be examined ({_os_reason(e)})"
+        if (st.st_ino, st.st_dev) != (ino, dev):
+            return "the file was replaced by another file"
+        if st.st_size < size:
+            return f"the file was truncated from {size} to {st.st_size} bytes"
+        if st.st_size != size or st.st_mtime_ns != mtime:
+            return "the file was rewritten"
+        return None
 
     @property
     def steps(self) -> int:
@@ -242,8 +417,8 @@ class Trace:
         if self.vocab is not None:
             yield "readout/vocab", np.asarray(self.vocab, dtype=str)
 
-    def save(self, path: str | os.PathLike) -> Path:
-        return save(self, path)
+    def save(self, path: str | os.PathLike, overwrite: bool = True) -> Path:
+        return save(self, path, overwrite=overwrite)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Trace:
@@ -255,29 +430,264 @@ class Trace:
 # --------------------------------------------------------------------------
 
 
-def save(trace: Trace, path: str | os.PathLike) -> Path:
-    """Write ``trace`` to ``path`` atomically: into a temporary file beside
-    it, then renamed into place, so an interrupted save leaves either the old
-    file or none, never half a trace."""
+#: The suffix of the named temporary files a save falls back to where the
+#: file system has no unnamed ones: ``.<name>.<12 hex digits>.lstm-tui.tmp``.
+TEMP_SUFFIX = ".lstm-tui.tmp"
+_TEMP_NAME = re.compile(r"\..*\.[0-9a-f]{12}" + re.escape(TEMP_SUFFIX), re.DOTALL)
+#: A named temporary file this old and not locked was left by a killed save.
+#: (The age covers the instant between creating a file and locking it.)
+STALE_AFTER = 10.0
+# How an open unnamed file is named through /proc (by linkat with AT_SYMLINK_FOLLOW).
+_PROC_FD = "/proc/self/fd/{}"
+# errno values by which a file system says it has no O_TMPFILE
+_NO_TMPFILE = {errno.EOPNOTSUPP, errno.ENOTSUP, errno.EISDIR, errno.EINVAL}
+# ... and by which it says it cannot make hard links
+_NO_LINKS = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK, errno.ENOSYS, errno.EXDEV}
+
+
+def save(trace: Trace, path: str | os.PathLike, overwrite: bool = True) -> Path:
+    """Write ``trace`` to ``path`` atomically and return the path.
+
+    The data goes to a temporary file in the target's directory, which is
+    put in place only once complete (see the module's docstring): an
+    interrupted or killed save leaves the old file or none, never half a
+    trace, and no temporary file.
+
+    ``overwrite=False`` creates the file exclusively: if ``path`` exists, or
+    another save creates it first, ``TraceError`` "exists already" and
+    nothing is written. Only a regular file is ever replaced; a symbolic
+    link, directory, device, FIFO or socket at ``path`` is refused. Every
+    failure (a read-only directory, a full disk, a name too long) is one
+    ``TraceError`` naming the file and the reason."""
+    if os.fspath(path) in ("", b""):
+        raise TraceError(None, "an empty file name: nowhere to write the trace")
     target = Path(path)
+    if "\0" in str(target):
+        raise TraceError(target, "not a valid file name")
     validate(trace, target)  # refuse to write what we could not read back
-    fd, tmp = tempfile.mkstemp(dir=target.parent or ".", prefix=f".{target.name}.", suffix=".tmp")
+    name = target.name
+    if name in ("", ".", ".."):
+        raise TraceError(target, "not a file name (it names a directory)")
+    dirfd = None
+    fp = None
+    temp: str | None = None  # a named temporary file to remove on failure
     try:
-        with os.fdopen(fd, "w+b") as fp:
-            _write_zip(fp, trace.members())
-            fp.flush()
-            os.fsync(fp.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, target)
-    except BaseException:
+        dirfd = os.open(target.parent, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0))
+        _check_target(target, name, dirfd, overwrite)
+        _remove_stale_temps(dirfd)
+        fd = _open_unnamed(dirfd)
+        if fd is None:
+            fd, temp = _open_named(dirfd, name)
+        else:
+            _lock(fd)
+        fp = os.fdopen(fd, "w+b")
+        _write_zip(fp, trace.members())
+        fp.flush()
+        os.fsync(fp.fileno())
+        in_place = False
+        if temp is None:
+            # An unnamed file: linkat(..., AT_SYMLINK_FOLLOW) through /proc
+            # names it; without overwrite, straight under the target's name,
+            # which fails if that exists: exclusive creation.
+            link_to = name if not overwrite else _temp_name(name)
+            try:
+                os.link(_PROC_FD.format(fp.fileno()), link_to, dst_dir_fd=dirfd)
+            except FileExistsError:
+                raise
+            except OSError:
+                # a /proc that cannot name it after all: copy into a named file
+                fp, temp = _copy_to_named(fp, dirfd, name)
+            else:
+                in_place, temp = (True, None) if not overwrite else (False, link_to)
+        if not in_place:
+            if overwrite:
+                os.rename(temp, name, src_dir_fd=dirfd, dst_dir_fd=dirfd)
+            else:
+                _rename_noreplace(dirfd, temp, name)
+            temp = None
         try:
-            os.unlink(tmp)
+            os.fsync(dirfd)  # the new name survives a power cut too
         except OSError:
             pass
-        raise
+    except FileExistsError:
+        raise TraceError(target, "exists already (not replaced)") from None
+    except OSError as e:
+        if dirfd is None and e.errno == errno.ENOENT:
+            raise TraceError(target, f"cannot write the trace (there is no directory {str(target.parent)!r})") \
+                from None
+        raise TraceError(target, f"cannot write the trace ({_os_reason(e)})") from None
+    finally:
+        if fp is not None:
+            try:
+                fp.close()  # also the lock; an unnamed file vanishes here unless linked
+            except OSError:
+                pass
+        if temp is not None and dirfd is not None:
+            try:
+                os.unlink(temp, dir_fd=dirfd)
+            except OSError:
+                pass
+        if dirfd is not None:
+            os.close(dirfd)
     return target
+
+
+def _check_target(target: Path, name: str, dirfd: int, overwrite: bool) -> None:
+    """Refuse a target that exists and may not be replaced."""
+    try:
+        st = os.stat(name, dir_fd=dirfd, follow_symlinks=False)
+    except FileNotFoundError:
+        return
+    if stat.S_ISLNK(st.st_mode):
+        raise TraceError(target, "is a symbolic link; give the path of the file itself (a link is never "
+                                 "replaced or written through)")
+    if not stat.S_ISREG(st.st_mode):
+        raise TraceError(target, f"exists and is {_kind(st.st_mode)}, not a regular file; only a regular "
+                                 "file is ever replaced")
+    if not overwrite:
+        raise FileExistsError(errno.EEXIST, "exists")
+
+
+def _temp_name(name: str) -> str:
+    # Keep the name short enough for any file system: the target's name is
+    # only there to tell a person whose temporary file it is.
+    return f".{name[:100]}.{secrets.token_hex(6)}{TEMP_SUFFIX}"
+
+
+def _open_unnamed(dirfd: int) -> int | None:
+    """A file without a name in the directory (Linux ``O_TMPFILE``), or
+    None where the system or the file system has none, or where it could
+    not be given a name afterwards (no /proc)."""
+    flag = getattr(os, "O_TMPFILE", 0)
+    if not flag or not os.path.isdir(os.path.dirname(_PROC_FD)):
+        return None
+    try:
+        return os.open(".", flag | os.O_RDWR | getattr(os, "O_CLOEXEC", 0), 0o666, dir_fd=dirfd)
+    except OSError as e:
+        if e.errno in _NO_TMPFILE:
+            return None
+        raise
+
+
+def _copy_to_named(fp: Any, dirfd: int, name: str) -> tuple[Any, str]:
+    """The complete unnamed file ``fp`` copied into a new named temporary
+    file; returns that (open, locked) and its name, and closes ``fp``."""
+    fd, temp = _open_named(dirfd, name)
+    out = os.fdopen(fd, "w+b")
+    try:
+        fp.seek(0)
+        shutil.copyfileobj(fp, out, 1 << 20)
+        out.flush()
+        os.fsync(out.fileno())
+    except BaseException:
+        out.close()
+        os.unlink(temp, dir_fd=dirfd)
+        raise
+    fp.close()
+    return out, temp
+
+
+def _open_named(dirfd: int, name: str) -> tuple[int, str]:
+    """A new, locked temporary file with our own kind of name."""
+    while True:
+        temp = _temp_name(name)
+        try:
+            fd = os.open(temp, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666,
+                         dir_fd=dirfd)
+        except FileExistsError:
+            continue
+        _lock(fd)
+        return fd, temp
+
+
+def _lock(fd: int) -> None:
+    """Hold an exclusive lock on the file for as long as it is open: the
+    sign that its save is alive."""
+    if fcntl is not None:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            pass  # no locks on this file system: the file is then never taken for stale
+
+
+def _remove_stale_temps(dirfd: int) -> None:
+    """Remove the named temporary files that killed saves left in the
+    directory: ours by their name, unlocked, and not brand new."""
+    if fcntl is None:
+        return
+    try:
+        with os.scandir(dirfd) as entries:
+            names = [e.name for e in entries if e.name.endswith(TEMP_SUFFIX) and _TEMP_NAME.fullmatch(e.name)]
+    except OSError:
+        return
+    now = time.time()
+    for temp in names:
+        try:
+            fd = os.open(temp, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+                         | getattr(os, "O_CLOEXEC", 0), dir_fd=dirfd)
+        except OSError:
+            continue
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode) or now - st.st_mtime < STALE_AFTER:
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                continue  # locked: a save in progress
+            os.unlink(temp, dir_fd=dirfd)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+
+
+def _rename_noreplace(dirfd: int, temp: str, name: str) -> None:
+    """Give the complete temporary file ``temp`` the name ``name`` only if
+    no file has it: a hard link (fails if the name exists), then the
+    temporary name removed. Where the file system has no hard links,
+    ``renameat2(RENAME_NOREPLACE)``; where it has neither, a check and a
+    rename, which a racing save could slip between."""
+    try:
+        os.link(temp, name, src_dir_fd=dirfd, dst_dir_fd=dirfd, follow_symlinks=False)
+    except FileExistsError:
+        raise
+    except OSError as e:
+        if e.errno not in _NO_LINKS:
+            raise
+    else:
+        os.unlink(temp, dir_fd=dirfd)
+        return
+    if _renameat2_noreplace(dirfd, temp, name):
+        return
+    try:
+        os.stat(name, dir_fd=dirfd, follow_symlinks=False)
+    except FileNotFoundError:
+        os.rename(temp, name, src_dir_fd=dirfd, dst_dir_fd=dirfd)
+    else:
+        raise FileExistsError(errno.EEXIST, "exists")
+
+
+def _renameat2_noreplace(dirfd: int, temp: str, name: str) -> bool:
+    """``renameat2(dirfd, temp, dirfd, name, RENAME_NOREPLACE)`` through the
+    C library; False where there is none or the file system refuses the flag."""
+    try:
+        import ctypes
+        import ctypes.util
+
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    if renameat2(dirfd, os.fsencode(temp), dirfd, os.fsencode(name), 1) == 0:  # 1: RENAME_NOREPLACE
+        return True
+    err = ctypes.get_errno()
+    if err == errno.EEXIST:
+        raise FileExistsError(err, os.strerror(err))
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP):
+        return False
+    raise OSError(err, os.strerror(err))
 
 
 def _write_zip(fp: io.BufferedRandom, members: Iterator[tuple[str, np.ndarray]]) -> None:
@@ -324,18 +734,10 @@ def load(path: str | os.PathLike, verify: bool | None = None) -> Trace:
     ``VERIFY_CRC_BELOW`` (checking reads the whole file, which memory-mapping
     a large trace exists to avoid)."""
     path = Path(path)
-    try:
-        size = path.stat().st_size
-        fh = open(path, "rb")
-    except FileNotFoundError:
-        raise TraceError(path, "no such file") from None
-    except IsADirectoryError:
-        raise TraceError(path, "is a directory, not a trace file") from None
-    except ValueError:  # a path with a NUL byte in it
-        raise TraceError(path, "not a valid file name") from None
-    except OSError as e:
-        raise TraceError(path, e.strerror or str(e)) from None
+    fh = open_regular_file(path)
     with fh:
+        st = os.fstat(fh.fileno())
+        size = st.st_size
         if size == 0:
             raise TraceError(path, "empty file, not a trace")
         try:
@@ -346,17 +748,22 @@ def load(path: str | os.PathLike, verify: bool | None = None) -> Trace:
             raise TraceError(path, f"damaged archive ({_one_line(e)})") from None
         with zf:
             try:
-                arrays = _read_members(path, fh, zf, size, size < VERIFY_CRC_BELOW if verify is None else verify)
+                arrays, mapping = _read_members(path, fh, zf, size,
+                                                size < VERIFY_CRC_BELOW if verify is None else verify)
             except TraceError:
                 raise
             except (zipfile.BadZipFile, OSError, EOFError, ValueError, struct.error, UnicodeError,
                     NotImplementedError, RuntimeError) as e:
                 # zipfile itself meets garbage as the member table is walked
                 raise TraceError(path, f"damaged archive ({_one_line(e)})") from None
-    return _build(path, arrays)
+    trace = _build(path, arrays)
+    trace.stamp = (st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev)
+    trace._mapping = mapping
+    return trace
 
 
-def _read_members(path: Path, fh: Any, zf: zipfile.ZipFile, size: int, verify: bool) -> dict[str, np.ndarray]:
+def _read_members(path: Path, fh: Any, zf: zipfile.ZipFile, size: int,
+                  verify: bool) -> tuple[dict[str, np.ndarray], mmap.mmap | None]:
     seen: set[str] = set()
     mm: mmap.mmap | None = None
     arrays: dict[str, np.ndarray] = {}
@@ -364,6 +771,7 @@ def _read_members(path: Path, fh: Any, zf: zipfile.ZipFile, size: int, verify: b
     if inflated > INFLATE_FACTOR * size + INFLATE_SLACK:
         raise TraceError(path, f"compressed members would inflate to {_size(inflated)}, more than "
                                f"{INFLATE_FACTOR}× the file's {_size(size)} (a zip bomb?); refusing")
+    data_at = _member_layout(path, fh, zf, size)
     for info in zf.infolist():
         name = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
         if name in seen:
@@ -380,12 +788,55 @@ def _read_members(path: Path, fh: Any, zf: zipfile.ZipFile, size: int, verify: b
         if info.compress_type == zipfile.ZIP_STORED:
             if mm is None:
                 mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-            arrays[name] = _map_member(path, mm, info, name, size, verify)
+            arrays[name] = _map_member(path, mm, info, name, data_at[id(info)], size, verify)
         elif info.compress_type == zipfile.ZIP_DEFLATED:
             arrays[name] = _inflate_member(path, zf, info, name)
         else:
             raise TraceError(path, f"member {name!r} uses unsupported compression {info.compress_type}")
-    return arrays
+    return arrays, mm
+
+
+def _member_layout(path: Path, fh: Any, zf: zipfile.ZipFile, size: int) -> dict[int, int]:
+    """Where each member's data starts (by ``id`` of its ZipInfo), from its
+    local header, after checking that the local headers are where the
+    directory says, name the same members, and that no two members share a
+    byte: two directory entries aimed at one local header (or at overlapping
+    data) would make one stored array read as two, a crafted archive that a
+    checksum mismatch would only hint at."""
+    spans: list[tuple[int, int, str]] = []
+    data_at: dict[int, int] = {}
+    names: list[tuple[zipfile.ZipInfo, bytes]] = []
+    fd = fh.fileno()
+    for info in zf.infolist():
+        name = info.filename
+        off = info.header_offset
+        if off < 0 or off + _LOCAL_HEADER.size > size:
+            raise TraceError(path, f"member {name!r}: local header past the end of the file (truncated?)")
+        fields = _LOCAL_HEADER.unpack(os.pread(fd, _LOCAL_HEADER.size, off))
+        if fields[0] != b"PK\x03\x04":
+            raise TraceError(path, f"member {name!r}: bad local header (damaged archive)")
+        name_len, extra_len = fields[10], fields[11]
+        names.append((info, os.pread(fd, name_len, off + _LOCAL_HEADER.size)))
+        data = off + _LOCAL_HEADER.size + name_len + extra_len
+        data_at[id(info)] = data
+        spans.append((off, data + info.compress_size, name))
+    spans.sort()
+    for (a_start, a_end, a), (b_start, _, b) in zip(spans, spans[1:]):
+        if b_start == a_start:
+            raise TraceError(path, f"members {a!r} and {b!r} point at the same local header (offset {a_start}): "
+                                   "a crafted archive")
+        if b_start < a_end:
+            raise TraceError(path, f"member {b!r} starts inside member {a!r} (offset {b_start}): "
+                                   "overlapping members, a crafted archive")
+    start_dir = getattr(zf, "start_dir", None)
+    if spans and isinstance(start_dir, int) and spans[-1][1] > start_dir:
+        raise TraceError(path, f"member {spans[-1][2]!r} runs into the archive's directory (a damaged archive)")
+    for info, local in names:
+        expected = info.orig_filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437", "replace")
+        if local != expected:
+            raise TraceError(path, f"member {info.filename!r}: its local header names {_shown(local)} "
+                                   "(a damaged or crafted archive)")
+    return data_at
 
 
 def _parse_npy_header(path: Path, fp: Any, name: str, member_size: int) -> tuple[np.dtype, tuple[int, ...], bool, int]:
@@ -421,24 +872,19 @@ def _parse_npy_header(path: Path, fp: Any, name: str, member_size: int) -> tuple
     return dtype, tuple(shape), bool(fortran), header_len
 
 
-def _map_member(path: Path, mm: mmap.mmap, info: zipfile.ZipInfo, name: str, size: int,
+def _map_member(path: Path, mm: mmap.mmap, info: zipfile.ZipInfo, name: str, data: int, size: int,
                 verify: bool) -> np.ndarray:
-    off = info.header_offset
-    if off + _LOCAL_HEADER.size > size:
-        raise TraceError(path, f"member {name!r}: local header past the end of the file")
-    fields = _LOCAL_HEADER.unpack_from(mm, off)
-    if fields[0] != b"PK\x03\x04":
-        raise TraceError(path, f"member {name!r}: bad local header (damaged archive)")
-    data = off + _LOCAL_HEADER.size + fields[10] + fields[11]
     if info.file_size != info.compress_size or data + info.file_size > size:
         raise TraceError(path, f"member {name!r} runs past the end of the file (truncated?)")
     head = io.BytesIO(mm[data : data + min(info.file_size, 10240)])
     dtype, shape, fortran, header_len = _parse_npy_header(path, head, name, info.file_size)
-    if verify and zlib.crc32(memoryview(mm)[data : data + info.file_size]) != info.CRC:
-        raise TraceError(path, f"member {name!r} fails its CRC-32 checksum (the file is damaged)")
     count = int(np.prod(shape, dtype=np.int64)) if shape else 1
     # A view of the mapped file: pages are read when a step touches them.
     array = np.frombuffer(mm, dtype=dtype, count=count, offset=data + header_len)
+    if verify:
+        if zlib.crc32(memoryview(mm)[data : data + info.file_size]) != info.CRC:
+            raise TraceError(path, f"member {name!r} fails its CRC-32 checksum (the file is damaged)")
+        release_pages(array)  # read through once: not a reason to stay resident
     return array.reshape(shape, order="F" if fortran else "C")
 
 
@@ -470,6 +916,13 @@ def _inflate_member(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, name
 
 def _one_line(e: BaseException) -> str:
     return " ".join(str(e).split())[:200] or type(e).__name__
+
+
+def _shown(value: Any, limit: int = 60) -> str:
+    """``repr(value)`` made safe for a one-line message: ASCII only (a lone
+    surrogate cannot be printed), and cut short in the middle."""
+    text = ascii(value)
+    return text if len(text) <= limit else f"{text[:limit - 21]}...{text[-18:]}"
 
 
 def _size(n: int) -> str:
@@ -505,21 +958,128 @@ def _str_member(path: Path | None, name: str, a: np.ndarray, shape: tuple[int, .
             raise TraceError(path, f"member {name!r} is not valid UTF-8") from None
     _require(a.dtype.kind == "U", path, f"member {name!r} has dtype {a.dtype}, expected str")
     _require(a.shape == shape, path, f"member {name!r} has shape {a.shape}, expected {shape}")
+    check_text(path, name, a)
     return a
+
+
+#: Strings of this many characters or more are checked a block at a time.
+TEXT_BLOCK_CHARS = 1 << 20
+
+
+def check_text(path: Path | str | None, name: str, a: np.ndarray) -> None:
+    """Refuse a str array (NumPy ``<U``) holding a code point Python cannot
+    make a printable string of: above U+10FFFF (``str()`` of it raises
+    SystemError) or a lone surrogate U+D800…U+DFFF (it cannot be encoded
+    for the terminal). ``TraceError`` names the member, the string's position
+    and the character's. Reads ``TEXT_BLOCK_CHARS`` characters at a time,
+    handing the pages of a mapped member back after each block."""
+    a = np.asarray(a)
+    chars = a.dtype.itemsize // 4
+    if a.dtype.kind != "U" or a.size == 0 or chars == 0:
+        return
+    flat = a.reshape(-1)  # (the members checked are 0-d or 1-d: a view)
+    codes_of = np.dtype(np.uint32).newbyteorder(a.dtype.byteorder)
+    rows = max(1, TEXT_BLOCK_CHARS // chars)
+    for start in range(0, flat.size, rows):
+        block = np.ascontiguousarray(flat[start:start + rows])
+        codes = block.view(codes_of).reshape(len(block), chars)
+        bad = (codes > 0x10FFFF) | ((codes >= 0xD800) & (codes <= 0xDFFF))
+        if bad.any():
+            r, k = divmod(int(np.argmax(bad)), chars)
+            code = int(codes[r, k])
+            what = "beyond U+10FFFF" if code > 0x10FFFF else "a lone surrogate"
+            where = f"string {start + r}" if a.ndim else "the string"
+            raise TraceError(path, f"member {name!r}: {where} has an invalid character (code point "
+                                   f"{code:#x}, {what}) at offset {k}")
+        release_pages(flat[start:start + rows])
+
+
+#: Limits on ``meta``, which describes a trace and holds none of its data:
+#: its length in characters, how deep its objects and lists nest, and the
+#: digits of an integer (Python refuses to convert more than 4300 anyway).
+META_MAX_CHARS = 1 << 20
+META_MAX_DEPTH = 32
+META_MAX_DIGITS = 100
+
+
+class _MetaRefused(Exception):
+    pass
+
+
+def _meta_int(text: str) -> int:
+    digits = len(text.lstrip("-"))
+    if digits > META_MAX_DIGITS:
+        raise _MetaRefused(f"meta: an integer with {digits} digits (at most {META_MAX_DIGITS})")
+    return int(text)
+
+
+def check_meta(path: Path | str | None, meta: Any) -> None:
+    """Refuse ``meta`` (parsed JSON) nested deeper than ``META_MAX_DEPTH`` or
+    holding a string with a lone surrogate (JSON's ``"\\udc80"``), which no
+    terminal can show. Iterative: any depth is examined without recursion."""
+    # (value, depth, trail): the trail is (parent trail, key), spelled out
+    # only for a message, so a long list costs no strings.
+    stack: list[tuple[Any, int, Any]] = [(meta, 0, None)]
+    while stack:
+        value, depth, trail = stack.pop()
+        if depth > META_MAX_DEPTH:
+            raise TraceError(path, f"{_trail(trail)}: meta nests deeper than {META_MAX_DEPTH} levels")
+        if isinstance(value, str):
+            texts = [value]
+        elif isinstance(value, dict):
+            texts = [k for k in value if isinstance(k, str)]
+            stack.extend((v, depth + 1, (trail, k)) for k, v in value.items())
+        elif isinstance(value, list):
+            texts = []
+            stack.extend((v, depth + 1, (trail, k)) for k, v in enumerate(value))
+        else:
+            continue
+        for text in texts:
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError as e:
+                raise TraceError(path, f"{_trail(trail)}: a string holds a lone surrogate "
+                                       f"(U+{ord(text[e.start]):04X}) at character {e.start}") from None
+
+
+def _trail(trail: Any) -> str:
+    """``meta.layers[0].name`` from a trail of keys."""
+    keys = []
+    while trail is not None:
+        trail, key = trail
+        keys.append(key)
+    out = "meta"
+    for key in reversed(keys):
+        if isinstance(key, int):
+            out += f"[{key}]"
+        elif key.isascii() and key.isidentifier() and len(key) <= 30:
+            out += f".{key}"
+        else:
+            out += f"[{_shown(key, 30)}]"
+    return out
 
 
 def _parse_meta(path: Path, a: np.ndarray | None) -> dict[str, Any]:
     _require(a is not None, path, "member 'meta' is missing (not an lstm-trace file)")
+    assert a is not None
+    chars = a.dtype.itemsize // 4 if a.dtype.kind == "U" else a.dtype.itemsize
+    _require(chars <= META_MAX_CHARS, path, f"member 'meta' is {chars} characters long, more than "
+                                            f"{META_MAX_CHARS} (it describes the trace; data go in arrays)")
     a = _str_member(path, "meta", a, ())
     try:
-        meta = json.loads(str(a[()]))
-    except (json.JSONDecodeError, RecursionError) as e:
+        meta = json.loads(str(a[()]), parse_int=_meta_int)
+    except _MetaRefused as e:
+        raise TraceError(path, str(e)) from None
+    except RecursionError:
+        raise TraceError(path, f"member 'meta' nests deeper than {META_MAX_DEPTH} levels") from None
+    except ValueError as e:  # JSONDecodeError, and any limit Python's parser meets
         raise TraceError(path, f"member 'meta' is not valid JSON ({_one_line(e)})") from None
     _require(isinstance(meta, dict), path, "member 'meta' is not a JSON object")
-    _require(meta.get("format") == FORMAT, path, f"meta: format is {meta.get('format')!r}, expected {FORMAT!r}")
+    check_meta(path, meta)
+    _require(meta.get("format") == FORMAT, path, f"meta: format is {_shown(meta.get('format'))}, expected {FORMAT!r}")
     version = meta.get("version")
     _require(isinstance(version, int) and not isinstance(version, bool), path,
-             f"meta: version {version!r} is not a number")
+             f"meta: version {_shown(version)} is not a number")
     _require(version == VERSION, path,
              f"meta: unsupported trace format version {version} (this lstm-tui reads version {VERSION})")
     layers = meta.get("layers")
@@ -530,9 +1090,10 @@ def _parse_meta(path: Path, a: np.ndarray | None) -> dict[str, Any]:
                          ("activation", str), ("recurrent_activation", str), ("reversed", bool)):
             _require(key in d, path, f"meta: layers[{k}] lacks {key!r}")
             _require(isinstance(d[key], typ) and (typ is bool or not isinstance(d[key], bool)), path,
-                     f"meta: layers[{k}].{key} is {d[key]!r}, expected {typ.__name__}")
+                     f"meta: layers[{k}].{key} is {_shown(d[key])}, expected {typ.__name__}")
         for key in ("activation", "recurrent_activation"):
-            _require(d[key] in ACTIVATIONS, path, f"meta: layers[{k}].{key} {d[key]!r} is not a known activation")
+            _require(d[key] in ACTIVATIONS, path,
+                     f"meta: layers[{k}].{key} {_shown(d[key])} is not a known activation")
         for key in ("units", "input_dim"):
             _require(d[key] >= 1, path, f"meta: layers[{k}].{key} is {d[key]}; a layer needs at least 1")
     return meta
@@ -644,6 +1205,10 @@ def validate(trace: Trace, path: Path | None = None) -> None:
             _require(a in ACTIVATIONS, path, f"layer {k}: unknown activation {a!r}")
     if trace.tokens is not None:
         _require(np.shape(trace.tokens) == (T,), path, f"member 'tokens' must have shape ({T},)")
+        check_text(path, "tokens", np.asarray(trace.tokens, dtype=str))
+    if trace.vocab is not None:
+        check_text(path, "readout/vocab", np.asarray(trace.vocab, dtype=str))
+    check_meta(path, trace.meta_dict())
     if trace.probs is not None:
         _require(np.ndim(trace.probs) == 2 and np.shape(trace.probs)[0] == T, path,
                  f"member 'readout/probs' must have shape ({T}, V)")

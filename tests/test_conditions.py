@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import math
 import statistics
+import tracemalloc
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -523,3 +525,233 @@ def test_next_hit_with_no_hits():
     assert next_hit(np.zeros(5, bool), 0) is None
     assert next_hit(np.zeros(5, bool), 4, backwards=True) is None
     assert next_hit(np.array([], dtype=np.int64), 0) is None
+
+
+# --------------------------------------------------------------------------
+# Hostile conditions: long chains, deep nesting, foreign digits, huge text.
+# Whatever is pasted into the breakpoint dialog ends in a result or in one
+# ConditionError with a column, never in a RecursionError.
+# --------------------------------------------------------------------------
+
+
+def chain_trace() -> Trace:
+    return random_trace(seed=8, T=40, H=4, readout=True)
+
+
+@pytest.mark.parametrize("n", [500, 5000])
+@pytest.mark.parametrize("chain, short", [
+    (lambda n: " or ".join(["nan"] * n), "nan"),
+    (lambda n: " or ".join(["f[0] > 0.9"] * (n - 1) + ["h[1] > 0"]), "f[0] > 0.9 or h[1] > 0"),
+    (lambda n: " and ".join(["f[0] < 2"] * (n - 1) + ["h[1] > 0"]), "h[1] > 0"),
+    (lambda n: " + ".join(["f[0]"] * n) + " > 0.5 * " + str(n), "f[0] > 0.5"),
+    (lambda n: "h[1]" + " + c[2] - c[2]" * (n // 2) + " > 0", "h[1] > 0"),
+    (lambda n: "f[0] * " + " * ".join(["1"] * n) + " / " + " / ".join(["1"] * n) + " > 0.5", "f[0] > 0.5"),
+    (lambda n: " <= ".join(["-1"] + ["f[1]"] * (n - 2) + ["0.5"]), "-1 <= f[1] <= 0.5"),
+    (lambda n: " <= ".join(["f[1]"] * n), "f[1] == f[1]"),
+    (lambda n: "max(" + ", ".join(["f[1]"] * (n - 1) + ["f[2]"]) + ") > 0.5", "max(f[1], f[2]) > 0.5"),
+    (lambda n: "any(" + " + ".join(["h"] * n) + f" > {n / 4})", "any(h > 0.25)"),
+], ids=["or-nan", "or", "and", "plus", "plus-minus", "times-divide", "compare", "compare-equal", "max", "vectors"])
+def test_long_chains_of_one_operator(n, chain, short):
+    tr = chain_trace()
+    source = chain(n)
+    expected = Condition.parse(short).evaluate(tr)
+    assert 0 < expected.sum() < tr.steps or short == "nan" or short == "f[1] == f[1]"
+    cond = Condition.parse(source)
+    assert cond.evaluate(tr).tolist() == expected.tolist()
+    assert find(tr, cond).tolist() == np.flatnonzero(expected).tolist()
+    cond.values(tr)  # the terms beside a hit
+    cond.check(tr)
+
+
+def test_a_long_chain_is_one_flat_node():
+    cond = Condition.parse(" or ".join(["nan"] * 5000))
+    assert cond.root.depth == 2 and len(cond.root.operands) == 5000
+    cond = Condition.parse(" + ".join(["f[0]"] * 5000) + " > 1")
+    assert cond.root.depth == 4  # compare > chain > index > name
+
+
+def test_long_chains_evaluate_in_bounded_memory():
+    """Two values at a time, never one per operand: 5000 operands over 2000
+    steps would be 80 MB as a list."""
+    tr = random_trace(seed=8, T=2000, H=4)
+    for source in [" < ".join(["f[1]"] * 5000), " + ".join(["f[0]"] * 5000) + " > 1",
+                   "max(" + ", ".join(["f[1]"] * 5000) + ") > 0.5", " or ".join(["f[0] > 0.5"] * 5000)]:
+        cond = Condition.parse(source)
+        tracemalloc.start()
+        try:
+            cond.evaluate(tr)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert peak < 4 << 20, (source[:30], peak)
+
+
+def test_the_block_cache_is_bounded(monkeypatch):
+    """Many different slices of one vector: cached up to CACHE_BYTES, then
+    read each time; the answer is the same."""
+    tr = random_trace(seed=8, T=50, H=6)
+    source = " or ".join(f"any(h[{a}:{b}] > 0.6)" for a in range(6) for b in range(a + 1, 7))
+    whole = Condition.parse(source).evaluate(tr)
+    monkeypatch.setattr(conditions, "CACHE_BYTES", 1000)
+    assert Condition.parse(source).evaluate(tr).tolist() == whole.tolist()
+
+
+DEEP = {
+    "parentheses": "(" * 1000 + "nan" + ")" * 1000,
+    "unary minus": "- " * 1000 + "f[0] > 0",
+    "unary plus": "+" * 1000 + "f[0] > 0",
+    "not": "not " * 1000 + "nan",
+    "power": " ** ".join(["f[0]"] * 1000) + " > 0",
+    "indexing": "any(h" + "[0:4]" * 1000 + " > 0)",
+    "calls": "abs(" * 1000 + "f[0]" + ")" * 1000 + " > 0",
+    "mixed": "(f[0] + " * 1000 + "1" + ")" * 1000 + " > 0",
+    "precedence ladders": "(" * 95 + "nan or not f[0] < -f[1] ** 2" + ")" * 95,
+}
+
+
+@pytest.mark.parametrize("source", DEEP.values(), ids=DEEP.keys())
+def test_deep_nesting_is_an_error_with_a_column(source):
+    with pytest.raises(ConditionError) as e:
+        Condition.parse(source)
+    assert "nested too deeply" in e.value.message and str(conditions.MAX_DEPTH) in e.value.message
+    assert 1 <= e.value.column <= len(source)
+    assert "\n" not in str(e.value)
+
+
+def test_deep_nesting_within_the_limit_is_fine_even_on_a_deep_stack():
+    tr = chain_trace()
+    sources = ["(" * 90 + "nan" + ")" * 90, "- " * 90 + "f[0] < 0", "not " * 90 + "nan",
+               "abs(" * 90 + "f[0]" + ")" * 90 + " > 0", " ** ".join(["f[0]"] * 60) + " > 0"]
+
+    def deep(k):  # as if called from deep inside an application
+        return deep(k - 1) if k else [Condition.parse(s).evaluate(tr) for s in sources]
+
+    results = deep(300)
+    assert results[0].sum() == 0
+    assert results[1].tolist() == Condition.parse("f[0] < 0").evaluate(tr).tolist()
+    assert results[2].tolist() == [False] * tr.steps
+
+
+def test_nesting_limit_column_points_into_the_nesting():
+    with pytest.raises(ConditionError) as e:
+        Condition.parse("(" * 1000 + "nan" + ")" * 1000)
+    assert e.value.column == conditions.MAX_DEPTH + 1  # the first '(' too many
+
+
+@pytest.mark.parametrize("source, column, message", [
+    ("f[١] > 0", 3, "unexpected character '١': numbers and indices are written with the digits 0-9"),
+    ("f[0] < ١", 8, "unexpected character '١'"),
+    ("f[0] < 1١", 8, "malformed number '1١'; digits are 0-9"),
+    ("f[0] < ٠.5", 8, "unexpected character '٠'"),
+    ("f[٣:٤][0] > 0", 3, "unexpected character '٣'"),
+    ("f[-١] > 0", 4, "unexpected character '١'"),
+    ("f[５] > 0", 3, "unexpected character '５'"),
+    ("f[0] < ²", 8, "unexpected character '²'"),
+    ("f[0] < 1e١", 8, "malformed number '1e١'"),
+    ("f[" + "9" * 5000 + "] > 0", 3, "is too large"),
+    ("f[0] < 9" + "9" * 99_990, None, None),
+])
+def test_only_ascii_digits_make_numbers_and_indices(source, column, message):
+    if column is None:  # a long number within MAX_LENGTH is just a large number
+        assert Condition.parse(source).evaluate(chain_trace()).all()
+        return
+    with pytest.raises(ConditionError) as e:
+        Condition.parse(source)
+    assert e.value.column == column
+    assert message in e.value.message
+    assert len(str(e.value)) < 200
+
+
+def test_the_longest_condition_accepted():
+    ok = " or ".join(["nan"] * 14_000)
+    assert len(ok) <= conditions.MAX_LENGTH
+    Condition.parse(ok)
+    too_long = ok + " or nan" * 10_000
+    with pytest.raises(ConditionError) as e:
+        Condition.parse(too_long)
+    assert e.value.column == conditions.MAX_LENGTH + 1
+    assert f"at most {conditions.MAX_LENGTH}" in e.value.message
+
+
+@pytest.mark.parametrize("source", [
+    "(" + " or ".join(["nan"] * 5000) + ")(1)",
+    "x" * 50_000 + " > 0",
+    "token == '" + "a" * 50_000 + "' 3",
+    "(" + " + ".join(["t"] * 5000) + ")[0] > 1",
+    "max(" + " + ".join(["t"] * 5000) + ") > 1",
+])
+def test_messages_quote_long_text_short(source):
+    with pytest.raises(ConditionError) as e:
+        Condition.parse(source)
+    assert len(str(e.value)) < 400, str(e.value)[:500]
+
+
+def test_mismatched_sizes_in_a_long_chain_name_the_operator():
+    tr = random_trace(T=5, H=4, D=3)
+    source = " + ".join(["h"] * 300) + " + x > 0"
+    with pytest.raises(ConditionError) as e:
+        Condition.parse(f"any({source})").check(tr)
+    assert e.value.column == len("any(") + source.index(" + x") + 2
+    assert "vectors of different sizes" in e.value.message and "has 4 values, x has 3" in e.value.message
+    assert len(str(e.value)) < 300
+
+
+# --------------------------------------------------------------------------
+# Scans hand back the pages of a mapped trace as they go
+# --------------------------------------------------------------------------
+
+
+def test_every_block_hands_back_what_it_read(monkeypatch):
+    tr = random_trace(seed=2, T=23, H=3, readout=True)
+    for v in VECTORS:  # each its own buffer, so that a view tells which it is of
+        setattr(tr.layers[0], v, np.ascontiguousarray(tr.layers[0].vector(v)))
+    arrays = {**{v: tr.layers[0].vector(v) for v in VECTORS}, "probs": tr.probs, "tokens": tr.tokens}
+    released: dict[str, set[int]] = {k: set() for k in arrays}
+
+    def spy(view):
+        lo, hi = np.lib.array_utils.byte_bounds(view)
+        for k, a in arrays.items():
+            a_lo, a_hi = np.lib.array_utils.byte_bounds(a)
+            if a_lo <= lo < a_hi:
+                row = a.strides[0]
+                released[k].update(range((lo - a_lo) // row, (hi - a_lo) // row))
+
+    monkeypatch.setattr(conditions, "release_pages", spy)
+    monkeypatch.setattr(conditions, "BLOCK_ELEMENTS", 7)  # several blocks
+    Condition.parse("nan or f[1] > 2").evaluate(tr)
+    assert all(released[v] == set(range(23)) for v in VECTORS), released
+    for k in released:
+        released[k].clear()
+    Condition.parse("argmax(p_prev) == 1 and h_prev[0] > 0 and token != 'x'").evaluate(tr)
+    assert released["probs"] == released["h"] == released["tokens"] == set(range(23))
+    assert released["f"] == set()
+
+
+def mapped_rss(path: Path) -> int:
+    """Bytes of ``path`` resident in this process, from /proc/self/smaps."""
+    total, inside = 0, False
+    with open("/proc/self/smaps") as fp:
+        for line in fp:
+            head = line.split()
+            if head and "-" in head[0] and len(head) >= 5 and ":" in head[3]:
+                inside = line.rstrip().endswith(str(path))
+            elif inside and line.startswith("Rss:"):
+                total += int(line.split()[1]) * 1024
+    return total
+
+
+@pytest.mark.skipif(not Path("/proc/self/smaps").exists(), reason="needs /proc/self/smaps")
+def test_a_scan_of_a_mapped_trace_does_not_stay_resident(tmp_path):
+    T, H = 30_000, 64
+    rng = np.random.default_rng(0)
+    a = lambda: rng.random((T, H), dtype=np.float32)  # noqa: E731
+    layer = Layer(x=a(), f=a(), i=a(), c_hat=a(), c=a(), o=a(), h=a(), h0=np.zeros(H, np.float32),
+                  c0=np.zeros(H, np.float32), name="big")
+    path = save(Trace([layer]), tmp_path / "big.npz")
+    size = path.stat().st_size
+    tr = load(path)
+    assert mapped_rss(path) < size // 8
+    assert find(tr, "nan").size == 0
+    assert find(tr, "max(abs(c)) > 0.99 or f[3] < 0.01").size > 0
+    Condition.parse("max(abs(c)) > 0.99").values(tr)
+    assert mapped_rss(path) < size // 8, (mapped_rss(path), size)

@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import FUZZ_CASES, random_trace
+from lstm_tui import trace as trace_mod
 from lstm_tui.trace import TraceError, load, save
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -264,3 +265,120 @@ def test_compressed_member_that_lies_about_its_size(tmp_path, valid):
     result = load_bounded(p)
     assert isinstance(result, TraceError) and "layer0/f" in str(result)
     count("compressed liars")
+
+
+# ---------------------------------------------------------------- hostile strings
+
+
+@FUZZ
+@given(member=st.sampled_from(["tokens.npy", "readout/vocab.npy"]), k=st.integers(0, 4), at=st.integers(0, 2),
+       code=st.one_of(st.integers(0, 2**32 - 1), st.sampled_from([0xD800, 0xDBFF, 0xDC00, 0xDFFF, 0x10FFFF,
+                                                                  0x110000, 0xFFFFFFFF, 0xD7FF, 0xE000])))
+def test_every_code_point_in_every_string_member(tmp_path, valid, member, k, at, code):
+    """Whatever code point a string member holds, loading either refuses it
+    naming the member and the string, or gives strings Python can print."""
+    _, raw = valid
+    members = dict(members_of(raw))
+    strings = np.lib.format.read_array(io.BytesIO(members[member]))
+    wide = strings.astype("<U3")
+    k %= len(wide)
+    wide.view(np.uint32).reshape(len(wide), 3)[k, at] = code
+    buf = io.BytesIO()
+    np.lib.format.write_array(buf, wide)
+    members[member] = buf.getvalue()
+    p = tmp_path / "s.npz"
+    p.write_bytes(rezip(list(members.items())))
+    result = load_bounded(p)
+    bad = code > 0x10FFFF or 0xD800 <= code <= 0xDFFF
+    if bad:
+        assert isinstance(result, TraceError)
+        assert f"member {member[:-4]!r}: string {k} has an invalid character (code point {code:#x}" in str(result)
+        str(result).encode("ascii")
+    else:
+        assert not isinstance(result, TraceError), result
+        for s in [*result.tokens, *result.vocab]:
+            str(s).encode("utf-8")  # printable: no SystemError, no surrogate
+    count("code points in string members")
+
+
+def test_a_long_tokens_member_is_checked_in_bounded_memory(tmp_path, monkeypatch):
+    """A bad character at the very end of 400 000 tokens is found, a block at
+    a time: the check allocates a small fraction of the member's size."""
+    monkeypatch.setattr(trace_mod, "TEXT_BLOCK_CHARS", 1 << 14)
+    T = 400_000
+    tr = random_trace(T=T, H=1, D=1, dtype=np.float16, tokens=False)
+    tr.tokens = np.array(["abcd"]).repeat(T)  # 6.4 MB of tokens
+    p = save(tr, tmp_path / "long.npz")
+    assert load(p, verify=False).tokens.shape == (T,)
+    members = dict(members_of(p.read_bytes()))
+    tokens = np.lib.format.read_array(io.BytesIO(members["tokens.npy"]))
+    tokens.view(np.uint32)[-1] = 0xDC00
+    buf = io.BytesIO()
+    np.lib.format.write_array(buf, tokens)
+    members["tokens.npy"] = buf.getvalue()
+    p.write_bytes(rezip(list(members.items())))
+    tracemalloc.start()
+    try:
+        with pytest.raises(TraceError, match=f"string {T - 1} has an invalid character"):
+            load(p, verify=False)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 1 << 20, peak
+    count("long string members")
+
+
+# ---------------------------------------------------------------- members sharing bytes
+
+
+def central_entries(raw: bytes) -> list[int]:
+    """Offsets of the central directory's entries, in order."""
+    with zipfile.ZipFile(io.BytesIO(raw)) as zf:
+        at = zf.start_dir
+        out = []
+        for _ in zf.infolist():
+            assert raw[at:at + 4] == b"PK\x01\x02"
+            out.append(at)
+            n, m, k = (int.from_bytes(raw[at + o:at + o + 2], "little") for o in (28, 30, 32))
+            at += 46 + n + m + k
+    return out
+
+
+def test_two_entries_aimed_at_one_local_header_are_refused(tmp_path, valid):
+    """Every pair of members: the second's directory entry pointed at the
+    first's local header."""
+    _, raw = valid
+    entries = central_entries(raw)
+    p = tmp_path / "alias.npz"
+    for i, a in enumerate(entries):
+        for j, b in enumerate(entries):
+            if i == j:
+                continue
+            data = bytearray(raw)
+            data[b + 42:b + 46] = raw[a + 42:a + 46]
+            p.write_bytes(bytes(data))
+            with pytest.raises(TraceError, match="point at the same local header") as e:
+                load(p)
+            assert "CRC" not in str(e.value)
+            count("directory entries aliasing a local header")
+
+
+@FUZZ
+@given(j=st.integers(0, 200), offset=st.integers(0, 2**32 - 1) | st.integers(0, 4096))
+def test_directory_entries_aimed_anywhere(tmp_path, valid, j, offset):
+    """A directory entry pointed at any offset: refused, or (its own offset)
+    the same trace."""
+    path, raw = valid
+    entries = central_entries(raw)
+    b = entries[j % len(entries)]
+    data = bytearray(raw)
+    same_offset = raw[b + 42:b + 46] == offset.to_bytes(4, "little")
+    data[b + 42:b + 46] = offset.to_bytes(4, "little")
+    p = tmp_path / "aim.npz"
+    p.write_bytes(bytes(data))
+    result = load_bounded(p)
+    if same_offset:
+        assert same(result, load(path))
+    else:
+        assert isinstance(result, TraceError)
+    count("directory entries aimed anywhere")

@@ -6,6 +6,11 @@ from __future__ import annotations
 import io
 import json
 import mmap
+import os
+import signal
+import subprocess
+import sys
+import threading
 import zipfile
 from pathlib import Path
 
@@ -343,3 +348,229 @@ def test_layers_without_units_and_nul_paths_are_refused(tmp_path, good):
     tr.layers[0].x = tr.layers[0].x[:, :0]
     with pytest.raises(TraceError, match="a layer needs at least 1 of each"):
         save(tr, tmp_path / "nodims.npz")
+
+
+# ---------------------------------------------------------------- special files
+
+
+def test_only_regular_files_are_opened(tmp_path):
+    """A FIFO would block the open for ever: it is refused without being
+    opened, and so are devices, sockets and directories."""
+    fifo = tmp_path / "fifo.npz"
+    os.mkfifo(fifo)
+    cases = {fifo: "not a regular file (a FIFO), so not a trace file",
+             Path("/dev/null"): "not a regular file (a character device), so not a trace file",
+             tmp_path: "is a directory, not a trace file"}
+    done = threading.Event()
+    errors = {}
+
+    def run():
+        for path in cases:
+            try:
+                load(path)
+            except TraceError as e:
+                errors[path] = str(e)
+        done.set()
+
+    threading.Thread(target=run, daemon=True).start()
+    assert done.wait(10), "loading a FIFO blocked"
+    for path, why in cases.items():
+        assert errors[path] == f"{path}: {why}"
+
+
+def test_require_regular_file_and_open_regular_file(tmp_path, good):
+    assert trace_mod.require_regular_file(good).st_size == good.stat().st_size
+    link = tmp_path / "link.npz"
+    link.symlink_to(good)
+    assert trace_mod.require_regular_file(link).st_ino == good.stat().st_ino  # a link to one counts
+    with trace_mod.open_regular_file(good) as fh:
+        assert fh.read(4) == b"PK\x03\x04"
+    fifo = tmp_path / "in.npy"
+    os.mkfifo(fifo)
+    with pytest.raises(TraceError, match=r"in.npy: not a regular file \(a FIFO\), so not a NumPy file"):
+        trace_mod.require_regular_file(fifo, "NumPy file")
+    with pytest.raises(TraceError, match="no such file"):
+        trace_mod.open_regular_file(tmp_path / "nope")
+    with pytest.raises(TraceError, match="not a valid file name"):
+        trace_mod.require_regular_file("a\0b")
+
+
+# ---------------------------------------------------------------- the file changes underneath
+
+
+def test_changed_on_disk(tmp_path):
+    path = save(random_trace(seed=1), tmp_path / "t.npz")
+    size = path.stat().st_size
+    tr = load(path)
+    assert tr.changed_on_disk() is None
+    assert tr.stamp[0] == size
+    assert random_trace().changed_on_disk() is None  # not from a file
+
+    # replaced by a rename (as save does): the old mapping stays readable
+    save(random_trace(seed=2), path)
+    assert tr.changed_on_disk() == "the file was replaced by another file"
+    assert np.isfinite(tr.layers[0].h).all()
+
+    tr = load(path)
+    with open(path, "ab") as fp:
+        fp.write(b"more")
+    assert tr.changed_on_disk() == "the file was rewritten"
+
+    tr = load(path)
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    assert tr.changed_on_disk() == "the file was rewritten"
+
+    tr = load(path)
+    now = path.stat().st_size
+    os.truncate(path, 100)
+    assert tr.changed_on_disk() == f"the file was truncated from {now} to 100 bytes"  # (and nothing read now)
+
+    save(random_trace(seed=3), path)
+    tr = load(path)
+    path.unlink()
+    assert tr.changed_on_disk() == "the file was removed or renamed"
+
+
+def test_truncation_is_seen_on_the_mapped_file_even_after_a_rename(tmp_path):
+    path = save(random_trace(), tmp_path / "t.npz")
+    tr = load(path)
+    moved = tmp_path / "moved.npz"
+    path.rename(moved)
+    size = moved.stat().st_size
+    os.truncate(moved, 64)
+    assert tr.changed_on_disk() == f"the file was truncated from {size} to 64 bytes"
+
+
+def test_compressed_traces_see_changes_too(tmp_path, good):
+    path = write_npz(tmp_path / "z.npz", members_of(good), compress=True)
+    tr = load(path)
+    assert tr.changed_on_disk() is None
+    os.truncate(path, 10)
+    assert tr.changed_on_disk().startswith("the file was truncated from")
+    assert np.isfinite(tr.layers[0].h).all()  # read into memory: still safe
+
+
+SIGBUS_CHILD = """
+import os, sys
+from lstm_tui.trace import load
+tr = load(sys.argv[1])
+h = tr.layers[-1].h
+os.truncate(sys.argv[1], 4096)
+print(tr.changed_on_disk(), flush=True)
+print(float(h[-1, -1]), flush=True)  # a page past the new end
+"""
+
+
+def test_reading_a_truncated_mapping_is_fatal_which_is_why_callers_check(tmp_path):
+    """What the module's docstring says: no Python code survives the read."""
+    path = save(random_trace(T=3000, H=64), tmp_path / "t.npz")
+    size = path.stat().st_size
+    child = subprocess.run([sys.executable, "-c", SIGBUS_CHILD, str(path)], capture_output=True, text=True,
+                           timeout=60, cwd=Path(__file__).resolve().parents[1])
+    assert child.stdout.splitlines() == [f"the file was truncated from {size} to 4096 bytes"]
+    assert child.returncode == -signal.SIGBUS
+
+
+# ---------------------------------------------------------------- hostile strings
+
+
+def with_bad_code_point(strings, k: int, code: int) -> np.ndarray:
+    a = np.array(strings)
+    a.view(np.uint32).reshape(len(a), -1)[k, 0] = code
+    return a
+
+
+@pytest.mark.parametrize("member, code, why", [
+    ("tokens", 0xFFFFFFFF, "member 'tokens': string 2 has an invalid character (code point 0xffffffff, "
+                           "beyond U+10FFFF) at offset 0"),
+    ("tokens", 0x110000, "string 2 has an invalid character (code point 0x110000, beyond U+10FFFF)"),
+    ("tokens", 0xD800, "string 2 has an invalid character (code point 0xd800, a lone surrogate)"),
+    ("tokens", 0xDFFF, "(code point 0xdfff, a lone surrogate)"),
+    ("readout/vocab", 0xDC80, "member 'readout/vocab': string 2 has an invalid character (code point 0xdc80"),
+])
+def test_strings_python_cannot_print_are_refused(tmp_path, good, member, code, why):
+    z = members_of(good)
+    z[member] = with_bad_code_point([str(s) for s in z[member]], 2, code)
+    with pytest.raises(TraceError) as e:
+        load(write_npz(tmp_path / "s.npz", z))
+    assert why in str(e.value)
+    str(e.value).encode("ascii")  # printable anywhere
+
+
+def test_the_largest_valid_code_points_load(tmp_path, good):
+    z = members_of(good)
+    z["tokens"] = np.array(["\U0010FFFF", "\uD7FF", "\uE000", "a\x00b", ""])
+    assert [str(t) for t in load(write_npz(tmp_path / "ok.npz", z)).tokens] == \
+        ["\U0010FFFF", "\uD7FF", "\uE000", "a\x00b", ""]
+
+
+def test_a_bad_code_point_in_the_meta_string_itself(tmp_path, good):
+    z = members_of(good)
+    meta = np.array(str(z["meta"][()]))
+    meta.reshape(1).view(np.uint32)[5] = 0xFFFFFFFF
+    with pytest.raises(TraceError, match=r"member 'meta': the string has an invalid character \(code point "
+                                         r"0xffffffff, beyond U\+10FFFF\) at offset 5"):
+        load(write_npz(tmp_path / "m.npz", {**z, "meta": meta}))
+
+
+def test_save_refuses_strings_it_could_not_read_back(tmp_path):
+    tr = random_trace()
+    tr.tokens = with_bad_code_point(["a", "b", "c", "d", "e"], 1, 0xD900)
+    with pytest.raises(TraceError, match="member 'tokens': string 1 has an invalid character"):
+        save(tr, tmp_path / "t.npz")
+    tr = random_trace()
+    tr.layers[0].name = "\udc80"
+    with pytest.raises(TraceError, match=r"meta.layers\[0\].name: a string holds a lone surrogate \(U\+DC80\)"):
+        save(tr, tmp_path / "t.npz")
+    assert list(tmp_path.iterdir()) == []
+
+
+# ---------------------------------------------------------------- meta abuse
+
+
+def meta_text(good) -> str:
+    return str(members_of(good)["meta"][()])
+
+
+@pytest.mark.parametrize("case, why", [
+    ("surrogate_name", r"meta.layers\[0\].name: a string holds a lone surrogate \(U\+DC80\) at character 2"),
+    ("surrogate_key", r"meta.layers\[1\]: a string holds a lone surrogate \(U\+D83D\)"),
+    ("surrogate_extra", r"meta.notes\[1\].by: a string holds a lone surrogate"),
+    ("long_int", r"meta: an integer with 100000 digits \(at most 100\)"),
+    ("long_negative_int", "meta: an integer with 5000 digits"),
+    ("deep", "member 'meta' nests deeper than 32 levels"),
+    ("deep_but_parsable", r"meta.deep\[0\]\[0\].*: meta nests deeper than 32 levels"),
+    ("huge", "member 'meta' is 2097"),
+    ("long_format", r"meta: format is 'x{30,}\.\.\.x{10,}', expected 'lstm-trace'$"),
+])
+def test_meta_abuse_is_one_line(tmp_path, good, case, why):
+    text = meta_text(good)
+    body = text[:-1]
+    new = {
+        "surrogate_name": lambda: text.replace('"lstm_0"', '"ls\\udc80m_0"'),
+        "surrogate_key": lambda: text.replace('"units"', '"\\ud83d"', 2).replace('"\\ud83d"', '"units"', 1),
+        "surrogate_extra": lambda: body + ', "notes": [1, {"by": "a\\udfff"}]}',
+        "long_int": lambda: body + ', "n": ' + "9" * 100_000 + "}",
+        "long_negative_int": lambda: body + ', "n": -' + "9" * 5000 + "}",
+        "deep": lambda: body + ', "deep": ' + "[" * 100_000 + "]" * 100_000 + "}",
+        "deep_but_parsable": lambda: body + ', "deep": ' + "[" * 500 + "]" * 500 + "}",
+        "huge": lambda: body + ', "n": "' + "a" * (2 << 20) + '"}',
+        "long_format": lambda: text.replace('"lstm-trace"', '"' + "x" * 100_000 + '"'),
+    }[case]()
+    z = members_of(good)
+    z["meta"] = np.array(new)
+    path = write_npz(tmp_path / "m.npz", z)
+    with pytest.raises(TraceError, match=why) as e:
+        load(path)
+    msg = str(e.value)
+    assert msg.startswith(f"{path}: ") and "\n" not in msg and len(msg) < 400
+    msg.encode("ascii")  # printable anywhere
+
+
+def test_meta_within_the_limits_loads(tmp_path, good):
+    body = meta_text(good)[:-1]
+    z = members_of(good)
+    z["meta"] = np.array(body + ', "n": ' + "9" * 100 + ', "nest": ' + "[" * 30 + "]" * 30
+                         + ', "emoji": "\\ud83d\\ude00"}')
+    tr = load(write_npz(tmp_path / "ok.npz", z))
+    assert tr.meta["n"] == int("9" * 100) and tr.meta["emoji"] == "\U0001F600"
