@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import difflib
 import os
-import stat
 import sys
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ import click
 import numpy as np
 
 from .text import escape_controls
-from .trace import Trace, TraceError
+from .trace import Trace, TraceError, open_regular_file, require_regular_file
 
 EXIT_DIFFERENT = 1
 EXIT_BAD_INPUT = 2
@@ -52,11 +51,9 @@ def _load(path: str | os.PathLike) -> Trace:
 def _check_model_path(model: str) -> None:
     """Refuse a --model that is missing or not a regular file before
     anything loads (a FIFO would block the model's first read forever)."""
-    p = Path(model)
-    if not p.exists():
+    if not Path(model).exists():
         raise Failure(f"{model}: no such model file")
-    if not p.is_file():
-        raise Failure(f"{model}: not a regular file; expected a .keras model file")
+    require_regular_file(model, "Keras model file")
 
 
 def _check_output(path: str, force: bool) -> Path:
@@ -183,10 +180,9 @@ def record(demo: bool, model: str | None, text: str | None, vocab: str | None, i
                 trace = kb.record(model, _read_npy(input_), verify=not no_verify)
         except kb.BridgeError as e:
             raise Failure(str(e), getattr(e, "code", EXIT_BAD_INPUT)) from e
-    try:
-        trace.save(out)
-    except OSError as e:
-        raise Failure(f"{out}: cannot write the trace ({e.strerror or _one_line(str(e))})") from e
+    # Without --force the file is created exclusively: of two recordings
+    # racing to one name, one wins and the other is told it exists.
+    trace.save(out, overwrite=force)
     click.echo(f"wrote {out}: {len(trace.layers)} layer(s), {trace.steps} steps", err=True)
 
 
@@ -201,18 +197,11 @@ def _read_npy(path: str) -> np.ndarray:
     answers with advice about ``allow_pickle``, which is no help here. Its
     header is checked against the file's size before NumPy allocates what
     the header claims."""
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        raise Failure(f"{path}: no such file") from None
-    except OSError as e:
-        raise Failure(f"{path}: cannot read it ({e.strerror or _one_line(str(e))})") from None
-    if not stat.S_ISREG(st.st_mode):
-        # A FIFO would block the read forever; a device may never end.
-        raise Failure(f"{path}: not a regular file; expected a .npy array")
+    # A FIFO would block the read forever; a device may never end.
+    st = require_regular_file(path, "NumPy .npy file")
     header = None
     try:
-        with open(path, "rb") as f:
+        with open_regular_file(path, "NumPy .npy file") as f:
             head = f.read(len(_NPY_MAGIC))
             if head == _NPY_MAGIC:
                 f.seek(0)

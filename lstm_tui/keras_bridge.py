@@ -53,7 +53,7 @@ from .demo import ALPHABET, WINDOW, decode, encode, next_letter_dataset
 from .check import rounding_bounds
 from .lstm import ACTIVATIONS, LSTMCell, Recording, forward, readout_check
 from .numeric import abs_difference, blocks
-from .trace import Layer, Trace
+from .trace import Layer, Trace, TraceError, require_regular_file
 
 __all__ = [
     "BridgeError",
@@ -251,22 +251,15 @@ WEIGHTS_SLACK = 1 << 20
 
 def _regular_file(what: str, p: Path) -> os.stat_result:
     """The file's status, after refusing anything that is not a regular
-    file: a FIFO would block the first read forever, a device such as
-    /dev/zero never ends, a directory is a SavedModel we do not read."""
-    try:
-        st = os.stat(p)
-    except FileNotFoundError:
-        raise BridgeError(f"{what}: no such file") from None
-    except OSError as e:
-        raise BridgeError(f"{what}: {e.strerror or _one_line(e)}") from None
-    if stat.S_ISDIR(st.st_mode):
+    file (``trace.require_regular_file``): a FIFO would block the first read
+    forever, a device such as /dev/zero never ends."""
+    if p.is_dir():
         raise BridgeError(f"{what}: is a directory; expected a .keras model file "
                           "(TensorFlow SavedModel directories are not supported)")
-    if not stat.S_ISREG(st.st_mode):
-        kind = ("a FIFO" if stat.S_ISFIFO(st.st_mode) else "a device" if stat.S_ISCHR(st.st_mode)
-                or stat.S_ISBLK(st.st_mode) else "a socket" if stat.S_ISSOCK(st.st_mode) else "special")
-        raise BridgeError(f"{what}: not a regular file ({kind}); expected a .keras model file")
-    return st
+    try:
+        return require_regular_file(p, "Keras model file")
+    except TraceError as e:
+        raise BridgeError(f"{what}: {e.why}") from None
 
 
 def load_model(path: str | os.PathLike) -> Any:

@@ -139,6 +139,8 @@ def test_view_options_without_the_view_command(capsys, tmp_path, monkeypatch):
     import lstm_tui.tui.app as tui_app
 
     class FakeApp:
+        return_code = 0
+
         def run(self):
             opened.append("ran")
 
@@ -242,6 +244,8 @@ def test_an_existing_file_named_like_a_command_typo_opens_the_viewer(capsys, tmp
     import lstm_tui.tui.app as tui_app
 
     class FakeApp:
+        return_code = 0
+
         def run(self):
             opened.append("ran")
 
@@ -361,10 +365,12 @@ def test_record_input_errors_say_what_the_file_is(capsys, tmp_path, make, why):
 
 
 def test_record_that_cannot_write_its_output_is_one_line(capsys, tmp_path, monkeypatch):
+    from lstm_tui import trace as trace_module
     from lstm_tui.trace import Trace
 
-    def refuse(self, path):
-        raise OSError(errno.ENOSPC, "No space left on device")
+    def refuse(self, path, overwrite=True):
+        # What trace.save makes of a full disk (tests/test_atomic_writes.py).
+        raise trace_module.TraceError(path, f"cannot write the trace ({__import__('os').strerror(errno.ENOSPC)})")
 
     monkeypatch.setattr(Trace, "save", refuse)
     out_path = tmp_path / "demo.npz"
@@ -430,11 +436,11 @@ def test_fifos_are_refused_not_waited_on(capsys, tmp_path):
     fifo = tmp_path / "f.npy"
     __import__("os").mkfifo(fifo)
     code, _, err = run(capsys, "record", "--model", "m.keras", "--input", str(fifo), "-o", str(tmp_path / "o.npz"))
-    assert (code, err) == (2, f"lstm-tui: error: {fifo}: not a regular file; expected a .npy array\n")
+    assert (code, err) == (2, f"lstm-tui: error: {fifo}: not a regular file (a FIFO), so not a NumPy .npy file\n")
     model = tmp_path / "m.keras"
     __import__("os").mkfifo(model)
     code, _, err = run(capsys, "predict", "def", "--model", str(model))
-    assert (code, err) == (2, f"lstm-tui: error: {model}: not a regular file; expected a .keras model file\n")
+    assert (code, err) == (2, f"lstm-tui: error: {model}: not a regular file (a FIFO), so not a Keras model file\n")
 
 
 def test_print_a_readout_row_with_no_number(capsys, tmp_path):
@@ -445,3 +451,22 @@ def test_print_a_readout_row_with_no_number(capsys, tmp_path):
     assert code == 0 and "argmax: no number" in out
     code, out, _ = run(capsys, "print", str(tmp_path / "nan.npz"), "--step", "1")
     assert code == 0 and f"argmax {int(np.argmax(tr.probs[1]))} {tr.probs[1].max():.4f}" in out
+
+
+def test_record_without_force_never_replaces_a_file_that_appears_meanwhile(capsys, tmp_path, monkeypatch):
+    """The check that the output does not exist and the write are not one
+    step: a file created in between (another recording to the same name) is
+    not replaced."""
+    import lstm_tui.cli as cli_module
+
+    target = tmp_path / "same.npz"
+    real = cli_module._check_output
+
+    def check_then_race(path, force):
+        out = real(path, force)
+        target.write_bytes(b"the other recording")
+        return out
+    monkeypatch.setattr(cli_module, "_check_output", check_then_race)
+    code, _, err = run(capsys, "record", "--demo", "-o", str(target))
+    assert code == 2 and err.startswith(f"lstm-tui: error: {target}: exists already")
+    assert target.read_bytes() == b"the other recording"
