@@ -440,7 +440,7 @@ def train(output: str | None, epochs: int, seed: int, force: bool) -> None:
             bar.update(1, f"loss {loss:.4f} acc {acc:.2f}" if loss is not None and acc is not None else None)
 
         try:
-            result = kb.train(out, epochs=epochs, seed=seed, progress=progress)
+            result = kb.train(out, epochs=epochs, seed=seed, progress=progress, overwrite=force)
         except kb.BridgeError as e:
             raise Failure(str(e)) from e
     click.echo(f"wrote {out}: accuracy {result['accuracy']:.3f}, loss {result['loss']:.4f} "

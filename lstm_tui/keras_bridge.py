@@ -35,6 +35,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import stat
 import sys
 import tempfile
@@ -53,7 +54,7 @@ from .demo import ALPHABET, WINDOW, decode, encode, next_letter_dataset
 from .check import rounding_bounds
 from .lstm import ACTIVATIONS, LSTMCell, Recording, forward, readout_check
 from .numeric import abs_difference, blocks
-from .trace import Layer, Trace, TraceError, require_regular_file
+from .trace import Layer, Trace, TraceError, require_regular_file, write_atomically
 
 __all__ = [
     "BridgeError",
@@ -1149,6 +1150,7 @@ def train(
     epochs: int = 300,
     seed: int = 0,
     progress: Callable[[int, int, dict[str, float]], None] | None = None,
+    overwrite: bool = True,
 ) -> dict[str, Any]:
     """Train the seed notebook's next-letter model and save it to
     ``out_path`` (a ``.keras`` file), atomically.
@@ -1158,8 +1160,10 @@ def train(
     change is that it takes sequences of any length (``Input((None, 26))``),
     so the debugger can run it over a whole word. ``seed`` makes the run
     reproducible. ``progress(epoch, epochs, logs)`` is called after each
-    epoch, epoch counting from 1. Returns the accuracy and loss of the saved
-    model on the data set, and the number of epochs.
+    epoch, epoch counting from 1. ``overwrite=False``: never replace an
+    existing file (created exclusively, as traces are). Returns the
+    accuracy and loss of the saved model on the data set, and the number of
+    epochs.
     """
     target = Path(out_path)
     if target.suffix != ".keras":
@@ -1195,24 +1199,34 @@ def train(
     p = np.asarray(model.predict_on_batch(X), np.float64)
     accuracy = float(np.mean(p.argmax(1) == y.argmax(1)))
     loss = float(-np.mean(np.sum(y * np.log(np.clip(p, 1e-7, 1.0)), axis=1)))
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}.", suffix=".tmp.keras")
-    os.close(fd)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            model.save(tmp)
-        # mkstemp makes the file private; a model is as readable as any file.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, target)
-    except BaseException as e:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(e, OSError):
-            raise BridgeError(f"{out_path}: cannot write the model ({e.strerror or _one_line(e)})") from None
-        raise
+        write_atomically(target, lambda fp: _save_model_to(model, fp), overwrite, "the model")
+    except TraceError as e:
+        raise BridgeError(str(e)) from None
     return {"accuracy": accuracy, "loss": loss, "epochs": epochs}
+
+
+def _save_model_to(model: Any, fp: Any) -> None:
+    """Write ``model`` as a .keras archive into the open binary file ``fp``
+    (``trace.write_atomically``'s: the model is put in place only once
+    complete, a killed save leaves nothing, only a regular file is
+    replaced). Keras 3's saving library writes to a file object; the public
+    ``model.save`` takes only a path, so where that library is not found the
+    model goes through a private temporary directory first."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            from keras.src.saving import saving_lib  # Keras 3: any binary file object
+        except ImportError:
+            saving_lib = None
+        if saving_lib is not None:
+            saving_lib.save_model(model, fp)
+            return
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "model.keras"
+            model.save(path)
+            with open(path, "rb") as src:
+                shutil.copyfileobj(src, fp)
 
 
 # --------------------------------------------------------------------------

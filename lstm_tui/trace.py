@@ -97,7 +97,7 @@ import struct
 import time
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -459,12 +459,24 @@ def save(trace: Trace, path: str | os.PathLike, overwrite: bool = True) -> Path:
     link, directory, device, FIFO or socket at ``path`` is refused. Every
     failure (a read-only directory, a full disk, a name too long) is one
     ``TraceError`` naming the file and the reason."""
+    if os.fspath(path) not in ("", b"") and "\0" not in os.fspath(path):
+        validate(trace, Path(path))  # refuse to write what we could not read back
+    return write_atomically(path, lambda fp: _write_zip(fp, trace.members()), overwrite, "the trace")
+
+
+def write_atomically(path: str | os.PathLike, write: Callable[[Any], None], overwrite: bool = True,
+                     what: str = "the file") -> Path:
+    """Write a file the way ``save`` writes a trace: ``write(fp)`` fills a
+    binary file object (seekable) that becomes ``path`` only once complete,
+    with the same guarantees (nothing half-written, no temporary file left by
+    a kill, exclusive creation without ``overwrite``, only regular files
+    replaced) and errors (``TraceError`` naming ``path``; ``what`` names the
+    file in them). Model files and screenshots are written through it too."""
     if os.fspath(path) in ("", b""):
-        raise TraceError(None, "an empty file name: nowhere to write the trace")
+        raise TraceError(None, f"an empty file name: nowhere to write {what}")
     target = Path(path)
     if "\0" in str(target):
         raise TraceError(target, "not a valid file name")
-    validate(trace, target)  # refuse to write what we could not read back
     name = target.name
     if name in ("", ".", ".."):
         raise TraceError(target, "not a file name (it names a directory)")
@@ -481,7 +493,7 @@ def save(trace: Trace, path: str | os.PathLike, overwrite: bool = True) -> Path:
         else:
             _lock(fd)
         fp = os.fdopen(fd, "w+b")
-        _write_zip(fp, trace.members())
+        write(fp)
         fp.flush()
         os.fsync(fp.fileno())
         in_place = False
@@ -513,9 +525,9 @@ def save(trace: Trace, path: str | os.PathLike, overwrite: bool = True) -> Path:
         raise TraceError(target, "exists already (not replaced)") from None
     except OSError as e:
         if dirfd is None and e.errno == errno.ENOENT:
-            raise TraceError(target, f"cannot write the trace (there is no directory {str(target.parent)!r})") \
+            raise TraceError(target, f"cannot write {what} (there is no directory {str(target.parent)!r})") \
                 from None
-        raise TraceError(target, f"cannot write the trace ({_os_reason(e)})") from None
+        raise TraceError(target, f"cannot write {what} ({_os_reason(e)})") from None
     finally:
         if fp is not None:
             try:

@@ -926,6 +926,21 @@ def test_train_writes_a_loadable_model(keras, tmp_path):
         np.testing.assert_array_equal(a, b)
 
 
+def test_train_writes_like_a_trace_is_written(keras, tmp_path):
+    """Only a regular file is ever replaced, and without overwrite an
+    existing file never is; nothing is left behind either way."""
+    fifo = tmp_path / "fifo.keras"
+    os.mkfifo(fifo)
+    with pytest.raises(kb.BridgeError, match=r"fifo\.keras: exists and is a FIFO, not a regular file"):
+        kb.train(fifo, epochs=1)
+    taken = tmp_path / "taken.keras"
+    taken.write_bytes(b"someone else's model")
+    with pytest.raises(kb.BridgeError, match=r"taken\.keras: exists already"):
+        kb.train(taken, epochs=1, overwrite=False)
+    assert taken.read_bytes() == b"someone else's model"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fifo.keras", "taken.keras"]
+
+
 def test_train_refuses_bad_targets(tmp_path):
     with pytest.raises(kb.BridgeError, match=r"must end in \.keras"):
         kb.train(tmp_path / "m.h5", epochs=1)
