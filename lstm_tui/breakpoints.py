@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .conditions import Condition, ConditionError, next_hit
+from .errors import LstmTuiError
 from .trace import Trace
 
 
@@ -131,7 +132,7 @@ class HitCache:
                     hits=int(np.count_nonzero(own)), also=len(holding) - 1)
 
 
-class SearchError(ValueError):
+class SearchError(LstmTuiError, ValueError):
     """A token search that cannot run (the trace has no tokens, an empty
     query)."""
 

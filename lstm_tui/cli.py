@@ -23,19 +23,13 @@ from typing import Any
 import click
 import numpy as np
 
+from .errors import EXIT_BAD_INPUT, EXIT_DIFFERENT, LstmTuiError
 from .text import escape_controls
-from .trace import Trace, TraceError, open_regular_file, require_regular_file
-
-EXIT_DIFFERENT = 1
-EXIT_BAD_INPUT = 2
+from .trace import Trace, open_regular_file, require_regular_file
 
 
-class Failure(Exception):
-    """An expected failure: printed as one line, exits with ``code``."""
-
-    def __init__(self, message: str, code: int = EXIT_BAD_INPUT):
-        super().__init__(message)
-        self.code = code
+class Failure(LstmTuiError):
+    """A command's own refusal of its arguments (exit 2 unless said)."""
 
 
 def _bundled_trace() -> Path:
@@ -173,13 +167,10 @@ def record(demo: bool, model: str | None, text: str | None, vocab: str | None, i
             raise Failure("record: give exactly one of --text and --input")
         from . import keras_bridge as kb
 
-        try:
-            if text is not None:
-                trace = kb.record_text(model, text, vocab=vocab, verify=not no_verify)
-            else:
-                trace = kb.record(model, _read_npy(input_), verify=not no_verify)
-        except kb.BridgeError as e:
-            raise Failure(str(e), getattr(e, "code", EXIT_BAD_INPUT)) from e
+        if text is not None:
+            trace = kb.record_text(model, text, vocab=vocab, verify=not no_verify)
+        else:
+            trace = kb.record(model, _read_npy(input_), verify=not no_verify)
     # Without --force the file is created exclusively: of two recordings
     # racing to one name, one wins and the other is told it exists.
     trace.save(out, overwrite=force)
@@ -411,11 +402,8 @@ def predict(text: str, model: str | None, top: int) -> None:
     text = text.lower()
     from . import keras_bridge as kb
 
-    try:
-        predictor = kb.Predictor.load(model)
-        best = predictor.top(text, top)
-    except kb.BridgeError as e:
-        raise Failure(str(e)) from e
+    predictor = kb.Predictor.load(model)
+    best = predictor.top(text, top)
     for letter, p in best:
         click.echo(f"{letter} {p:.4f}")
 
@@ -439,10 +427,7 @@ def train(output: str | None, epochs: int, seed: int, force: bool) -> None:
             loss, acc = logs.get("loss"), logs.get("accuracy")
             bar.update(1, f"loss {loss:.4f} acc {acc:.2f}" if loss is not None and acc is not None else None)
 
-        try:
-            result = kb.train(out, epochs=epochs, seed=seed, progress=progress, overwrite=force)
-        except kb.BridgeError as e:
-            raise Failure(str(e)) from e
+        result = kb.train(out, epochs=epochs, seed=seed, progress=progress, overwrite=force)
     click.echo(f"wrote {out}: accuracy {result['accuracy']:.3f}, loss {result['loss']:.4f} "
                f"after {result['epochs']} epochs", err=True)
 
@@ -538,11 +523,12 @@ def _main(args: list[str], debug: bool) -> None:
             raise
         click.echo(f"lstm-tui: error: {_usage_line(e)}", err=True)
         sys.exit(EXIT_BAD_INPUT)
-    except (TraceError, Failure) as e:
+    except LstmTuiError as e:
+        # Every error the program means to report is one (errors.py).
         if debug:
             raise
         click.echo(f"lstm-tui: error: {_one_line(str(e))}", err=True)
-        sys.exit(getattr(e, "code", EXIT_BAD_INPUT))
+        sys.exit(e.code)
     except KeyboardInterrupt:
         sys.exit(130)
     except (_ReaderGone, BrokenPipeError):

@@ -104,6 +104,7 @@ from typing import Any
 
 import numpy as np
 
+from .errors import LstmTuiError
 from .health import nonfinite_rows
 from .lstm import VECTORS
 from .numeric import blocks
@@ -125,7 +126,7 @@ MAX_DEPTH = 100
 CACHE_BYTES = 64 << 20
 
 
-class ConditionError(ValueError):
+class ConditionError(LstmTuiError, ValueError):
     """A condition that does not parse or does not fit the trace.
 
     ``column`` counts from 1 (it may be one past the end: "the condition ends

@@ -42,6 +42,7 @@ import numpy as np
 
 from . import numeric
 from .check import rounding_bounds
+from .errors import LstmTuiError
 from .lstm import GATES, VECTORS
 from .numeric import abs_difference, beyond, blocks, distinct
 from .trace import Layer, Trace, release_pages
@@ -51,7 +52,7 @@ from .trace import Layer, Trace, release_pages
 BLOCK_ELEMENTS: int | None = None
 
 
-class Incomparable(ValueError):
+class Incomparable(LstmTuiError, ValueError):
     """The traces do not have the same shape of network; ``str()`` names the
     mismatch."""
 

@@ -52,6 +52,7 @@ import numpy as np
 
 from .demo import ALPHABET, WINDOW, decode, encode, next_letter_dataset
 from .check import rounding_bounds
+from .errors import LstmTuiError
 from .lstm import ACTIVATIONS, LSTMCell, Recording, forward, readout_check
 from .numeric import abs_difference, blocks
 from .trace import Layer, Trace, TraceError, require_regular_file, write_atomically
@@ -83,13 +84,10 @@ _BOUNDED = {"sigmoid", "tanh", "hard_sigmoid", "softsign", "hard_tanh", "sparse_
             "softmax", "sparsemax"}
 
 
-class BridgeError(Exception):
+class BridgeError(LstmTuiError):
     """A model that cannot be loaded, recorded or trained. ``str()`` is one
     line, ``<what>: <why>``; the CLI prints it after ``lstm-tui: error:``
     and exits with ``code``."""
-
-    #: The command line's exit code: 2, bad input.
-    code = 2
 
     def __init__(self, message: str):
         super().__init__(" ".join(str(message).split()))

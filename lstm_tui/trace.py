@@ -110,6 +110,7 @@ except ImportError:  # pragma: no cover - not POSIX
 
 import numpy as np
 
+from .errors import LstmTuiError
 from .lstm import ACTIVATIONS, GATES, VECTORS, Explanation, LSTMCell, Recording, explain
 
 FORMAT = "lstm-trace"
@@ -168,9 +169,9 @@ def release_pages(view: np.ndarray) -> None:
         pass  # a closed map, or a kernel that refuses: only memory is at stake
 
 
-class TraceError(Exception):
-    """A trace that cannot be read or written; ``str()`` is one line that
-    names the file and says why."""
+class TraceError(LstmTuiError):
+    """A trace (or another file) that cannot be read or written; ``str()``
+    is one line that names the file and says why."""
 
     def __init__(self, path: str | os.PathLike | None, why: str):
         self.path = None if path is None else str(path)
