@@ -8,9 +8,11 @@ itself; panes never change them directly but post messages (``messages``).
 
 Every key is a ``Binding`` with a description and an id. The footer, the
 help screen (``help``) and the command palette (``commands``) are all read
-from these bindings, and ``check_action`` dims the keys that cannot act
-(stepping back at t = 0, ``[`` on the first layer, ``c`` with no breakpoint
-enabled).
+from these bindings. Whether a key can act, and if not why, is decided in
+one place, ``why_not``: ``check_action`` dims from it the keys that cannot
+act (stepping back at t = 0, ``[`` on the first layer, ``c`` with no
+breakpoint), and pressing one anyway puts the reason in the status line
+("already at the first step") instead of doing nothing (``refusals``).
 
 Debugging: ``b`` adds a breakpoint condition, ``c``/``C`` continue to the
 next/previous step where an enabled one holds, ``/`` ``n`` ``N`` search the
@@ -57,6 +59,7 @@ from .footer import KeysFooter
 from .messages import (BreakpointAction, FindingPicked, ScanReady, StepPicked, TraceReady,
                        UnitPicked, WatchAction)
 from .model_panel import ModelPanel, PredictorLoader
+from .refusals import Refusal, action_state, refusal_for
 from .status import StatusLine, StatusNote, layer_label
 from .timeline import Marks, Timeline
 from .too_small import TooSmall, too_small
@@ -153,7 +156,8 @@ class DebuggerScreen(Screen[None]):
         Binding("W", "show('watches')", "Show watches", id="show_watches", show=False),
         Binding("tab", "app.focus_next", "Next pane", id="next_pane", show=False),
         Binding("shift+tab", "app.focus_previous", "Previous pane", id="previous_pane", show=False),
-        Binding("z", "zoom", "Zoom pane", id="zoom", show=False),
+        Binding("z", "zoom", "Zoom pane", id="zoom", show=False,
+                tooltip="Zoom the focused pane, or back (Esc too)"),
         Binding("m", "focus_model", "Model panel", id="focus_model", show=False),
         Binding("o", "open_trace", "Open trace file", id="open_trace", show=False),
         Binding("ctrl+t", "toggle_theme", "Toggle theme", id="toggle_theme", show=False),
@@ -220,7 +224,10 @@ class DebuggerScreen(Screen[None]):
         self.predictor_loader = predictor_loader
         self.model_autoload = model_autoload
         self._last_pane: Widget | None = None
-        self._key_state: tuple[bool, ...] | None = None
+        self._key_state: tuple[bool | None, ...] | None = None
+        self._parsed_actions: tuple[tuple[str, tuple[object, ...]], ...] | None = None
+        #: The note saying why the last key did nothing, while it is shown.
+        self._refusal_note: StatusNote | None = None
 
     # -- layout ----------------------------------------------------------------
 
@@ -229,18 +236,18 @@ class DebuggerScreen(Screen[None]):
         compared = (DebuggerScreen.other, DebuggerScreen.run)
         yield StatusLine(id="status").data_bind(DebuggerScreen.trace, DebuggerScreen.layer_index,
                                                 DebuggerScreen.t, DebuggerScreen.note,
-                                                DebuggerScreen.alarm, DebuggerScreen.other)
+                                                DebuggerScreen.alarm, DebuggerScreen.other,
+                                                DebuggerScreen.run)
         yield TooSmall(id="too-small")
         with Horizontal(id="body"):
             with Vertical(id="main"):
                 with Grid(id="panes"):
                     for vector in PANES:
                         yield VectorPane(vector).data_bind(*state, *compared)
-                yield ExplainPane(id="explain").data_bind(*state, DebuggerScreen.other)
+                yield ExplainPane(id="explain").data_bind(*state, *compared)
                 # The breakpoints, health and watches lists join here when
                 # first shown (``_view``).
-                yield Timeline(id="timeline").data_bind(*state, DebuggerScreen.other,
-                                                        hits=DebuggerScreen.hit_marks)
+                yield Timeline(id="timeline").data_bind(*state, *compared, hits=DebuggerScreen.hit_marks)
             yield ModelPanel(
                 model_path=self.model_path,
                 loader=self.predictor_loader,
@@ -360,19 +367,31 @@ class DebuggerScreen(Screen[None]):
     def watch_unit(self) -> None:
         self._refresh_keys()
 
+    def watch_maximized(self) -> None:
+        # Zoomed, the explain pane shows its whole text (not its usual cap).
+        if self.is_mounted:
+            self.query_one(ExplainPane).fit_height()
+
     def _refresh_keys(self) -> None:
-        """Re-check which keys can act (footer dimming) when that changed:
-        at the first or last step, unit or layer."""
-        trace = self.trace
-        layer = trace.layers[_clamp(self.layer_index, 0, len(trace.layers) - 1)]
-        state = (self.t <= 0, self.t >= trace.steps - 1, self.unit <= 0, self.unit >= layer.units - 1,
-                 self.layer_index <= 0, self.layer_index >= len(trace.layers) - 1,
-                 any(bp.enabled for bp in self.breakpoints), self._search is not None,
-                 self.other is not None, self._diff_report is not None and self._diff_report.first is not None,
-                 len(trace.layers) > 1)
+        """Re-check which keys can act (footer dimming), and rebuild the
+        footer's view of them only when one of them changed: at the first or
+        last step, unit or layer, a breakpoint added, a search made."""
+        state = tuple(self.check_action(name, params) for name, params in self._key_actions())
         if state != self._key_state:
             self._key_state = state
             self.refresh_bindings()
+
+    def _key_actions(self) -> tuple[tuple[str, tuple[object, ...]], ...]:
+        """(action, parameters) of every binding of the screen, parsed once."""
+        if self._parsed_actions is None:
+            seen: dict[str, tuple[str, tuple[object, ...]]] = {}
+            for binding in self.BINDINGS:
+                assert isinstance(binding, Binding)
+                destination, name, params = parse_action(binding.action)
+                if not destination:
+                    seen.setdefault(binding.action, (name, params))
+            self._parsed_actions = tuple(seen.values())
+        return self._parsed_actions
 
     def on_resize(self, event: events.Resize) -> None:
         # The breakpoint classes (and so the pane grid) may just have changed.
@@ -414,47 +433,87 @@ class DebuggerScreen(Screen[None]):
 
     # -- keys ------------------------------------------------------------------
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """None (shown dimmed, does nothing) for keys that cannot act now."""
+    def why_not(self, action: str, parameters: tuple[object, ...]) -> Refusal | None:
+        """Why the key bound to ``action`` cannot act now, or None when it
+        can: the one place that decides it, for the footer (dimmed keys,
+        ``check_action``) and for the status line (the reason, when such a
+        key is pressed anyway; see ``refusals``)."""
         trace = self.trace
         if trace is None:
-            return True
+            return None
         last_t = trace.steps - 1
-        if action == "step":
-            delta = int(parameters[0]) if parameters else 0  # type: ignore[call-overload]
-            if (delta < 0 and self.t <= 0) or (delta > 0 and self.t >= last_t):
-                return None
-        elif action == "first_step":
-            return True if self.t > 0 else None
-        elif action == "last_step":
-            return True if self.t < last_t else None
+        delta = parameters[0] if parameters and isinstance(parameters[0], int) else 0
+        if action in ("step", "first_step", "last_step"):
+            back = delta < 0 or action == "first_step"
+            if back and self.t <= 0:
+                return Refusal("already at the first step (t = 0)")
+            if not back and self.t >= last_t:
+                return Refusal(f"already at the last step (t = {last_t})")
         elif action == "goto":
-            return True if last_t > 0 else None
+            if last_t <= 0:
+                return Refusal("only one step in this trace")
         elif action == "unit":
-            delta = int(parameters[0]) if parameters else 0  # type: ignore[call-overload]
-            units = trace.layers[self.layer_index].units
-            if (delta < 0 and self.unit <= 0) or (delta > 0 and self.unit >= units - 1):
-                return None
+            units = trace.layers[self._layer_k()].units
+            if units == 1:
+                return Refusal("this layer has one unit")
+            if delta < 0 and self.unit <= 0:
+                return Refusal("already at the first unit (0)")
+            if delta > 0 and self.unit >= units - 1:
+                return Refusal(f"already at the last unit ({units - 1})")
         elif action == "layer":
-            if len(trace.layers) == 1:
-                return False  # not a dimmed key: no key at all (room in the footer)
-            delta = int(parameters[0]) if parameters else 0  # type: ignore[call-overload]
-            if (delta < 0 and self.layer_index <= 0) or (delta > 0 and self.layer_index >= len(trace.layers) - 1):
-                return None
+            layers = len(trace.layers)
+            if layers == 1:
+                # Hidden, not dimmed: the footer has no room for a key that can never act.
+                return Refusal("only one layer in this trace", hidden=True)
+            if delta < 0 and self.layer_index <= 0:
+                return Refusal("already at the first layer (0)")
+            if delta > 0 and self.layer_index >= layers - 1:
+                return Refusal(f"already at the last layer ({layers - 1})")
         elif action == "resume":
-            return True if any(bp.enabled for bp in self.breakpoints) else None
+            if not self.breakpoints:
+                return Refusal("no breakpoints: press b to add one")
+            if not any(bp.enabled for bp in self.breakpoints):
+                return Refusal("no breakpoint enabled (B lists them)")
         elif action == "search":
-            return True if trace.tokens is not None else None
+            if trace.tokens is None:
+                return Refusal("this trace has no tokens to search")
         elif action == "search_step":
-            return True if self._search is not None else None
-        elif action == "cycle_run":
-            # No second run: not a dimmed key but no key at all.
-            return self.other is not None
-        elif action == "first_divergence":
+            if trace.tokens is None:
+                return Refusal("this trace has no tokens to search")
+            if self._search is None:
+                return Refusal("no search yet: / searches the tokens")
+        elif action in ("cycle_run", "first_divergence"):
             if self.other is None:
-                return False
-            return True if self._diff_report is not None and self._diff_report.first is not None else None
-        return True
+                return Refusal("no second run (lstm-tui view A --diff B)", hidden=True)
+            if action == "first_divergence":
+                report = self._diff_report
+                if report is None:
+                    return Refusal("still comparing the two runs")
+                if report.first is None:
+                    return Refusal("no divergence between the two runs")
+        elif action == "zoom":
+            focused = self.focused
+            if self.maximized is None and (focused is None or isinstance(focused, Input)
+                                           or not focused.allow_maximize):
+                return Refusal("z zooms a pane: Tab to one first")
+        return None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """None (shown dimmed) for keys that cannot act now, False (not in
+        the footer) for those that never can on this trace: ``why_not``."""
+        return action_state(self.why_not(action, parameters))
+
+    def refuse(self, refusal: Refusal) -> None:
+        """Say in the status line why a key did nothing."""
+        self.note = self._refusal_note = StatusNote(refusal.reason, "warning", t=self.t,
+                                                    layer=self.layer_index)
+
+    def forget_refusal(self) -> None:
+        """Take the reason a key did nothing off the status line (another
+        key acts); notes of other kinds stay."""
+        if self.note is not None and self.note is self._refusal_note:
+            self.note = None
+        self._refusal_note = None
 
     def action_step(self, delta: int) -> None:
         self.t += delta
@@ -794,7 +853,14 @@ class DebuggerScreen(Screen[None]):
         if view not in VIEWS:
             return
         self.bottom = view
-        self._view(view).focus()
+        widget = self._view(view)
+        if widget.is_mounted:
+            # At once, not after the keys already typed: "E ↓" scrolls the
+            # explain pane even when both keys arrive together (a paste, a
+            # slow link).
+            self.set_focus(widget)
+        else:
+            widget.focus()  # mounted just now: focused once it is
 
     def action_zoom(self) -> None:
         """Maximize the focused pane, or restore the layout (like tmux's zoom)."""
@@ -816,7 +882,7 @@ class DebuggerScreen(Screen[None]):
     def focus_panes(self) -> None:
         target = self._last_pane if self._last_pane is not None and self._last_pane.is_mounted \
             else self.query_one("#pane-f")
-        target.focus()
+        self.set_focus(target)  # at once: a focus asked for later (``action_show``) must win
 
     def on_descendant_focus(self, event: Any) -> None:
         widget = event.widget if hasattr(event, "widget") else None
@@ -833,9 +899,10 @@ class DebuggerScreen(Screen[None]):
         from .help import HelpScreen, help_text, key_rows
 
         lists = [BreakpointList(), HealthList(), WatchList()]
-        rows = key_rows([self, *lists, self.model_panel, self.app])
-        notes = ["Arrow keys act wherever the focus is, except in the model panel's input "
-                 "(Esc leaves it)."]
+        rows = key_rows([self, self.query_one(ExplainPane), *lists, self.model_panel, self.app])
+        notes = ["← → step wherever the focus is, except in the model panel's input (Esc leaves "
+                 "it). ↑ ↓ select a unit, except in the explain pane, which they scroll, and in "
+                 "the lists, where they move. A key that cannot act says why in the status line."]
         self.app.push_screen(HelpScreen(help_text(rows, notes)))
 
     def action_open_trace(self) -> None:
@@ -955,6 +1022,25 @@ class LstmTuiApp(App[None]):
 
             return OwnDescriptorDriver
         return driver
+
+    async def run_action(self, action: Any, default_namespace: Any = None,
+                         namespaces: Any = None) -> bool:
+        """Run an action (a key's, a palette command's), unless the node it
+        is bound to refuses it now: then the status line says why, where a
+        dimmed key would have done nothing (``refusals``)."""
+        screen = default_namespace if isinstance(default_namespace, Screen) \
+            else getattr(default_namespace, "screen", None)
+        refusal = refusal_for(action, default_namespace)
+        if refusal is not None:
+            # Handled: the key does not fall through to another binding.
+            if isinstance(screen, DebuggerScreen):
+                screen.refuse(refusal)
+            else:
+                self.notify(refusal.reason, severity="warning", markup=False)
+            return True
+        if isinstance(screen, DebuggerScreen):
+            screen.forget_refusal()  # this key acts: the reason for the last one is old news
+        return await super().run_action(action, default_namespace, namespaces)
 
     def get_default_screen(self) -> Screen[Any]:
         return DebuggerScreen(self._initial_trace, **self._screen_options)  # type: ignore[arg-type]

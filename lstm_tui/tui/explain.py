@@ -16,16 +16,20 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.content import Content
+from textual.css.scalar import Unit
 from textual.reactive import reactive
 from textual.widgets import Static
 
 from ..lstm import Explanation, GateTerms, symbol
 from ..trace import Layer, Trace
-from . import draw
+from ..diff import difference
+from . import draw, runs
 from .bound import RedrawOnChange
 from .draw import fmt
+from .refusals import Refusal, action_state
 
 #: Gate letter → (name, symbol on screen, weight suffix).
 GATE_ROWS = {
@@ -226,13 +230,132 @@ def _last_row(line: Content) -> Content:
     return line.split("\n")[-1] if "\n" in line.plain else line
 
 
+#: A term of run B that differs from run A's (underlined: survives NO_COLOR).
+DIFFERS = "bold underline"
+
+#: One quantity of the comparison: its symbol, then literal text and
+#: (A, B) pairs of numbers, the last pair being the result.
+_Item = str | tuple[float, float]
+_Row = tuple[str, list[_Item], tuple[float, float]]
+
+
+def _compare_rows(a: Explanation, b: Explanation, form: str) -> list[_Row]:
+    """The quantities in the notebook's order (f, i, ĉ, c, o, h), as
+    ``compare_lines`` writes them in ``form``: "long" (W_f·x), "short"
+    (Wx), or "values" (the results alone). The third item of a row is the
+    pair of values B − A is taken of: the recorded ones, as the panes show
+    them."""
+    terms = a.gates is not None and b.gates is not None and form != "values"
+
+    def gate(g: str, recorded: tuple[float, float]) -> _Row:
+        _, sym, w = GATE_ROWS[g]
+        if not terms:
+            return sym, [recorded], recorded
+        assert a.gates is not None and b.gates is not None
+        ga, gb = a.gates[g], b.gates[g]
+        wx, uh = ("Wx", "Uh") if form == "short" else (f"W_{w}·x", f"U_{w}·h")
+        return sym, [f"{symbol(ga.act)}({wx} ", (ga.wx, gb.wx), f" + {uh} ", (ga.uh, gb.uh),
+                     " + b ", (ga.b, gb.b), ") = ", (ga.value, gb.value)], recorded
+
+    c_rec, h_rec = (a.c_recorded, b.c_recorded), (a.h_recorded, b.h_recorded)
+    if form == "values":
+        cell: _Row = ("c", [c_rec], c_rec)
+        hidden: _Row = ("h", [h_rec], h_rec)
+    else:
+        cell = ("c", ["f·c_{t-1} ", (a.keep, b.keep), " + i·ĉ ", (a.write, b.write), " = ", (a.c, b.c)], c_rec)
+        hidden = ("h", ["o ", (a.o, b.o), f" · {symbol(a.activation)}(c) ", (a.act_c, b.act_c), " = ",
+                        (a.h, b.h)], h_rec)
+    return [gate("f", (a.f, b.f)), gate("i", (a.i, b.i)), gate("c", (a.c_hat, b.c_hat)), cell,
+            gate("o", (a.o, b.o)), hidden]
+
+
+def _same(x: float, y: float) -> bool:
+    return fmt(x) == fmt(y)
+
+
+def _compare_row(sym: str, items: list[_Item], recorded: tuple[float, float],
+                 check: tuple[bool, bool] = (False, False)) -> tuple[Content, Content]:
+    """Run A's line and run B's line of one quantity, numbers right-aligned
+    in shared columns; B's terms that differ from A's are marked, and B's
+    line ends with B − A. Where ``check`` asks for it, a recomputed result
+    that the recorded value contradicts (an edited what-if run, a trace
+    whose weights do not give its own values) says so, as in the single-run
+    lines."""
+    lines: list[list[tuple[str, str] | str]] = [[(sym, "bold"), " A "], [" " * len(sym), " B "]]
+    last = len(items) - 1
+    for n, item in enumerate(items):
+        if isinstance(item, str):
+            for parts in lines:
+                parts.append(item)
+            continue
+        width = max(len(fmt(item[0])), len(fmt(item[1])))
+        for run, parts in enumerate(lines):
+            v = item[run]
+            style = "bold" if n == last else ""
+            if run == 1 and not _same(item[0], v):
+                style = DIFFERS
+            parts.append((fmt(v).rjust(width), style if draw.is_finite(v) else WARN))
+            if n == last and check[run] and _differs(v, recorded[run]):
+                parts += ["  ", (f"≠ trace holds {fmt(recorded[run])}", WARN)]
+    delta = float(difference(np.array([recorded[0]]), np.array([recorded[1]]))[0])
+    lines[1] += ["  ", ("B−A ", DIM),
+                 (runs.fmt_delta(delta), WARN if not draw.is_finite(delta) else ("bold" if delta != 0 else DIM))]
+    a_line, b_line = lines
+    return Content.assemble(*a_line), Content.assemble(*b_line)
+
+
+def compare_lines(a: Explanation, b: Explanation, width: int = 1000) -> list[Content]:
+    """Run A's and run B's arithmetic at the same step and unit, one line
+    above the other for each of f, i, ĉ, c, o and h, so the terms line up
+    and the one where the runs part stands out; B's line ends with B − A
+    of the recorded value (what the B − A panes show)::
+
+        f A σ(W_f·x 0.3100 + U_f·h 0.1200 + b 1.0000) = 0.8069
+          B σ(W_f·x 0.3100 + U_f·h 0.1350 + b 1.0000) = 0.8094  B−A +0.0025
+
+    The widest form that fits ``width`` for every line is used: full term
+    labels, short ones (Wx, Uh), or the values alone."""
+    lines: list[Content] = []
+    masked = [name for name, e in (("A", a), ("B", b)) if e.masked]
+    if masked:
+        which = " and ".join(masked)
+        lines.append(Content.assemble((f"masked step in {which}: ", WARN),
+                                      ("the state is carried over there", DIM)))
+    # The form is chosen without the "≠ trace holds" notes: a run edited at
+    # this step has one, and it may wrap rather than cost every line its terms.
+    for form in ("long", "short", "values"):
+        rows = _compare_rows(a, b, form)
+        if form == "values" or all(line.cell_length <= width for row in rows for line in _compare_row(*row)):
+            break
+    # Values alone are the recorded ones: nothing to check them against.
+    check = (False, False) if form == "values" else (not a.masked, not b.masked)
+    pairs = [_compare_row(*row, check=check) for row in rows]
+    return lines + [line for pair in pairs for line in pair]
+
+
+SCROLL = Binding.Group("scroll")
+
+
 class ExplainPane(RedrawOnChange, VerticalScroll, can_focus=True, inherit_bindings=False):
     """The arithmetic of the selected unit at the current step.
 
-    A scroll container without key bindings: arrow keys keep stepping and
-    selecting units wherever focus is; a short terminal scrolls it with the
-    mouse, or zooms it (``z``).
+    Focused, it is read like pudb's panes: ↑ ↓ (k j) scroll it, line by
+    line, instead of selecting a unit; ← → still step, so the arithmetic of
+    the next step comes into the same place. ``z`` zooms it to the whole
+    screen (a scroll container is not maximizable by default in Textual:
+    this one is), which at 80×24 shows every line at once.
+
+    When two runs are compared it follows the run the panes show: A's or
+    B's arithmetic (each with its own weights), or for B − A both, one line
+    above the other per quantity, with B − A at the end (``compare_lines``).
     """
+
+    ALLOW_MAXIMIZE = True
+
+    BINDINGS = [
+        Binding("up,k", "scroll_lines(-1)", "Scroll explain up", id="explain_up", group=SCROLL),
+        Binding("down,j", "scroll_lines(1)", "Scroll explain down", id="explain_down", group=SCROLL),
+    ]
 
     DEFAULT_CSS = """
     ExplainPane {
@@ -245,13 +368,20 @@ class ExplainPane(RedrawOnChange, VerticalScroll, can_focus=True, inherit_bindin
     layer_index: reactive[int] = reactive(0, repaint=False)
     t: reactive[int] = reactive(0, repaint=False)
     unit: reactive[int] = reactive(0, repaint=False)
-    #: The second run when two are compared: the arithmetic is always run
-    #: A's (the trace's own weights), and the title says so.
+    #: The second run when two are compared (None: there is only the trace).
     other: reactive[Trace | None] = reactive(None, repaint=False)
+    #: Which run the panes show when comparing: "a", "b" or "delta" (B − A).
+    run: reactive[str] = reactive("a", repaint=False)
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
+        #: Rows of the text, and the width it was laid out for.
         self._rows = -1
+        self._width = -1
+        #: The title without the hint of lines below it.
+        self._head: Content | None = None
+        #: (at the top, at the bottom) when the scroll keys were last checked.
+        self._edges: tuple[bool, bool] | None = None
 
     def compose(self):
         yield Static(id="explain-body")
@@ -271,37 +401,135 @@ class ExplainPane(RedrawOnChange, VerticalScroll, can_focus=True, inherit_bindin
     def watch_other(self) -> None:
         self._state_changed()
 
+    def watch_run(self) -> None:
+        self._state_changed()
+
     def _redraw_state(self) -> None:
         self.update_explanation()
+
+    def _compared(self) -> bool:
+        return self.other is not None and self.run in ("b", "delta")
 
     def update_explanation(self) -> None:
         if self.trace is None or not self.is_mounted:
             return
         layers = self.trace.layers
-        layer = layers[min(max(self.layer_index, 0), len(layers) - 1)]
+        k = min(max(self.layer_index, 0), len(layers) - 1)
+        layer = layers[k]
         t = min(max(self.t, 0), layer.steps - 1)
         unit = min(max(self.unit, 0), layer.units - 1)
-        e = layer.explain(t, unit)
+        width = self.scrollable_content_region.width or 1000
+        other = self.other if self._compared() else None
+        b_layer = other.layers[k] if other is not None else None
+        title: list[tuple[str, str] | str] = [("explain", "bold"), f"  unit {unit} · t = {t}"]
         token = self.trace.token(layer.position(t))
-        title = [("explain", "bold"), f"  unit {unit} · t = {t}"]
-        if token is not None:
+        b_token = other.token(b_layer.position(t)) if other is not None and b_layer is not None \
+            and t < b_layer.steps else None
+        if self.run == "b" and other is not None:
+            token = b_token
+        if self.run == "delta" and None not in (token, b_token) and token != b_token:
+            title.append(f" · token A {draw.quote(str(token))} B {draw.quote(str(b_token))}")
+        elif token is not None:
             title.append(f" · token {draw.quote(token)}")
         if self.other is not None:
-            title.append((" · run A", "bold"))
-        self.border_title = Content.assemble(*title)
+            title.append((f" · {'run ' if self.run != 'delta' else ''}{runs.LABELS[self.run]}", "bold"))
+        self._head = Content.assemble(*title)
+        if other is None or b_layer is None:
+            lines = fitted_lines(layer.explain(t, unit), layer, self.trace, width)
+        elif t >= b_layer.steps:
+            lines = [Content.styled(f"run B has {b_layer.steps} steps: no step t = {t} to "
+                                    f"{'show' if self.run == 'b' else 'compare'}", "italic")]
+        elif self.run == "b":
+            lines = fitted_lines(b_layer.explain(t, unit), b_layer, other, width)
+        else:
+            lines = compare_lines(layer.explain(t, unit), b_layer.explain(t, unit), width)
+        text = Content("\n").join(lines)
         body = self.query_one("#explain-body", Static)
-        width = self.scrollable_content_region.width or 1000
-        text = Content("\n").join(fitted_lines(e, layer, self.trace, width))
         # Ask for no more height than the text takes (wrapped lines counted),
         # so a tall terminal gives the rest to the panes, not to blank rows.
         rows = sum(max(1, -(-line.cell_length // max(width, 1))) for line in text.split("\n"))
-        # A new layout of the whole screen only when the text's height
-        # changed; stepping usually keeps it, and then a repaint is enough.
-        body.update(text, layout=rows != self._rows)
-        self._rows = rows
-        height = min(rows + 1, MAX_HEIGHT)
-        if self.styles.max_height is None or self.styles.max_height.value != height:
+        # A new layout of the whole screen only when the text's height or the
+        # width it was wrapped at changed (a text first fitted to no width
+        # wraps at the real one); stepping usually keeps both, and then a
+        # repaint is enough.
+        body.update(text, layout=(rows, width) != (self._rows, self._width))
+        self._rows, self._width = rows, width
+        self.fit_height()
+        self._update_title()
+
+    def fit_height(self) -> None:
+        """No more rows than the text needs, and at most MAX_HEIGHT of them
+        in the layout; zoomed, the whole screen."""
+        if self._rows < 0:
+            return
+        if self.is_maximized:
+            self.styles.max_height = "100%"
+            return
+        height = min(self._rows + 1, MAX_HEIGHT)
+        current = self.styles.max_height
+        if current is None or current.unit != Unit.CELLS or current.value != height:
             self.styles.max_height = height
+
+    def _hidden_below(self) -> int:
+        """How many lines of the text are below the visible ones."""
+        shown = self.scrollable_content_region.height
+        if shown <= 0 or self._rows < 0:
+            return 0
+        return max(0, self._rows - round(self.scroll_y) - shown)
+
+    def _update_title(self) -> None:
+        """The title, and when lines are cut off below, how to reach them:
+        a short terminal shows only the first few."""
+        if self._head is None:
+            return
+        below = self._hidden_below()
+        if below:
+            keys = "↓ or z" if self.has_focus else "E then ↓ or z"
+            self.border_title = self._head + Content.styled(f" · {below} more: {keys}", DIM)
+        else:
+            self.border_title = self._head
+
+    # -- keys ----------------------------------------------------------------
+
+    def why_not(self, action: str, parameters: tuple[object, ...]) -> Refusal | None:
+        """Why a scroll key cannot act (see ``refusals``): nothing hidden
+        that way."""
+        if action != "scroll_lines":
+            return None
+        delta = parameters[0] if parameters and isinstance(parameters[0], int) else 0
+        if self.max_scroll_y <= 0:
+            return Refusal("explain: every line is on screen")
+        if delta < 0 and self.scroll_y <= 0:
+            return Refusal("explain: already at the first line")
+        if delta > 0 and self.scroll_y >= self.max_scroll_y:
+            return Refusal("explain: already at the last line")
+        return None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return action_state(self.why_not(action, parameters))
+
+    def action_scroll_lines(self, delta: int) -> None:
+        self.scroll_to(y=self.scroll_y + delta, animate=False, immediate=True)
+
+    def _sync_keys(self) -> None:
+        """Dim or light the scroll keys in the footer when an end is reached
+        or left (and the title's count of lines below)."""
+        edges = (self.scroll_y <= 0, self.scroll_y >= self.max_scroll_y)
+        if edges != self._edges:
+            self._edges = edges
+            self.refresh_bindings()
+        self._update_title()
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        self._sync_keys()
 
     def on_resize(self) -> None:
         self._state_changed()
+        self.call_after_refresh(self._sync_keys)
+
+    def on_focus(self) -> None:
+        self._update_title()
+
+    def on_blur(self) -> None:
+        self._update_title()

@@ -29,6 +29,7 @@ SECTIONS = {
     "next_pane": "Panes", "previous_pane": "Panes", "zoom": "Panes",
     "show_explain": "Panes", "show_breakpoints": "Panes", "show_health": "Panes",
     "show_watches": "Panes",
+    "explain_up": "Explain pane", "explain_down": "Explain pane",
     "add_breakpoint": "Debugging", "continue": "Debugging", "continue_back": "Debugging",
     "search": "Debugging", "search_next": "Debugging", "search_previous": "Debugging",
     "watch": "Debugging", "cycle_run": "Debugging", "first_divergence": "Debugging",
@@ -44,7 +45,8 @@ SECTIONS = {
     "open_trace": "App", "toggle_theme": "App", "save_screenshot": "App",
     "help": "App", "command_palette": "App", "quit": "App",
 }
-ORDER = ("Stepping", "Units and layers", "Debugging", "Panes", "Breakpoints, health and watches panes",
+ORDER = ("Stepping", "Units and layers", "Debugging", "Panes", "Explain pane",
+         "Breakpoints, health and watches panes",
          "Model panel", "App", "Other")
 
 #: Keys kept free for features that are designed but not built yet, so no

@@ -1,6 +1,9 @@
 """The status line at the top: where in the trace the debugger stands.
 
-``lstm-tui · traces/next_letter.npz      layer 0 (lstm, 32 units) · t = 3 / 25 · token 'd' · next 'e' 0.9312``
+``lstm-tui · traces/next_letter.npz      layer 0 (lstm, 32 units) · t = 3 of 0…25 · token 'd' · next 'e' 0.9312``
+
+The step is written with the range it moves in, ``t = 3 of 0…25``: steps
+count from 0, and ``t = 25 / 26`` at the last step read as one short.
 
 The right-hand part (layer, step, token, prediction) is what a user steps
 by, so it never gets cut; when the line is too short it switches to a
@@ -11,7 +14,8 @@ Three things join it while debugging: a *note* on the left in place of the
 source, saying why the debugger stands where it does ("stopped: f[7] < 0.05
 (hit 3 of 12)", "no later hit"), until the user moves elsewhere; ``⚠ NaN``
 on the right when the health scan found NaN or Inf, so it is never cut;
-and "diff vs <B>" when two runs are compared.
+and "diff vs <B>" when two runs are compared (the token and prediction
+are then those of the run the panes show: B's in run B).
 """
 
 from __future__ import annotations
@@ -96,6 +100,8 @@ class StatusLine(Widget):
     alarm: reactive[str] = reactive("")
     #: The second run when comparing two (its name goes in the header).
     other: reactive[Trace | None] = reactive(None)
+    #: Which run the panes show when comparing: "a", "b" or "delta".
+    run: reactive[str] = reactive("a")
 
     def where(self, compact: bool = False, minimal: bool = False, readout: bool = True) -> Content:
         """Layer, step, token and prediction (the part that must not be cut);
@@ -106,11 +112,14 @@ class StatusLine(Widget):
         k = min(max(self.layer_index, 0), len(trace.layers) - 1)
         layer = trace.layers[k]
         t = min(max(self.t, 0), layer.steps - 1)
+        step = f"t = {t} of 0…{layer.steps - 1}"
         if minimal:
-            return Content.styled(f"t = {t} / {layer.steps}", "bold")
+            return Content.styled(step, "bold")
         parts: list[tuple[str, str] | str] = [
-            layer_label(k, layer, compact), " · ", (f"t = {t} / {layer.steps}", "bold"),
+            layer_label(k, layer, compact), " · ", (step, "bold"),
         ]
+        if self.other is not None and self.run == "b" and t < self.other.layers[k].steps:
+            trace, layer = self.other, self.other.layers[k]  # B's token and prediction
         token = trace.token(layer.position(t))
         if token is not None:
             parts += [" · ", "" if compact else "token ", (draw.quote(token), "bold")]

@@ -10,6 +10,9 @@ every step where an enabled one holds (the screen hands down the steps,
 evaluated once per condition and layer by the core), so the next stop is
 in sight before ``c`` is pressed.
 
+When two runs are compared it shows the run the panes show: A, B, or B − A
+(on the symmetric scale of the B − A panes, ``runs``).
+
 Line API again, and nothing is O(T): a series row is built only for a
 chunk of steps around the window on screen (twice its width, aligned so that
 following t rebuilds it once a screenful), with the cells computed by NumPy,
@@ -32,7 +35,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from ..trace import Layer, Trace
-from . import draw
+from . import draw, runs
 from .messages import StepPicked
 
 #: (vector, label) per row, in the notebook's order of the cell update.
@@ -106,9 +109,11 @@ class Timeline(ScrollView, can_focus=True, inherit_bindings=False):
     #: Steps where an enabled breakpoint holds on this layer; None: no
     #: breakpoint is enabled, and the row is not shown.
     hits: reactive[Marks | None] = reactive(None, repaint=False)
-    #: The second run when two are compared: the series are run A's, and
-    #: the title says so.
+    #: The second run when two are compared (None: there is only the trace).
     other: reactive[Trace | None] = reactive(None, repaint=False)
+    #: Which run the series show when comparing: "a", "b" or "delta" (B − A),
+    #: as the panes do; the title says which.
+    run: reactive[str] = reactive("a", repaint=False)
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
@@ -127,6 +132,14 @@ class Timeline(ScrollView, can_focus=True, inherit_bindings=False):
             return None
         layers = self.trace.layers
         return layers[min(max(self.layer_index, 0), len(layers) - 1)]
+
+    def _k(self) -> int:
+        assert self.trace is not None
+        return min(max(self.layer_index, 0), len(self.trace.layers) - 1)
+
+    def _run(self) -> str:
+        """The run the series show ("a" when there is only the trace)."""
+        return self.run if self.other is not None else "a"
 
     def _state(self) -> tuple[Layer, int, int] | None:
         layer = self._layer()
@@ -150,11 +163,13 @@ class Timeline(ScrollView, can_focus=True, inherit_bindings=False):
         self.virtual_size = Size(1, self._row_count)
         if state is not None:
             layer, t, unit = state
+            assert self.trace is not None
             title = [("timeline", "bold"), f"  unit {unit} · t = {t}"]
-            stats = draw.layer_stats(layer)
-            title.append((f"  c {stats['c'].scale.label()}", "dim"))
+            run = self._run()
+            scale = runs.stats(self.trace, self.other, run, self._k(), "c").scale
+            title.append((f"  c {scale.label()}", "dim"))
             if self.other is not None:
-                title.append(("  run A", "bold"))
+                title.append((f"  {'run ' if run != 'delta' else ''}{runs.LABELS[run]}", "bold"))
             self.border_title = Content.assemble(*title)
         self._follow()
         self.refresh()
@@ -173,7 +188,10 @@ class Timeline(ScrollView, can_focus=True, inherit_bindings=False):
         self._moved()
 
     def watch_other(self) -> None:
-        self._moved()
+        self._invalidate_rows()
+
+    def watch_run(self) -> None:
+        self._invalidate_rows()
 
     def watch_hits(self) -> None:
         self._rows.pop(HITS_ROW, None)
@@ -242,17 +260,24 @@ class Timeline(ScrollView, can_focus=True, inherit_bindings=False):
         vector, _ = SERIES[row]
 
         def build(a: int, b: int) -> Strip:
-            scale = draw.layer_stats(layer)[vector].scale
-            values = np.asarray(layer.vector(vector)[a:b, unit], np.float64)
+            assert self.trace is not None
+            k, run = self._k(), self._run()
+            scale = runs.stats(self.trace, self.other, run, k, vector).scale
+            values, missing = runs.series(self.trace, self.other, run, k, vector, unit, a, b)
             base = self.rich_style
             styles = (base + draw.component_style(self, "timeline--series"),
                       base + draw.component_style(self, "timeline--masked"),
                       base + draw.component_style(self, "timeline--warning"))
             kind = np.zeros(b - a, np.int8)
-            if layer.mask is not None:
-                kind[~np.asarray(layer.mask[a:b], bool)] = 1
+            masked = runs.step_mask(self.trace, self.other, run, k, a, b)
+            if masked is not None:
+                kind[masked] = 1
             kind[~np.isfinite(values)] = 2
-            return _runs(draw.sparks(values, scale), kind, styles)
+            chars = draw.sparks(values, scale)
+            # Steps run B does not have: blank, not a NaN alarm.
+            chars[missing] = " "
+            kind[missing] = 1
+            return _runs(chars, kind, styles)
 
         return self._cached(row, layer.steps, build)
 

@@ -5,7 +5,7 @@ footer share so few cells that none of them can show a whole number: the
 screen would be title rules, ellipses and half a footer. The debugger
 screen then hides them (its ``-too-small`` class, see ``app.tcss``) and
 shows two lines instead: the status line, which still says where the
-debugger stands (``t = 3 / 25``), and this one-line marker saying how much
+debugger stands (``t = 3 of 0…25``), and this one-line marker saying how much
 room the panes need. Keys keep working meanwhile; enlarging the terminal
 brings everything back at the same step.
 """

@@ -18,13 +18,14 @@ from textual.widgets import Input, Static
 import lstm_tui.tui.app as app_module
 from lstm_tui.cli import main
 from lstm_tui.conditions import Condition
-from lstm_tui.diff import Incomparable
+from lstm_tui.diff import Incomparable, difference
 from lstm_tui.trace import save
+from lstm_tui.tui import draw, runs
 from lstm_tui.tui.app import DebuggerScreen, make_app
 from lstm_tui.tui.debug_lists import BreakpointList, HealthList, WatchList
 from lstm_tui.tui.dialogs import AddBreakpointScreen, SearchScreen
 from lstm_tui.tui.timeline import Timeline
-from tui_helpers import letters_trace, screen_text, stops_trace, two_layer_trace, widget_lines
+from tui_helpers import letters_trace, rerun_pair, screen_text, stops_trace, two_layer_trace, widget_lines
 
 SIZE = (100, 30)
 
@@ -343,9 +344,9 @@ async def test_diff_view_shows_b_minus_a_and_d_switches_runs():
         assert "+0.2500" in pane_row(app, "c", 2)
         assert pane_row(app, "c", 2).rstrip().endswith("█")  # the full bar: the largest difference
         assert pane_row(app, "c", 1).lstrip("▶ ").split()[1] == "0"
-        # explain and the timeline are always run A's, and say so
-        assert "run A" in title(screen.query_one("#explain"))
-        assert "run A" in title(screen.query_one("#timeline"))
+        # explain and the timeline follow the run shown, and say which
+        assert "B−A" in title(screen.query_one("#explain"))
+        assert "B−A" in title(screen.query_one("#timeline"))
         await pilot.press("d")
         assert screen.run == "a" and title(c_pane).startswith("c_t A ")
         assert f"{a.layers[0].c[3, 2]:.4f}" in pane_row(app, "c", 2)
@@ -354,6 +355,86 @@ async def test_diff_view_shows_b_minus_a_and_d_switches_runs():
         assert f"{b.layers[0].c[3, 2]:.4f}" in pane_row(app, "c", 2)
         await pilot.press("d")
         assert screen.run == "delta"
+
+
+def explain_body(app) -> str:
+    return str(app.screen.query_one("#explain-body", Static).content)
+
+
+async def test_diff_view_explain_and_timeline_follow_the_run_shown():
+    a, b = rerun_pair()  # B: unit 2's forget bias raised by 1, the pass run again
+    app = make_app(a, load_model=False, diff=b)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.debugger
+        explain, timeline = screen.query_one("#explain"), screen.query_one(Timeline)
+        await pilot.press("d")  # A
+        await pilot.press("right", "right", "down", "down")  # t = 2, unit 2
+        await pilot.pause()
+        assert screen.run == "a" and "run A" in title(explain) and "run A" in title(timeline)
+        fa, fb = a.layers[0].f[2, 2], b.layers[0].f[2, 2]
+        assert f"{fa:.4f}" != f"{fb:.4f}"
+        assert f") = {fa:.4f}" in explain_body(app) and f"{fb:.4f}" not in explain_body(app)
+        series_a = next(line for line in widget_lines(timeline) if line.startswith("f "))
+        await pilot.press("d")  # B
+        await pilot.pause()
+        assert screen.run == "b" and "run B" in title(explain) and "run B" in title(timeline)
+        # B's own arithmetic, with B's weights: its raised bias, its f
+        assert f"b {b.layers[0].cell.b['f'][2]:.4f}) = σ(" in explain_body(app)
+        assert f") = {fb:.4f}" in explain_body(app) and f"{fa:.4f}" not in explain_body(app)
+        series_b = next(line for line in widget_lines(timeline) if line.startswith("f "))
+        assert series_b != series_a
+        assert series_b[3:3 + a.steps] == "".join(draw.sparks(b.layers[0].f[:, 2], draw.GATE_SCALE))
+        await pilot.press("d")  # B − A: both runs, one over the other, and the difference
+        await pilot.pause()
+        assert screen.run == "delta" and "B−A" in title(explain) and "B−A" in title(timeline)
+        lines = explain_body(app).splitlines()
+        f_a = next(line for line in lines if line.startswith("f A "))
+        f_b = lines[lines.index(f_a) + 1]
+        assert f_a.endswith(f"= {fa:.4f}") and f"= {fb:.4f}" in f_b
+        assert f_b.endswith(f"B−A {fb - fa:+.4f}")
+        assert all(line.cell_length <= 79 for line in
+                   app.screen.query_one("#explain-body", Static).content.split("\n"))
+        series_d = next(line for line in widget_lines(timeline) if line.startswith("f "))
+        delta = difference(a.layers[0].f[:, 2], b.layers[0].f[:, 2])
+        scale = runs.stats(a, b, "delta", 0, "f").scale
+        assert series_d[3:3 + a.steps] == "".join(draw.sparks(delta, scale))
+        assert f"c {runs.stats(a, b, 'delta', 0, 'c').scale.label()}" in title(timeline)
+
+
+async def test_diff_view_with_a_shorter_b_says_so_and_leaves_its_steps_blank():
+    a = letters_trace("abcdefgh", units=4)
+    b = letters_trace("abcde", units=4, source="test: run B")
+    app = make_app(a, load_model=False, diff=b)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.debugger
+        timeline = screen.query_one(Timeline)
+        await pilot.press("end")  # t = 7: B has steps 0…4 only
+        await pilot.pause()
+        assert "run B has 5 steps: no step t = 7 to compare" in explain_body(app)
+        f_row = next(line for line in widget_lines(timeline) if line.startswith("f "))
+        assert f_row[3:8] == "".join(draw.sparks(np.zeros(5), runs.stats(a, b, "delta", 0, "f").scale))
+        assert f_row[8:11] == "   "  # B's missing steps: blank, not a NaN alarm
+        await pilot.press("d", "d")  # run B
+        await pilot.pause()
+        assert "run B has 5 steps: no step t = 7 to show" in explain_body(app)
+        f_row = next(line for line in widget_lines(timeline) if line.startswith("f "))
+        assert f_row[3:8] == "".join(draw.sparks(b.layers[0].f[:, 0], draw.GATE_SCALE))
+        assert f_row[8:11] == "   "
+
+
+async def test_diff_view_header_shows_b_token_and_prediction_in_run_b():
+    a, b = pair()
+    b.tokens = np.array(list("ABCDEFGH"))
+    app = make_app(a, load_model=False, diff=b)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.debugger
+        await pilot.press("right")
+        assert "token 'b'" in status(app)
+        await pilot.press("d", "d")
+        assert screen.run == "b" and "token 'B'" in status(app)
+        assert "token A 'b' B 'B'" not in title(screen.query_one("#explain"))
+        await pilot.press("d")
+        assert "token A 'b' B 'B'" in title(screen.query_one("#explain"))
 
 
 async def test_capital_d_goes_to_the_first_divergence():

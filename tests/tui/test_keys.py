@@ -40,7 +40,7 @@ async def test_opens_at_first_step_with_seed_values():
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         text = screen_text(app)
-        assert "t = 0 / 3" in text
+        assert "t = 0 of 0…2" in text
         assert "0.7083" in row(app, "f", 0)  # f_t[0] at t=0 in the notebook
         assert "0.5625" in row(app, "f", 1)
         assert "-0.0230" in row(app, "h", 0)
@@ -53,7 +53,7 @@ async def test_step_forward(key):
         await pilot.press(key)
         assert app.debugger.t == 1
         text = screen_text(app)
-        assert "t = 1 / 3" in text
+        assert "t = 1 of 0…2" in text
         assert "0.2421" in row(app, "f", 0)
         assert "0.7203" in row(app, "f", 1)
         assert "0.4321" in row(app, "c", 0)
@@ -65,7 +65,7 @@ async def test_step_back(key):
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("right", "right", key)
         assert app.debugger.t == 1
-        assert "t = 1 / 3" in screen_text(app)
+        assert "t = 1 of 0…2" in screen_text(app)
 
 
 async def test_home_end_and_pages():
@@ -76,7 +76,7 @@ async def test_home_end_and_pages():
         assert screen.t == 10
         await pilot.press("pagedown", "pagedown")
         assert screen.t == 29  # clamped, not 30
-        assert "t = 29 / 30" in screen_text(app)
+        assert "t = 29 of 0…29" in screen_text(app)
         await pilot.press("pageup")
         assert screen.t == 19
         await pilot.press("home")
@@ -85,6 +85,16 @@ async def test_home_end_and_pages():
         assert screen.t == 29
         await pilot.press("pageup", "pageup", "pageup", "pageup")
         assert screen.t == 0
+
+
+async def test_header_at_the_last_step_does_not_read_as_one_short():
+    app = make_app(letters_trace("abcdefghijklmnopqrstuvwxyz", units=32), load_model=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        first = screen_text(app).splitlines()[0]
+        assert "t = 0 of 0…25" in first
+        await pilot.press("end")
+        first = screen_text(app).splitlines()[0]
+        assert "t = 25 of 0…25 · 'z'" in first and "/ 26" not in first
 
 
 @pytest.mark.parametrize(("down", "up"), [("down", "up"), ("j", "k")])
@@ -137,7 +147,7 @@ async def test_go_to_step_dialog():
         await pilot.press("1", "7", "enter")
         assert isinstance(app.screen, DebuggerScreen)
         assert app.debugger.t == 17
-        assert "t = 17 / 30" in screen_text(app)
+        assert "t = 17 of 0…29" in screen_text(app)
 
 
 async def test_go_to_step_rejects_out_of_range_and_cancels():
@@ -216,14 +226,104 @@ async def test_tab_moves_between_panes_and_z_zooms():
 
 
 async def test_arrows_step_with_explain_or_timeline_focused():
+    """← → step wherever the focus is; ↑ ↓ select a unit, except in the
+    explain pane, which they scroll."""
     app = make_app(seed_trace(), load_model=False)
     async with app.run_test(size=SIZE) as pilot:
         app.screen.query_one("#explain").focus()
         await pilot.press("right", "down")
-        assert (app.debugger.t, app.debugger.unit) == (1, 1)
+        assert (app.debugger.t, app.debugger.unit) == (1, 0)
         app.screen.query_one("#timeline").focus()
-        await pilot.press("left", "up")
-        assert (app.debugger.t, app.debugger.unit) == (0, 0)
+        await pilot.press("down", "left")
+        assert (app.debugger.t, app.debugger.unit) == (0, 1)
+        await pilot.press("up")
+        assert app.debugger.unit == 0
+
+
+# -- the explain pane at 80×24 --------------------------------------------------
+
+
+def explain_text(app) -> str:
+    """The explain pane's rows as on screen (between its rule and the timeline's)."""
+    lines = screen_text(app).splitlines()
+    top = next(n for n, line in enumerate(lines) if "explain" in line)
+    end = next((n for n, line in enumerate(lines) if n > top and "timeline" in line), len(lines) - 1)
+    return "\n".join(lines[top:end])
+
+
+def h_line(app) -> str:
+    """The h line of the explain pane's text for the current unit and step."""
+    screen = app.debugger
+    e = screen.trace.layers[0].explain(screen.t, screen.unit)
+    return f"h = o·tanh(c) = {e.o:.4f}·tanh("
+
+
+async def test_explain_h_line_is_cut_at_80x24_and_z_zooms_to_it():
+    app = make_app(letters_trace(units=8), load_model=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("right", "right")
+        await pilot.pause()
+        assert h_line(app) not in explain_text(app)  # the pane shows the first lines only
+        assert re.search(r"explain .* · \d+ more: E then ↓ or z", screen_text(app))
+        await pilot.press("E")
+        assert app.focused is app.screen.query_one(ExplainPane)
+        await pilot.press("z")
+        await pilot.pause()
+        assert app.screen.maximized is app.screen.query_one(ExplainPane)
+        text = explain_text(app)
+        for start in ("f = σ(", "i = σ(", "ĉ = tanh(", "c = f·c_{t-1}", "o = σ(", h_line(app)):
+            assert start in text, (start, text)
+        e = app.debugger.trace.layers[0].explain(2, 0)
+        assert f"= {e.h:.4f}" in text  # the h line whole, with its result
+        await pilot.press("right")  # still steps while zoomed: the next step's arithmetic
+        await pilot.pause()
+        assert app.debugger.t == 3 and h_line(app) in explain_text(app)
+        await pilot.press("z")
+        assert app.screen.maximized is None
+
+
+async def test_explain_scrolls_with_arrows_and_jk_when_focused_at_80x24():
+    app = make_app(letters_trace(units=8), load_model=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("E")
+        await pilot.pause()
+        assert h_line(app) not in explain_text(app)
+        presses = 0
+        while h_line(app) not in explain_text(app):
+            await pilot.press("down" if presses % 2 else "j")
+            await pilot.pause()
+            presses += 1
+            assert presses < 20, explain_text(app)
+        assert app.debugger.unit == 0  # scrolling, not selecting units
+        assert "↑ ↓ scroll" in screen_text(app).splitlines()[-1]  # the footer says what they do
+        await pilot.press("k", "up")
+        assert app.screen.query_one(ExplainPane).scroll_y == presses - 2
+        assert app.debugger.unit == 0
+
+
+async def test_explain_scroll_keys_say_when_there_is_nothing_more():
+    app = make_app(letters_trace(units=8), load_model=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("E", "up")
+        await pilot.pause()
+        assert "explain: already at the first line" in screen_text(app).splitlines()[0]
+        assert footer_key(app, "up").has_class("-disabled")
+        assert not footer_key(app, "down").has_class("-disabled")
+        explain = app.screen.query_one(ExplainPane)
+        while explain.scroll_y < explain.max_scroll_y:
+            await pilot.press("down")
+        await pilot.pause()
+        rows = explain_text(app).splitlines()
+        body = str(explain.query_one("#explain-body").content).splitlines()
+        assert rows[-1].rstrip() == body[-1]  # the last line of the text, no blank rows after it
+        await pilot.press("j")
+        await pilot.pause()
+        assert "explain: already at the last line" in screen_text(app).splitlines()[0]
+        assert footer_key(app, "down").has_class("-disabled")
+        await pilot.press("z", "down")  # zoomed, every line fits
+        await pilot.pause()
+        assert "explain: every line is on screen" in screen_text(app).splitlines()[0]
+        assert footer_key(app, "down").has_class("-disabled")
 
 
 async def test_debugging_keys_are_bound_where_help_once_reserved_them():
@@ -240,7 +340,7 @@ async def test_debugging_keys_are_bound_where_help_once_reserved_them():
 async def test_every_binding_has_a_description_and_an_id():
     app = make_app(seed_trace(), load_model=False)
     async with app.run_test(size=SIZE):
-        for node in (app.debugger, app.debugger.model_panel):
+        for node in (app.debugger, app.debugger.query_one(ExplainPane), app.debugger.model_panel):
             for _key, binding in node._bindings:
                 if binding.action.startswith("app.focus_") or binding.id:
                     assert binding.description, binding

@@ -99,7 +99,7 @@ async def test_enter_records_a_live_pass_into_the_debugger():
         assert screen.trace.source == "live: def"
         assert (screen.t, screen.trace.steps) == (0, 3)
         first = screen_text(app).splitlines()[0]
-        assert "live: def" in first and "t = 0 / 3" in first and "token 'd'" in first
+        assert "live: def" in first and "t = 0 of 0…2" in first and "token 'd'" in first
         assert isinstance(app.focused, VectorPane)  # back to stepping
         await pilot.press("right")
         assert "token 'e'" in screen_text(app).splitlines()[0]

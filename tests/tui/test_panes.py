@@ -216,7 +216,7 @@ async def test_status_line_shows_source_layer_step_token_and_prediction():
         k = int(np.argmax(trace.probs[2]))
         assert "test: letters 'abcdefgh'" in first
         assert "layer 0 (lstm, 8 units)" in first
-        assert "t = 2 / 8" in first
+        assert "t = 2 of 0…7" in first
         assert "token 'c'" in first
         assert f"next '{'abcdefghijklmnopqrstuvwxyz'[k]}' {trace.probs[2, k]:.4f}" in first
 
@@ -226,11 +226,11 @@ async def test_status_line_compacts_and_never_cuts_the_step():
     async with app.run_test(size=(60, 12)) as pilot:
         await pilot.press("right_square_bracket", "right")
         first = screen_text(app).splitlines()[0]
-        assert "L1 backward_lstm 4u rev · t = 1 / 5 · 'd'" in first
+        assert "L1 backward_lstm 4u rev · t = 1 of 0…4 · 'd'" in first
         await pilot.resize_terminal(30, 12)
         await pilot.pause()
         first = screen_text(app).splitlines()[0]
-        assert first.strip() == "t = 1 / 5"
+        assert first.strip() == "t = 1 of 0…4"
 
 
 async def test_tokens_with_markup_characters_are_shown_verbatim():

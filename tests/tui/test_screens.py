@@ -111,7 +111,7 @@ async def test_open_trace_file(tmp_path):
         assert screen.trace.path == good
         assert screen.t == 0 and screen.trace.steps == 3
         first = screen_text(app).splitlines()[0]
-        assert "other.npz" in first and "t = 0 / 3" in first and "token 'x'" in first
+        assert "other.npz" in first and "t = 0 of 0…2" in first and "token 'x'" in first
 
 
 @pytest.mark.parametrize("content", [None, b"not a zip", b""])
@@ -134,7 +134,7 @@ async def test_open_bad_trace_file_keeps_the_current_one(tmp_path, content):
         note = notes[0]
         assert note.severity == "error"
         assert "bad.npz" in note.message and "\n" not in note.message
-        assert "t = 1 / 3" in screen_text(app)
+        assert "t = 1 of 0…2" in screen_text(app)
 
 
 async def test_any_terminal_size():
@@ -153,7 +153,7 @@ async def test_any_terminal_size():
             assert isinstance(app.screen, DebuggerScreen)
             text = screen_text(app)
             if size[0] >= 40:
-                assert f"t = {expected} / 10" in text, size
+                assert f"t = {expected} of 0…9" in text, size
 
 
 async def test_narrow_hides_the_model_panel_and_m_shows_it():

@@ -74,3 +74,15 @@ def test_diff_view(snap_compare):
         await _no_blink(pilot)
 
     assert snap_compare(APPS / "diff_app.py", run_before=first_divergence, terminal_size=(100, 30))
+
+
+def test_explain_zoomed_80x24(snap_compare):
+    """At 80×24 the explain pane shows its first lines; E z shows them all."""
+    assert snap_compare(APPS / "letters_app.py", press=["right", "right", "down", "E", "z"],
+                        terminal_size=(80, 24))
+
+
+def test_diff_explain_80x24(snap_compare):
+    """B − A at the step where the runs part: A's line over B's, each term."""
+    assert snap_compare(APPS / "diff_app.py", press=[*["right"] * 6, "down", "down", "down", "E", "z"],
+                        terminal_size=(80, 24))

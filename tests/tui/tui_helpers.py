@@ -191,3 +191,16 @@ def stops_trace() -> Trace:
                   c=c, o=np.full((T, H), 0.5), h=h, h0=np.zeros(H), c0=np.zeros(H), name="stops")
     words = ["the", "cat", "sat", "on", "the", "mat", "and", "the", "dog", "ran", "then", "."]
     return Trace(layers=[layer], tokens=np.array(words), source="test: stops")
+
+
+def rerun_pair(text: str = "abcdefgh", units: int = 4, unit: int = 2, bump: float = 1.0) -> tuple[Trace, Trace]:
+    """Two real runs of one network (a what-if): in B the forget gate's bias
+    of ``unit`` is raised by ``bump``, and the pass is run again, so B's f
+    of that unit is larger from step 0 on and every later step parts."""
+    a = letters_trace(text, units=units, readout=False, source="test: run A")
+    cell = a.layers[0].cell
+    b_cell = LSTMCell(W=dict(cell.W), U=dict(cell.U), b={**cell.b, "f": cell.b["f"] + bump * np.eye(units)[unit]})
+    rec = b_cell.forward(encode(text), dtype=np.float64)
+    b = Trace(layers=[Layer.from_recording(rec, name="lstm", cell=b_cell)], tokens=np.array(list(text)),
+              source="test: run B")
+    return a, b

@@ -1,7 +1,5 @@
-"""Two runs of the same letters network, B with a nudged cell state from
-step 6: the diff view, B − A (snapshot app)."""
-
-import copy
+"""Two runs of the same letters network, B reading 'x' where A reads 'g'
+(step 6): the diff view, B − A (snapshot app)."""
 
 import _common  # noqa: F401
 
@@ -9,9 +7,6 @@ from lstm_tui.tui.app import make_app
 from tui_helpers import letters_trace
 
 a = letters_trace("abcdefghijkl", units=8)
-b = copy.deepcopy(a)
-b.source = "test: run B"
-b.layers[0].c[6:, 3] += 0.125
-b.layers[0].h[6:, 3] += 0.03125
+b = letters_trace("abcdefxhijkl", units=8, source="test: run B")
 
 app = make_app(a, load_model=False, diff=b)
