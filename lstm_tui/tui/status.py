@@ -23,11 +23,11 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-import numpy as np
 from textual.content import Content
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from .. import numeric
 from ..trace import Layer, Trace
 from . import draw
 
@@ -49,12 +49,12 @@ def prediction_at(trace: Trace, t: int) -> tuple[str, float] | None:
     """The readout's most likely output at step t and its probability."""
     if trace.probs is None:
         return None
-    row = np.asarray(trace.probs[t], np.float64)
-    if row.size == 0 or np.isnan(row).all():
+    best, p = numeric.top_choice(trace.probs[t : t + 1])
+    k = int(best[0])
+    if k < 0:
         return ("NaN", float("nan"))
-    k = int(np.nanargmax(row))
-    label = str(trace.vocab[k]) if trace.vocab is not None else f"#{k}"
-    return label, float(row[k])
+    label = str(trace.vocab[k]) if trace.vocab is not None and k < len(trace.vocab) else f"#{k}"
+    return label, float(p[0])
 
 
 def layer_label(k: int, layer: Layer, compact: bool = False) -> str:

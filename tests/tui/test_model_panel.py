@@ -171,6 +171,44 @@ async def test_p_next_per_step_follows_t():
         assert lines[4].index("▲") == 2
 
 
+async def test_p_next_reads_only_the_steps_on_screen(monkeypatch, tmp_path):
+    """A readout of 200 000 steps is not converted whole on the main thread:
+    each frame reads the window of steps the row shows, and a window is read
+    once while it stays."""
+    import numpy as np
+
+    import lstm_tui.numeric as numeric
+    from lstm_tui.trace import save
+
+    T, V = 200_000, 26
+    trace = letters_trace("ab")
+    layer = trace.layers[0]
+    for v in ("x", "f", "i", "c_hat", "c", "o", "h"):
+        setattr(layer, v, np.resize(layer.vector(v), (T, layer.vector(v).shape[1])))
+    trace.tokens = None
+    rng = np.random.default_rng(0)
+    trace.probs = rng.random((T, V)).astype(np.float32)
+    trace.probs[5] = np.nan  # a step with no number: "?"
+    big = load(save(trace, tmp_path / "long.npz"))
+    rows_read = []
+    real = numeric.top_choice
+    monkeypatch.setattr(numeric, "top_choice", lambda p: rows_read.append(len(p)) or real(p))
+    app = make_app(big, load_model=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        width = app.screen.query_one("#model-pnext").content_region.width
+        # The row's window (and the header's one step): never the whole readout.
+        assert rows_read and max(rows_read) <= width and sum(rows_read) < 10 * width
+        lines = str(app.screen.query_one("#model-pnext").content).splitlines()
+        assert lines[2][5] == "?"
+        before = sum(rows_read)
+        await pilot.press("end")
+        lines = str(app.screen.query_one("#model-pnext").content).splitlines()
+        k = int(np.argmax(trace.probs[T - 1]))
+        assert lines[1] == f"t = {T - 1}: '{'abcdefghijklmnopqrstuvwxyz'[k]}' {trace.probs[T - 1, k]:.4f}"
+        assert sum(rows_read) - before <= width + 2
+
+
 async def test_no_p_next_line_without_a_readout():
     app = make_app(letters_trace(readout=False), load_model=False)
     async with app.run_test(size=SIZE) as pilot:
