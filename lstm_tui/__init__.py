@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .lstm import LSTMCell, Recording, explain, forward
-from .trace import Layer, Trace, TraceError, load, save
+from .core.lstm import LSTMCell, Recording, explain, forward
+from .core.trace import Layer, Trace, TraceError, load, save
 
 __version__ = "0.1.0"
 
@@ -19,7 +19,7 @@ __all__ = ["LSTMCell", "Layer", "Recording", "Trace", "TraceError", "explain",
 
 def record(model: Any, inputs: Any, **kwargs: Any) -> Trace:
     """Record every LSTM layer of a Keras model (or a path to one) on
-    ``inputs``; see ``lstm_tui.keras_bridge.record``. Imports Keras."""
-    from .keras_bridge import record as _record
+    ``inputs``; see ``lstm_tui.keras.record``. Imports Keras."""
+    from .keras import record as _record
 
     return _record(model, inputs, **kwargs)

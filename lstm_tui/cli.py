@@ -23,9 +23,9 @@ from typing import Any
 import click
 import numpy as np
 
+from .core.text import escape_controls
+from .core.trace import Trace, open_regular_file, require_regular_file
 from .errors import EXIT_BAD_INPUT, EXIT_DIFFERENT, LstmTuiError
-from .text import escape_controls
-from .trace import Trace, open_regular_file, require_regular_file
 
 
 class Failure(LstmTuiError):
@@ -37,7 +37,7 @@ def _bundled_trace() -> Path:
 
 
 def _load(path: str | os.PathLike) -> Trace:
-    from .trace import load
+    from .core.trace import load
 
     return load(path)
 
@@ -121,7 +121,7 @@ def view(trace: str | None, model: str | None, no_model: bool, diff_with: str | 
     loaded = _load(path)  # a bad trace fails here, before any screen is drawn
     other = None
     if diff_with is not None:
-        from .diff import Incomparable, check_comparable
+        from .debug.diff import Incomparable, check_comparable
 
         other = _load(diff_with)
         try:
@@ -157,7 +157,7 @@ def record(demo: bool, model: str | None, text: str | None, vocab: str | None, i
     if demo:
         if model or text or input_:
             raise Failure("record: --demo takes no --model, --text or --input")
-        from .demo import seed_trace
+        from .core.demo import seed_trace
 
         trace = seed_trace()
     else:
@@ -165,7 +165,7 @@ def record(demo: bool, model: str | None, text: str | None, vocab: str | None, i
             raise Failure("record: give --demo, or --model with --text or --input")
         if (text is None) == (input_ is None):
             raise Failure("record: give exactly one of --text and --input")
-        from . import keras_bridge as kb
+        from . import keras as kb
 
         if text is not None:
             trace = kb.record_text(model, text, vocab=vocab, verify=not no_verify)
@@ -236,7 +236,7 @@ def _read_npy(path: str) -> np.ndarray:
               help="Labels in English or in the seed notebook's Portuguese.")
 def print_(trace: str, layer: int | None, step: int | None, lang: str) -> None:
     """Print the steps as text, as the seed notebook prints them."""
-    from .demo import print_steps
+    from .core.demo import print_steps
 
     t = _load(trace)
     if layer is not None and not 0 <= layer < len(t.layers):
@@ -255,8 +255,8 @@ def print_(trace: str, layer: int | None, step: int | None, lang: str) -> None:
                    "(float rounding scaled to the terms that produced it).")
 def check(trace: str, tol: float | None) -> None:
     """Recompute every step from the stored weights; exit 1 on a mismatch."""
-    from .check import check_trace
-    from .trace import verify_checksums
+    from .core.trace import verify_checksums
+    from .debug.check import check_trace
 
     t = _load(trace)
     bad = verify_checksums(trace)
@@ -294,7 +294,7 @@ def find(trace: str, condition: str, layer: int) -> None:
     CONDITION is an expression over the vectors at step t, e.g. 'f[7] < 0.05',
     'max(abs(c)) > 5', "token == 'q'", 'nan' (see the README). A condition
     that starts with '-' goes after '--': find T -- '-h[0] > 0.5'."""
-    from .conditions import Condition, ConditionError
+    from .debug.conditions import Condition, ConditionError
 
     try:
         cond = Condition.parse(condition)
@@ -346,7 +346,7 @@ def health(trace: str, saturation: float, most: float, dead_tol: float, explode:
     """NaN/Inf, an exploding cell state, input outliers, saturated gates, dead
     units and the largest |c|, per layer; exit 1 when a NaN or Inf is found
     (warnings are heuristics and leave the exit code at 0)."""
-    from .health import scan
+    from .debug.health import scan
 
     t = _load(trace)
     findings = scan(t, saturation=saturation, most=most, dead_tol=dead_tol, explode=explode, outlier=outlier,
@@ -368,7 +368,7 @@ def diff_(a: str, b: str, tol: float | None) -> None:
     order the model computes, each layer's largest difference and last step
     beyond the tolerance, differing weights and initial states; exit 1 when
     they differ."""
-    from .diff import Incomparable, diff
+    from .debug.diff import Incomparable, diff
 
     ta, tb = _load(a), _load(b)
     try:
@@ -388,7 +388,7 @@ def diff_(a: str, b: str, tol: float | None) -> None:
 def predict(text: str, model: str | None, top: int) -> None:
     """Next-letter query: one "letter probability" a line, best first.
     Capitals are read as small letters ("DEF" is "def")."""
-    from .demo import ALPHABET
+    from .core.codec import ALPHABET
 
     # Checked before the model loads: that takes TensorFlow, seconds.
     if not text:
@@ -400,7 +400,7 @@ def predict(text: str, model: str | None, top: int) -> None:
     if model is not None:
         _check_model_path(model)
     text = text.lower()
-    from . import keras_bridge as kb
+    from . import keras as kb
 
     predictor = kb.Predictor.load(model)
     best = predictor.top(text, top)
@@ -419,7 +419,7 @@ def train(output: str | None, epochs: int, seed: int, force: bool) -> None:
     out = _check_output(output or "next_letter.keras", force)
     if out.suffix != ".keras":  # before the progress bar starts drawing
         raise Failure(f"{out}: a model file must end in .keras")
-    from . import keras_bridge as kb
+    from . import keras as kb
 
     with click.progressbar(length=epochs, label="training", file=sys.stderr,
                            show_eta=True, item_show_func=lambda s: s) as bar:

@@ -46,7 +46,7 @@ record
     NumPy cell (``LSTMCell.forward`` on the layer's weights, float32),
     against Keras' own compiled forward of the same layer
     (``predict_on_batch``, warmed up), which computes only h. The full
-    ``keras_bridge.record(..., verify=True)``, which also runs Keras to
+    ``keras.record(..., verify=True)``, which also runs Keras to
     capture the input and to check the recording, is reported beside it, and
     so is the floor: the 2000 recurrent products U·h alone.
 large trace
@@ -344,7 +344,7 @@ def write_tiled_trace(path: Path, T: int, H: int, D: int, seed: int = 0) -> int:
     lie in each vector's natural range. Returns the file's size."""
     import numpy as np
 
-    from lstm_tui.trace import Layer, Trace, save
+    from lstm_tui.core.trace import Layer, Trace, save
 
     rng = np.random.default_rng(seed)
     rows = 97  # prime, so the tiles of different arrays do not line up
@@ -369,8 +369,8 @@ def write_forward_trace(path: Path, T: int, H: int, D: int, seed: int = 0) -> No
     term): a random LSTM in float32 over random inputs."""
     import numpy as np
 
-    from lstm_tui.lstm import GATES, LSTMCell
-    from lstm_tui.trace import Layer, Trace, save
+    from lstm_tui.core.lstm import GATES, LSTMCell
+    from lstm_tui.core.trace import Layer, Trace, save
 
     rng = np.random.default_rng(seed)
     s_in, s_rec = 1 / math.sqrt(D), 1 / math.sqrt(H)
@@ -522,7 +522,7 @@ async def _child_keys(kind: str, trace_path: str, presses: int, warmup: int) -> 
     if kind == "bare":
         app = _bare_repaint_app()
     else:
-        from lstm_tui.trace import load
+        from lstm_tui.core.trace import load
 
         app = make_debugger_app(load(trace_path))
     async with app.run_test(size=SIZE) as pilot:
@@ -573,7 +573,7 @@ async def _child_keys(kind: str, trace_path: str, presses: int, warmup: int) -> 
 async def _child_steps(trace_path: str, jumps: int) -> dict[str, Any]:
     import gc
 
-    from lstm_tui.trace import load
+    from lstm_tui.core.trace import load
 
     trace = load(trace_path)
     T = trace.steps
@@ -622,7 +622,7 @@ async def _child_session(kind: str, presses: int, warmup: int, budget: float) ->
     if kind == "bare":
         app = _bare_repaint_app()
     else:
-        from lstm_tui.trace import load
+        from lstm_tui.core.trace import load
 
         trace = load(BUNDLED_TRACE)
         app = make_debugger_app(trace)
@@ -666,7 +666,7 @@ def _median_time(fn: Any, repeat: int) -> float:
 def _child_record(T: int, H: int, D: int, repeat: int) -> dict[str, Any]:
     import numpy as np
 
-    from lstm_tui.lstm import LSTMCell
+    from lstm_tui.core.lstm import LSTMCell
 
     x = np.random.default_rng(0).normal(size=(T, D)).astype(np.float32)
 
@@ -681,9 +681,9 @@ def _child_record(T: int, H: int, D: int, repeat: int) -> dict[str, Any]:
     alone.forward(x, dtype=np.float32)
     t_alone = _median_time(lambda: alone.forward(x, dtype=np.float32), repeat)
 
-    from lstm_tui import keras_bridge as kb
-
-    _, keras = kb._keras()  # the bridge's own quiet import of TensorFlow
+    from lstm_tui import keras as kb
+    from lstm_tui.keras.quiet import _keras
+    _, keras = _keras()  # the bridge's own quiet import of TensorFlow
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((None, D)), keras.layers.LSTM(H, return_sequences=True,
                                                                         name="lstm")])
@@ -731,8 +731,8 @@ def _child_record(T: int, H: int, D: int, repeat: int) -> dict[str, Any]:
 def _child_query(text: str, repeat_top: int, repeat_predict: int) -> dict[str, Any]:
     import numpy as np
 
-    from lstm_tui import keras_bridge as kb
-    from lstm_tui.demo import encode
+    from lstm_tui import keras as kb
+    from lstm_tui.core.codec import encode
 
     predictor = kb.Predictor.load(None)
     model = kb.load_model(kb.default_model_path())
@@ -834,7 +834,7 @@ def _first_frames(kinds: list[tuple[str, Path | None]], reps: int) -> list[list[
 def bench_startup(plan: Plan) -> list[Figure]:
     check = first_frame("lstm", BUNDLED_TRACE, text=True)
     text = check.get("text", "")
-    if check.get("screen") != "DebuggerScreen" or "t = 0 /" not in text:
+    if check.get("screen") != "DebuggerScreen" or "t = 0 of" not in text:
         warn("the first frame of lstm-tui does not show the trace:\n" + text)
     app, bare, numpy = _first_frames([("lstm", BUNDLED_TRACE), ("bare", None), ("numpy", None)],
                                      plan.startup_reps)
@@ -909,7 +909,7 @@ def bench_record(plan: Plan) -> list[Figure]:
                             "1024×256), which every NumPy recording computes"),
         Figure("record, verified", r["record_verified"] * 1000, r["keras"] * 1000, "ms",
                "none (informative)", math.inf, "info",
-               note="keras_bridge.record(verify=True): capture + NumPy + Keras check"),
+               note="keras.record(verify=True): capture + NumPy + Keras check"),
     ]
 
 

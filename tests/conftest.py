@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lstm_tui.lstm import GATES, LSTMCell
-from lstm_tui.trace import Layer, Trace
+from lstm_tui.core.lstm import GATES, LSTMCell
+from lstm_tui.core.trace import Layer, Trace
 
 
 def random_cell(rng: np.random.Generator, H: int, D: int, dtype=np.float64, **kw) -> LSTMCell:

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
+from bad_traces import BAD
 from conftest import random_trace
+
 from lstm_tui.cli import main
-from lstm_tui.trace import load, save
-from test_trace import BAD
+from lstm_tui.core.trace import load, save
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -273,7 +273,7 @@ class FakePredictor:
 
 
 def test_predict_reads_capitals_as_small_letters(capsys, monkeypatch):
-    import lstm_tui.keras_bridge as kb
+    import lstm_tui.keras as kb
 
     monkeypatch.setattr(kb, "Predictor", FakePredictor)
     FakePredictor.asked = []
@@ -290,7 +290,7 @@ def test_predict_reads_capitals_as_small_letters(capsys, monkeypatch):
     ("", "text: empty; type at least one letter"),
 ])
 def test_predict_refuses_other_characters_in_one_line(capsys, monkeypatch, text, message):
-    import lstm_tui.keras_bridge as kb
+    import lstm_tui.keras as kb
 
     monkeypatch.setattr(kb, "Predictor", None)  # the model is never reached
     code, out, err = run(capsys, "predict", text)
@@ -365,8 +365,8 @@ def test_record_input_errors_say_what_the_file_is(capsys, tmp_path, make, why):
 
 
 def test_record_that_cannot_write_its_output_is_one_line(capsys, tmp_path, monkeypatch):
-    from lstm_tui import trace as trace_module
-    from lstm_tui.trace import Trace
+    from lstm_tui.core import trace as trace_module
+    from lstm_tui.core.trace import Trace
 
     def refuse(self, path, overwrite=True):
         # What trace.save makes of a full disk (tests/test_atomic_writes.py).

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import random_trace
+
 from lstm_tui.cli import main
-from lstm_tui.trace import Layer, Trace, save
+from lstm_tui.core.trace import Layer, Trace, save
 
 
 def run(capsys, *args: str) -> tuple[int, str, str]:

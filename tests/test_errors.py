@@ -10,12 +10,12 @@ from lstm_tui import errors
 
 
 def test_every_reported_error_is_one_type_with_an_exit_code():
-    from lstm_tui.breakpoints import SearchError
     from lstm_tui.cli import Failure
-    from lstm_tui.conditions import ConditionError
-    from lstm_tui.diff import Incomparable
-    from lstm_tui.keras_bridge import BridgeError, VerificationError
-    from lstm_tui.trace import TraceError
+    from lstm_tui.core.trace import TraceError
+    from lstm_tui.debug.breakpoints import SearchError
+    from lstm_tui.debug.conditions import ConditionError
+    from lstm_tui.debug.diff import Incomparable
+    from lstm_tui.keras import BridgeError, VerificationError
 
     for cls, code in [(TraceError, 2), (ConditionError, 2), (Incomparable, 2), (SearchError, 2),
                       (BridgeError, 2), (VerificationError, 1), (Failure, 2)]:

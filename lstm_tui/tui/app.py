@@ -50,14 +50,21 @@ from textual.widget import Widget
 from textual.widgets import Footer, Input
 from textual.worker import Worker, WorkerState
 
-from ..trace import Trace, TraceError
-from ..trace import load as load_trace
+from ..core.trace import Trace, TraceError
+from ..core.trace import load as load_trace
 from . import draw, runs
 from .commands import DebuggerCommands, binding_command
 from .explain import ExplainPane
 from .footer import KeysFooter
-from .messages import (BreakpointAction, FindingPicked, ScanReady, StepPicked, TraceReady,
-                       UnitPicked, WatchAction)
+from .messages import (
+    BreakpointAction,
+    FindingPicked,
+    ScanReady,
+    StepPicked,
+    TraceReady,
+    UnitPicked,
+    WatchAction,
+)
 from .model_panel import ModelPanel, PredictorLoader
 from .refusals import Refusal, action_state, refusal_for
 from .status import StatusLine, StatusNote, layer_label
@@ -68,10 +75,10 @@ from .vector_pane import VectorPane
 # What only breakpoints, searches, comparisons, dialogs and the lists need is
 # imported where it is first used: start-up (the first frame) does without.
 if TYPE_CHECKING:
-    from ..breakpoints import Breakpoint, HitCache
-    from ..conditions import Condition
-    from ..diff import DiffReport
-    from ..health import Finding
+    from ..debug.breakpoints import Breakpoint, HitCache
+    from ..debug.conditions import Condition
+    from ..debug.diff import DiffReport
+    from ..debug.health import Finding
     from .debug_lists import BreakpointStatus
 
 #: The seven vectors, in the order the notebook prints them.
@@ -322,7 +329,7 @@ class DebuggerScreen(Screen[None]):
         self._diff_report = None
         self.note = None
         if self.other is not None:
-            from ..diff import Incomparable, check_comparable
+            from ..debug.diff import Incomparable, check_comparable
 
             try:
                 check_comparable(trace, self.other)
@@ -552,7 +559,7 @@ class DebuggerScreen(Screen[None]):
         """Where each condition holds, per layer, for the trace on screen
         (built on first use, and again for a new trace)."""
         if self._hit_cache is None or self._hit_cache.trace is not self.trace:
-            from ..breakpoints import HitCache
+            from ..debug.breakpoints import HitCache
 
             self._hit_cache = HitCache(self.trace)
         return self._hit_cache
@@ -578,7 +585,7 @@ class DebuggerScreen(Screen[None]):
     def check_condition(self, text: str) -> Condition:
         """Parse ``text`` and fit it to the layer on screen; raises
         ``ConditionError`` (with its column) when either fails."""
-        from ..conditions import Condition
+        from ..debug.conditions import Condition
 
         condition = Condition.parse(text)
         condition.check(self.trace, self._layer_k())
@@ -589,7 +596,7 @@ class DebuggerScreen(Screen[None]):
             self.note = StatusNote(f"already a breakpoint: {condition.source}", "warning",
                                    t=self.t, layer=self.layer_index)
             return
-        from ..breakpoints import Breakpoint
+        from ..debug.breakpoints import Breakpoint
 
         self.breakpoints = (*self.breakpoints, Breakpoint(condition))
         k = self._layer_k()
@@ -619,7 +626,7 @@ class DebuggerScreen(Screen[None]):
                 why = f"no enabled breakpoint holds on layer {k}"
             else:
                 # The hit nearest the end it ran into, for orientation.
-                from ..conditions import next_hit
+                from ..debug.conditions import next_hit
 
                 end = next_hit(hits, -1) if backwards else next_hit(hits, len(hits), backwards=True)
                 which = "first" if backwards else "last"
@@ -649,7 +656,7 @@ class DebuggerScreen(Screen[None]):
             self.breakpoints = tuple(bps)
         elif message.action == "goto":
             # This breakpoint alone, enabled or not.
-            from ..breakpoints import Breakpoint
+            from ..debug.breakpoints import Breakpoint
 
             self._stop_note([Breakpoint(bps[message.index].condition)], backwards=False)
 
@@ -671,22 +678,22 @@ class DebuggerScreen(Screen[None]):
         if big:
             self.call_after_refresh(self.run_scan, "health", trace, self.other)
         else:
-            from ..health import scan as health_scan
+            from ..debug.health import scan as health_scan
 
             self._set_findings(health_scan(trace))
         if self.other is not None:
             if big or _size(self.other) > BIG_TRACE:
                 self.call_after_refresh(self.run_scan, "diff", trace, self.other)
             else:
-                from ..diff import diff as diff_traces
+                from ..debug.diff import diff as diff_traces
 
                 self._diff_report = diff_traces(trace, self.other)
                 self._refresh_keys()
 
     @work(thread=True, exit_on_error=False, description="Scanning the trace")
     def run_scan(self, kind: str, trace: Trace, other: Trace | None) -> None:
-        from ..diff import diff as diff_traces
-        from ..health import scan as health_scan
+        from ..debug.diff import diff as diff_traces
+        from ..debug.health import scan as health_scan
 
         result = health_scan(trace) if kind == "health" else diff_traces(trace, other)
         self.post_message(ScanReady(kind, trace, result))
@@ -741,7 +748,7 @@ class DebuggerScreen(Screen[None]):
         k = self._layer_k()
         found = self._search_hits.get(k)
         if found is None and self._search is not None:
-            from ..breakpoints import token_matches
+            from ..debug.breakpoints import token_matches
 
             found = self._search_hits[k] = token_matches(self.trace, self._search, k)
         return found
@@ -756,8 +763,8 @@ class DebuggerScreen(Screen[None]):
     def search(self, query: str) -> None:
         """Search the tokens for ``query`` and go to the first match at or
         after the current step."""
-        from ..breakpoints import SearchError, token_matches
-        from ..conditions import next_hit
+        from ..debug.breakpoints import SearchError, token_matches
+        from ..debug.conditions import next_hit
 
         k = self._layer_k()
         try:
@@ -794,7 +801,7 @@ class DebuggerScreen(Screen[None]):
         matches = self._matches()
         if matches is None:
             return
-        from ..conditions import next_hit
+        from ..debug.conditions import next_hit
 
         step = next_hit(matches, self.t, backwards)
         if step is None:
@@ -1074,7 +1081,7 @@ def make_app(
     (B − A in the panes); ``Incomparable`` if its layers do not match.
     """
     if diff is not None:
-        from ..diff import check_comparable
+        from ..debug.diff import check_comparable
 
         check_comparable(trace, diff)
     return LstmTuiApp(

@@ -23,9 +23,9 @@ from textual.reactive import reactive
 from textual.widgets import DataTable, OptionList
 from textual.widgets.option_list import Option
 
-from ..health import Finding
-from ..lstm import VECTORS
-from ..trace import Trace
+from ..core.lstm import VECTORS
+from ..core.trace import Trace
+from ..debug.health import Finding
 from . import draw, runs
 from .bound import RedrawOnChange
 from .messages import BreakpointAction, FindingPicked, WatchAction

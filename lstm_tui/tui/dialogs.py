@@ -18,7 +18,7 @@ from textual.screen import ModalScreen
 from textual.validation import Integer
 from textual.widgets import Input, Label, Static
 
-from ..conditions import Condition, ConditionError
+from ..debug.conditions import Condition, ConditionError
 
 
 class _Dialog(ModalScreen):

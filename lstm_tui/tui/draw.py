@@ -23,7 +23,7 @@ from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 
-from ..trace import Layer, release_pages
+from ..core.trace import Layer, release_pages
 
 #: Left-aligned eighth blocks: ``EIGHTHS[k]`` fills k/8 of a cell from the left.
 EIGHTHS = " ▏▎▍▌▋▊▉█"

@@ -23,9 +23,9 @@ from textual.css.scalar import Unit
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from ..lstm import Explanation, GateTerms, symbol
-from ..trace import Layer, Trace
-from ..diff import difference
+from ..core.lstm import Explanation, GateTerms, symbol
+from ..core.trace import Layer, Trace
+from ..debug.diff import difference
 from . import draw, runs
 from .bound import RedrawOnChange
 from .draw import fmt

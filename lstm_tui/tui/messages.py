@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
-from ..trace import Trace
+from ..core.trace import Trace
 
 
 @dataclass

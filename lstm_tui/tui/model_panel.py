@@ -37,8 +37,8 @@ from textual.reactive import reactive
 from textual.widgets import Input, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from .. import numeric
-from ..trace import Trace
+from ..core import numeric
+from ..core.trace import Trace
 from . import draw
 from .messages import TraceReady
 
@@ -51,7 +51,7 @@ BRIDGE_START_DELAY = 0.15
 
 
 class Predictor(Protocol):
-    """What the panel needs of ``lstm_tui.keras_bridge.Predictor``."""
+    """What the panel needs of ``lstm_tui.keras.Predictor``."""
 
     vocab: str
     path: Path
@@ -67,7 +67,7 @@ PredictorLoader = Callable[["str | os.PathLike[str] | None"], Predictor]
 def load_bridge_predictor(path: str | os.PathLike[str] | None) -> Predictor:
     """The real loader: imports the Keras bridge (and through it TensorFlow).
     Runs in a thread worker, never on the UI thread."""
-    from ..keras_bridge import Predictor as BridgePredictor
+    from ..keras import Predictor as BridgePredictor
 
     return BridgePredictor.load(path)
 

@@ -20,8 +20,8 @@ import weakref
 
 import numpy as np
 
-from ..diff import difference, max_finite_difference
-from ..trace import Layer, Trace
+from ..core.trace import Layer, Trace
+from ..debug.diff import difference, max_finite_difference
 from . import draw
 
 #: The order ``d`` cycles through, starting with the difference.

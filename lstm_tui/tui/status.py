@@ -27,8 +27,8 @@ from textual.content import Content
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from .. import numeric
-from ..trace import Layer, Trace
+from ..core import numeric
+from ..core.trace import Layer, Trace
 from . import draw
 
 

@@ -34,7 +34,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from ..trace import Layer, Trace
+from ..core.trace import Layer, Trace
 from . import draw, runs
 from .messages import StepPicked
 

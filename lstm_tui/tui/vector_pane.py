@@ -30,7 +30,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from ..trace import Layer, Trace
+from ..core.trace import Layer, Trace
 from . import draw, runs
 from .bound import RedrawOnChange
 from .messages import UnitPicked

@@ -14,18 +14,25 @@ import numpy as np
 import pytest
 from textual.content import Content
 from textual.widgets import Input, Static
+from tui_helpers import (
+    letters_trace,
+    rerun_pair,
+    screen_text,
+    stops_trace,
+    two_layer_trace,
+    widget_lines,
+)
 
 import lstm_tui.tui.app as app_module
 from lstm_tui.cli import main
-from lstm_tui.conditions import Condition
-from lstm_tui.diff import Incomparable, difference
-from lstm_tui.trace import save
+from lstm_tui.core.trace import save
+from lstm_tui.debug.conditions import Condition
+from lstm_tui.debug.diff import Incomparable, difference
 from lstm_tui.tui import draw, runs
 from lstm_tui.tui.app import DebuggerScreen, make_app
 from lstm_tui.tui.debug_lists import BreakpointList, HealthList, WatchList
 from lstm_tui.tui.dialogs import AddBreakpointScreen, SearchScreen
 from lstm_tui.tui.timeline import Timeline
-from tui_helpers import letters_trace, rerun_pair, screen_text, stops_trace, two_layer_trace, widget_lines
 
 SIZE = (100, 30)
 

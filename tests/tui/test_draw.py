@@ -8,9 +8,9 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 from rich.style import Style
+from tui_helpers import masked_trace, wide_trace
 
 from lstm_tui.tui import draw
-from tui_helpers import masked_trace, wide_trace
 
 STYLES = draw.BarStyles(base=Style(), positive=Style(color="blue"), negative=Style(color="red"),
                         axis=Style(dim=True), warning=Style(color="yellow", bold=True))

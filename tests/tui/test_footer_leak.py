@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from textual.widgets._footer import FooterKey
 
-from lstm_tui.demo import seed_trace
+from lstm_tui.core.demo import seed_trace
 from lstm_tui.tui.app import make_app
 from lstm_tui.tui.footer import KeysFooter
 

@@ -11,13 +11,19 @@ import re
 import pytest
 from textual.widgets import Input
 from textual.widgets._footer import FooterKey
+from tui_helpers import (
+    letters_trace,
+    long_trace,
+    screen_text,
+    two_layer_trace,
+    widget_lines,
+)
 
-from lstm_tui.demo import seed_trace
+from lstm_tui.core.demo import seed_trace
 from lstm_tui.tui.app import DebuggerScreen, make_app
 from lstm_tui.tui.dialogs import GoToStepScreen
 from lstm_tui.tui.explain import ExplainPane
 from lstm_tui.tui.vector_pane import VectorPane
-from tui_helpers import letters_trace, long_trace, screen_text, two_layer_trace, widget_lines
 
 SIZE = (100, 30)
 

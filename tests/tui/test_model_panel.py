@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 from textual.widgets import Input
+from tui_helpers import MODEL, CountingLoader, letters_trace, screen_text
 
-from lstm_tui.keras_bridge import BridgeError
-from lstm_tui.trace import load
+from lstm_tui.core.trace import load
+from lstm_tui.keras import BridgeError
 from lstm_tui.tui.app import make_app
 from lstm_tui.tui.model_panel import DESCRIPTION_MAX, UNTRAINED_STYLE, ModelPanel
 from lstm_tui.tui.vector_pane import VectorPane
-from tui_helpers import MODEL, CountingLoader, letters_trace, screen_text
 
 SIZE = (100, 30)
 
@@ -177,8 +177,8 @@ async def test_p_next_reads_only_the_steps_on_screen(monkeypatch, tmp_path):
     once while it stays."""
     import numpy as np
 
-    import lstm_tui.numeric as numeric
-    from lstm_tui.trace import save
+    import lstm_tui.core.numeric as numeric
+    from lstm_tui.core.trace import save
 
     T, V = 200_000, 26
     trace = letters_trace("ab")

@@ -19,8 +19,8 @@ ROOT = Path(__file__).resolve().parents[2]
 CHILD = textwrap.dedent(
     """
     import asyncio, json, sys
-    from lstm_tui.demo import seed_trace
-    from lstm_tui.trace import load
+    from lstm_tui.core.demo import seed_trace
+    from lstm_tui.core.trace import load
     from lstm_tui.tui.app import make_app
 
     async def main(path):
@@ -37,7 +37,7 @@ CHILD = textwrap.dedent(
         "shown": shown,
         "heavy": sorted(m for m in sys.modules
                         if m.split(".")[0] in ("tensorflow", "keras", "tf_keras", "jax", "torch")),
-        "bridge": "lstm_tui.keras_bridge" in sys.modules,
+        "bridge": "lstm_tui.keras" in sys.modules,
     }))
     """
 )
@@ -51,7 +51,7 @@ def run_child(*args: str) -> dict:
 
 
 def test_running_the_app_on_a_trace_does_not_import_tensorflow(tmp_path):
-    from lstm_tui.demo import seed_trace
+    from lstm_tui.core.demo import seed_trace
 
     path = tmp_path / "seed.npz"
     seed_trace().save(path)

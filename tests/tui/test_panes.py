@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import numpy as np
+from tui_helpers import (
+    bad_values_trace,
+    letters_trace,
+    long_trace,
+    masked_trace,
+    no_weights_trace,
+    screen_text,
+    two_layer_trace,
+    wide_trace,
+    widget_lines,
+)
 
-from lstm_tui.demo import seed_trace
+from lstm_tui.core.demo import seed_trace
 from lstm_tui.tui import draw
 from lstm_tui.tui.app import make_app
 from lstm_tui.tui.explain import ExplainPane
 from lstm_tui.tui.timeline import Timeline
 from lstm_tui.tui.vector_pane import VectorPane
-from tui_helpers import (bad_values_trace, letters_trace, long_trace, masked_trace, no_weights_trace,
-                         screen_text, two_layer_trace, wide_trace, widget_lines)
 
 SIZE = (100, 30)
 

@@ -12,11 +12,17 @@ import copy
 import pytest
 from textual.actions import parse
 from textual.widgets._footer import FooterKey
+from tui_helpers import (
+    letters_trace,
+    long_trace,
+    screen_text,
+    stops_trace,
+    two_layer_trace,
+)
 
-from lstm_tui.demo import seed_trace
+from lstm_tui.core.demo import seed_trace
 from lstm_tui.tui.app import make_app
 from lstm_tui.tui.refusals import action_state
-from tui_helpers import letters_trace, long_trace, screen_text, stops_trace, two_layer_trace
 
 SIZE = (80, 24)
 
@@ -109,8 +115,8 @@ async def test_continue_without_breakpoints_says_how_to_add_one(key):
 
 
 async def test_continue_with_only_disabled_breakpoints():
-    from lstm_tui.breakpoints import Breakpoint
-    from lstm_tui.conditions import Condition
+    from lstm_tui.debug.breakpoints import Breakpoint
+    from lstm_tui.debug.conditions import Condition
 
     app = make_app(stops_trace(), load_model=False)
     async with app.run_test(size=SIZE) as pilot:

@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 from textual.command import CommandPalette
 from textual.widgets import Input
+from tui_helpers import letters_trace, screen_text, two_layer_trace
 
-from lstm_tui.demo import seed_trace
+from lstm_tui.core.demo import seed_trace
 from lstm_tui.tui.app import DebuggerScreen, make_app
 from lstm_tui.tui.dialogs import GoToStepScreen, OpenTraceScreen
 from lstm_tui.tui.help import HelpScreen
 from lstm_tui.tui.model_panel import ModelPanel
-from tui_helpers import letters_trace, screen_text, two_layer_trace
 
 SIZE = (100, 30)
 

@@ -44,6 +44,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import FUZZ_CASES
 from rich.cells import cell_len
 from textual import events
 from textual.command import CommandPalette
@@ -53,11 +54,11 @@ from textual.message_pump import MessagePump
 from textual.widgets import Input
 from textual.worker import WorkerCancelled, WorkerFailed, WorkerState
 from textual.worker_manager import WorkerManager
+from tui_helpers import screen_text, widget_lines
 
-from conftest import FUZZ_CASES
-from lstm_tui.demo import ALPHABET, encode
-from lstm_tui.lstm import GATES, LSTMCell
-from lstm_tui.trace import Layer, Trace, TraceError
+from lstm_tui.core.codec import ALPHABET, encode
+from lstm_tui.core.lstm import GATES, LSTMCell
+from lstm_tui.core.trace import Layer, Trace, TraceError
 from lstm_tui.tui import draw
 from lstm_tui.tui.app import DebuggerScreen, make_app
 from lstm_tui.tui.dialogs import GoToStepScreen, OpenTraceScreen
@@ -67,7 +68,6 @@ from lstm_tui.tui.model_panel import ModelPanel, pnext_lines
 from lstm_tui.tui.timeline import Timeline
 from lstm_tui.tui.too_small import MIN_HEIGHT, MIN_WIDTH
 from lstm_tui.tui.vector_pane import VectorPane
-from tui_helpers import screen_text, widget_lines
 
 #: Strings a trace file may hold where the screen shows text.
 NASTY = [

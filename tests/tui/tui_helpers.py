@@ -14,9 +14,10 @@ import numpy as np
 from rich.console import Console
 from textual.app import App
 
-from lstm_tui.demo import ALPHABET, encode, seed_trace
-from lstm_tui.lstm import GATES, LSTMCell
-from lstm_tui.trace import Layer, Trace
+from lstm_tui.core.codec import ALPHABET, encode
+from lstm_tui.core.demo import seed_trace
+from lstm_tui.core.lstm import GATES, LSTMCell
+from lstm_tui.core.trace import Layer, Trace
 
 MODEL = Path(__file__).resolve().parents[2] / "lstm_tui" / "models" / "next_letter.keras"
 
@@ -132,7 +133,7 @@ def long_trace(steps: int = 300) -> Trace:
 
 
 class FakePredictor:
-    """Stands in for ``keras_bridge.Predictor``: the next letter of the
+    """Stands in for ``lstm_tui.keras.Predictor``: the next letter of the
     alphabet gets 0.9, the one after 0.05, the rest share what is left."""
 
     vocab = ALPHABET

@@ -2,9 +2,9 @@
 (step 6): the diff view, B − A (snapshot app)."""
 
 import _common  # noqa: F401
+from tui_helpers import letters_trace
 
 from lstm_tui.tui.app import make_app
-from tui_helpers import letters_trace
 
 a = letters_trace("abcdefghijkl", units=8)
 b = letters_trace("abcdefxhijkl", units=8, source="test: run B")

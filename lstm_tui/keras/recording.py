@@ -1,11 +1,5 @@
-"""Everything that touches Keras and TensorFlow: loading a model safely,
-recording its LSTM layers as a trace, training the seed's next-letter model
-and the fast NumPy predictor behind the model panel.
-
-TensorFlow takes seconds to import and prints C++ log lines while it does, so
-this module imports it only inside functions (``_keras()``), once, with the log
-level raised and the process's stderr silenced for the length of the import.
-Importing ``lstm_tui.keras_bridge`` itself costs nothing.
+"""Recording a Keras model's LSTM layers as a trace, and verifying the
+recording against Keras.
 
 How a recording is made (``record``):
 
@@ -26,51 +20,33 @@ How a recording is made (``record``):
    correct recording is never rejected, while a wrong weight or activation
    still shows at the first step.
 
-The bridge answers with ``BridgeError``, whose message is one line,
-``<what>: <why>``, for every model it cannot load or record.
+This module imports Keras and TensorFlow only inside functions.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
-import shutil
-import stat
-import sys
-import tempfile
-import threading
 import warnings
 import weakref
-import zipfile
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from .demo import ALPHABET, WINDOW, decode, encode, next_letter_dataset
-from .check import rounding_bounds
-from .errors import LstmTuiError
-from .lstm import ACTIVATIONS, LSTMCell, Recording, forward, readout_check
-from .numeric import abs_difference, blocks
-from .trace import Layer, Trace, TraceError, require_regular_file, write_atomically
+from ..core.bounds import rounding_bounds
+from ..core.codec import ALPHABET, WINDOW, encode
+from ..core.lstm import ACTIVATIONS, LSTMCell, forward, readout_check
+from ..core.numeric import abs_difference, blocks
+from ..core.trace import (
+    Layer,
+    Trace,
+)
+from .errors import BridgeError, VerificationError, _one_line
+from .loading import MODEL_FILE, _resolve, default_model_path
+from .quiet import _keras
 
-__all__ = [
-    "BridgeError",
-    "Predictor",
-    "VerificationError",
-    "default_model_path",
-    "load_model",
-    "make_default_trace",
-    "record",
-    "record_text",
-    "train",
-]
-
-#: Where the trained seed model ships (package data).
-MODEL_FILE = "next_letter.keras"
 #: What the bundled default trace reads: the notebook's own question ("A rede
 #: acha que depois de 'def' vem ..."), one of the windows the model was
 #: trained on, so the first screen shows the model doing what it learnt.
@@ -78,349 +54,12 @@ DEFAULT_TRACE_TEXT = "def"
 #: The source line of the bundled default trace.
 DEFAULT_TRACE_SOURCE = f"keras: {MODEL_FILE} on {DEFAULT_TRACE_TEXT!r}"
 
+
 # Activations that keep c and h bounded, so float32 rounding cannot grow
 # along a sequence; with others the step-by-step check is expected.
 _BOUNDED = {"sigmoid", "tanh", "hard_sigmoid", "softsign", "hard_tanh", "sparse_sigmoid",
             "softmax", "sparsemax"}
 
-
-class BridgeError(LstmTuiError):
-    """A model that cannot be loaded, recorded or trained. ``str()`` is one
-    line, ``<what>: <why>``; the CLI prints it after ``lstm-tui: error:``
-    and exits with ``code``."""
-
-    def __init__(self, message: str):
-        super().__init__(" ".join(str(message).split()))
-
-
-class VerificationError(BridgeError):
-    """The recomputed recording differs from Keras beyond the tolerance: a
-    comparison that found a difference (the CLI's exit 1), as opposed to a
-    model or input that cannot be recorded at all (exit 2)."""
-
-    code = 1
-
-
-def _one_line(e: BaseException, limit: int = 300) -> str:
-    """An exception as a short single line (Keras' messages run to
-    paragraphs; the first sentences say what went wrong)."""
-    text = " ".join(str(e).split()) or type(e).__name__
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-# --------------------------------------------------------------------------
-# Importing Keras quietly
-# --------------------------------------------------------------------------
-
-_import_lock = threading.Lock()
-_modules: tuple[Any, Any] | None = None
-
-
-@contextlib.contextmanager
-def _stderr_silenced() -> Iterator[None]:
-    """Send file descriptor 2 to /dev/null for the duration.
-
-    TensorFlow's C++ start-up messages (oneDNN, CUDA probing) are written
-    before its log level is read, so TF_CPP_MIN_LOG_LEVEL cannot stop them;
-    only the descriptor itself can. Used around the import alone: everything
-    written to stderr in that moment is lost, so keep the window short.
-    """
-    try:
-        sys.stderr.flush()
-    except (AttributeError, OSError, ValueError):
-        pass
-    try:
-        saved = os.dup(2)
-    except OSError:  # no stderr at all: nothing to protect
-        yield
-        return
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        try:
-            os.dup2(devnull, 2)
-        finally:
-            os.close(devnull)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
-def _keras() -> tuple[Any, Any]:
-    """(tensorflow, keras), imported once, quietly, with the TensorFlow
-    backend. Safe to call from a worker thread."""
-    global _modules
-    if _modules is not None:
-        return _modules
-    with _import_lock:
-        if _modules is not None:
-            return _modules
-        # Must be set before TensorFlow is first imported to take effect.
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-        if "keras" not in sys.modules:
-            os.environ["KERAS_BACKEND"] = "tensorflow"
-        try:
-            with _stderr_silenced(), warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                import tensorflow as tf
-                import keras
-        except ImportError as e:
-            raise BridgeError(f"tensorflow: cannot import it ({_one_line(e)}); "
-                              "install it with: pip install tensorflow") from None
-        if keras.backend.backend() != "tensorflow":
-            raise BridgeError(f"keras: the {keras.backend.backend()!r} backend is active; lstm-tui needs "
-                              "'tensorflow' (unset KERAS_BACKEND or import lstm-tui before keras)")
-        tf.get_logger().setLevel("ERROR")
-        try:
-            from absl import logging as absl_logging
-
-            absl_logging.set_verbosity(absl_logging.ERROR)
-        except ImportError:  # absl comes with TensorFlow; be lenient anyway
-            pass
-        _modules = (tf, keras)
-        return _modules
-
-
-# --------------------------------------------------------------------------
-# Loading
-# --------------------------------------------------------------------------
-
-
-def default_model_path() -> Path:
-    """The trained seed model shipped with the package (no TensorFlow
-    import)."""
-    return Path(__file__).resolve().parent / "models" / MODEL_FILE
-
-
-def _scan_config(what: str, config: Any) -> None:
-    """Refuse what safe loading would refuse, in our own words, before Keras
-    sees the file: Lambda layers (Python code inside the model) and custom
-    classes or functions (code that would have to be imported)."""
-
-    def walk(node: Any, owner: str | None) -> None:
-        if isinstance(node, list):
-            for item in node:
-                walk(item, owner)
-            return
-        if not isinstance(node, dict):
-            return
-        cls = node.get("class_name")
-        cfg = node.get("config")
-        name = cfg.get("name") if isinstance(cfg, dict) else None
-        label = f"layer {name!r} ({cls})" if isinstance(name, str) else f"{cls}"
-        if isinstance(cls, str) and cls.rpartition(".")[2] == "Lambda":
-            # "Lambda", "layers.Lambda", "keras.layers.Lambda": all spell the class
-            raise BridgeError(f"{what}: {label} is not supported: it holds Python code, "
-                              "and a model file is never allowed to run code (safe mode)")
-        if cls == "__lambda__":
-            where = f" in {owner}" if owner else ""
-            raise BridgeError(f"{what}: a Python lambda{where} is not supported: "
-                              "a model file is never allowed to run code (safe mode)")
-        module = node.get("module")
-        registered = node.get("registered_name")
-        if isinstance(cls, str) and isinstance(module, str):
-            builtin = module == "keras" or module.startswith("keras.") or module == "builtins"
-            if not builtin:
-                raise BridgeError(f"{what}: {label} is a custom object from module {module!r}: "
-                                  "only built-in Keras layers and functions are loaded (safe mode)")
-        if isinstance(registered, str) and ">" in registered:
-            raise BridgeError(f"{what}: {label} is a custom object {registered!r}: "
-                              "only built-in Keras layers and functions are loaded (safe mode)")
-        for key, value in node.items():
-            if key != "class_name":
-                walk(value, label if isinstance(name, str) else owner)
-
-    walk(config, None)
-
-
-#: A .keras archive's members are inflated by Keras; a member may claim at
-#: most this many times its compressed size (deflate cannot do better than
-#: about 1032:1) and all of them together at most this many times the file's
-#: size plus ``INFLATE_SLACK``: a zip bomb is refused before Keras reads it.
-MAX_DEFLATE_RATIO = 1100
-INFLATE_FACTOR = 32
-INFLATE_SLACK = 64 << 20
-#: Bytes a declared weight takes at the least (float16): a config whose
-#: layers declare more weights than the weights file can hold is refused
-#: before Keras allocates them.
-MIN_WEIGHT_BYTES = 2
-#: Room for the weights file's own structure (HDF5 headers, names).
-WEIGHTS_SLACK = 1 << 20
-
-
-def _regular_file(what: str, p: Path) -> os.stat_result:
-    """The file's status, after refusing anything that is not a regular
-    file (``trace.require_regular_file``): a FIFO would block the first read
-    forever, a device such as /dev/zero never ends."""
-    if p.is_dir():
-        raise BridgeError(f"{what}: is a directory; expected a .keras model file "
-                          "(TensorFlow SavedModel directories are not supported)")
-    try:
-        return require_regular_file(p, "Keras model file")
-    except TraceError as e:
-        raise BridgeError(f"{what}: {e.why}") from None
-
-
-def load_model(path: str | os.PathLike) -> Any:
-    """Load a Keras model file (``.keras``, or legacy ``.h5``) safely:
-    ``safe_mode=True``, ``compile=False``, after refusing ourselves what
-    would run code (Lambda layers, custom objects) and what would allocate
-    without bound (a special file, a zip bomb, a config that declares more
-    weights than the file holds). Raises ``BridgeError`` naming the file."""
-    p = Path(path)
-    what = str(path)
-    st = _regular_file(what, p)
-    suffix = p.suffix.lower()
-    if suffix in (".h5", ".hdf5"):
-        config = _h5_config(what, p)
-        weights_bytes = st.st_size
-    elif suffix == ".keras":
-        config, weights_bytes = _keras_zip_config(what, p, st.st_size)
-    else:
-        raise BridgeError(f"{what}: not a Keras model file (expected a .keras file, or a legacy .h5)")
-    _scan_config(what, config)
-    _check_declared_weights(what, config, weights_bytes)
-    _, keras = _keras()
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            # Resolved, so that Keras never reads it as a remote (gs://, hf://) path.
-            model = keras.saving.load_model(str(p.resolve()), safe_mode=True, compile=False)
-    except BridgeError:
-        raise
-    except Exception as e:  # Keras raises a zoo of types for bad files
-        raise BridgeError(f"{what}: cannot load the model ({_one_line(e)})") from None
-    if not isinstance(model, keras.Model):
-        raise BridgeError(f"{what}: holds a {type(model).__name__}, not a Keras model")
-    return model
-
-
-def _keras_zip_config(what: str, p: Path, size: int) -> tuple[Any, int]:
-    """The archive's config and the uncompressed size of its weights file,
-    after checking every member's declared size."""
-    try:
-        with zipfile.ZipFile(p) as zf:
-            infos = zf.infolist()
-            names = {i.filename for i in infos}
-            if "config.json" not in names:
-                raise BridgeError(f"{what}: not a Keras model (the archive has no config.json)")
-            total = 0
-            for info in infos:
-                if info.compress_type == zipfile.ZIP_STORED and info.file_size != info.compress_size:
-                    raise BridgeError(f"{what}: member {info.filename!r} claims {info.file_size} bytes but "
-                                      f"stores {info.compress_size} (a damaged or crafted archive)")
-                if info.file_size > MAX_DEFLATE_RATIO * max(info.compress_size, 1):
-                    raise BridgeError(f"{what}: member {info.filename!r} would inflate {info.compress_size} bytes "
-                                      f"to {info.file_size} (a zip bomb?)")
-                total += info.file_size
-            if total > INFLATE_FACTOR * size + INFLATE_SLACK:
-                raise BridgeError(f"{what}: its members would inflate to {total} bytes from a file of {size} "
-                                  "(a zip bomb?)")
-            info = zf.getinfo("config.json")
-            if info.file_size > 64 << 20:
-                raise BridgeError(f"{what}: config.json is implausibly large ({info.file_size} bytes)")
-            raw = zf.read("config.json")
-            weights = next((i.file_size for i in infos if i.filename == "model.weights.h5"), 0)
-    except zipfile.BadZipFile:
-        raise BridgeError(f"{what}: not a Keras model file (not a .keras zip archive)") from None
-    except OSError as e:
-        raise BridgeError(f"{what}: {e.strerror or _one_line(e)}") from None
-    try:
-        return json.loads(raw), weights
-    except (ValueError, RecursionError) as e:
-        raise BridgeError(f"{what}: config.json is not valid JSON ({_one_line(e)})") from None
-
-
-def _last_dim(node: dict[str, Any]) -> int:
-    """The last dimension of a layer's input from its build config (0 when
-    the config does not say)."""
-    build = node.get("build_config")
-    shape = build.get("input_shape") if isinstance(build, dict) else None
-    if isinstance(shape, list) and shape and isinstance(shape[-1], int) and shape[-1] > 0:
-        return shape[-1]
-    return 0
-
-
-def _declared_weights(node: Any) -> int:
-    """A lower bound on the number of weights the layers of a model config
-    declare: LSTM 4·H·(D + H + 1), GRU 3·H·(D + H + 2), SimpleRNN
-    H·(D + H + 1), Dense V·(H + 1), Embedding N·D (an input size the config
-    does not give counts as 0; a Bidirectional counts its layer twice).
-    Other layers count 0."""
-    if isinstance(node, list):
-        return sum(_declared_weights(item) for item in node)
-    if not isinstance(node, dict):
-        return 0
-    cls, cfg = node.get("class_name"), node.get("config")
-    if isinstance(cfg, dict):
-        def num(key: str) -> int:
-            v = cfg.get(key)
-            return v if isinstance(v, int) and not isinstance(v, bool) and v > 0 else 0
-
-        units, d = num("units"), _last_dim(node)
-        if cls in ("LSTM", "LSTMCell"):
-            return 4 * units * (d + units + 1)
-        if cls in ("GRU", "GRUCell"):
-            return 3 * units * (d + units + 2)
-        if cls in ("SimpleRNN", "SimpleRNNCell"):
-            return units * (d + units + 1)
-        if cls == "Dense":
-            return units * (d + 1)
-        if cls == "Embedding":
-            return num("input_dim") * num("output_dim")
-        if cls == "Bidirectional":
-            inner = _declared_weights(cfg.get("layer"))
-            back = cfg.get("backward_layer")
-            return inner + (_declared_weights(back) if back is not None else inner)
-    return sum(_declared_weights(v) for k, v in node.items() if k != "class_name")
-
-
-def _check_declared_weights(what: str, config: Any, weights_bytes: int) -> None:
-    """Refuse a config that declares more weights than the file holds: Keras
-    would allocate them all (a 120 KB file saying LSTM(20000) asks for 6 GB)
-    before it found the weights missing."""
-    declared = _declared_weights(config)
-    need = declared * MIN_WEIGHT_BYTES
-    if need > weights_bytes + WEIGHTS_SLACK:
-        raise BridgeError(f"{what}: its layers declare {declared:,} weights (at least {need:,} bytes), "
-                          f"but the file holds {weights_bytes:,} bytes of weights")
-
-
-def _h5_config(what: str, p: Path) -> Any:
-    try:
-        import h5py  # a Keras dependency; imported here to keep the module light
-    except ImportError:
-        raise BridgeError(f"{what}: reading .h5 models needs h5py (pip install h5py)") from None
-    try:
-        with h5py.File(p, "r") as f:
-            raw = f.attrs.get("model_config")
-    except OSError:
-        raise BridgeError(f"{what}: not a Keras model file (not an HDF5 file)") from None
-    if raw is None:
-        raise BridgeError(f"{what}: an HDF5 file without a model (weights only?)")
-    if isinstance(raw, bytes):
-        raw = raw.decode("utf-8", "replace")
-    try:
-        return json.loads(raw)
-    except (ValueError, RecursionError) as e:
-        raise BridgeError(f"{what}: its model_config is not valid JSON ({_one_line(e)})") from None
-
-
-def _resolve(model_or_path: Any) -> tuple[Any, str, str]:
-    """(model, what, label): ``what`` names the model in errors, ``label``
-    is the file name or model name for the trace's source line."""
-    if isinstance(model_or_path, (str, os.PathLike)):
-        model = load_model(model_or_path)
-        return model, str(model_or_path), Path(model_or_path).name
-    _, keras = _keras()
-    if not isinstance(model_or_path, keras.Model):
-        raise BridgeError(f"{type(model_or_path).__name__}: not a Keras model or a path to one")
-    return model_or_path, f"model {model_or_path.name!r}", model_or_path.name
-
-
-# --------------------------------------------------------------------------
-# Finding the LSTM layers
-# --------------------------------------------------------------------------
 
 
 @dataclass
@@ -536,11 +175,6 @@ def _targets(keras: Any, what: str, model: Any) -> list[_Target]:
         shown = ", ".join(dict.fromkeys(kinds)) or "no layers"
         raise BridgeError(f"{what}: has no LSTM layer to record (found: {shown})")
     return found
-
-
-# --------------------------------------------------------------------------
-# Capturing what Keras feeds each LSTM
-# --------------------------------------------------------------------------
 
 
 @dataclass
@@ -697,11 +331,6 @@ def _capture(keras: Any, what: str, model: Any, targets: list[_Target], batch: n
         raise BridgeError(f"{what}: no LSTM layer ran when the model was called")
     pairs.sort(key=lambda tc: tc[1].order)
     return _Capture(pairs, dense_calls, _to_numpy(out))
-
-
-# --------------------------------------------------------------------------
-# Recording
-# --------------------------------------------------------------------------
 
 
 def _batch(model: Any, what: str, inputs: Any) -> np.ndarray:
@@ -1135,214 +764,3 @@ def make_default_trace() -> Trace:
     trace.meta["description"] = f"Trained on {trained_on()}; here it reads {text!r}."
     trace.meta["trained_steps"] = trained_steps(text)
     return trace
-
-
-# --------------------------------------------------------------------------
-# Training the seed's model
-# --------------------------------------------------------------------------
-
-
-def train(
-    out_path: str | os.PathLike,
-    *,
-    epochs: int = 300,
-    seed: int = 0,
-    progress: Callable[[int, int, dict[str, float]], None] | None = None,
-    overwrite: bool = True,
-) -> dict[str, Any]:
-    """Train the seed notebook's next-letter model and save it to
-    ``out_path`` (a ``.keras`` file), atomically.
-
-    The model is the notebook's, LSTM(32) then Dense(26, softmax), adam,
-    categorical cross-entropy, on its 23 windows of three letters; the one
-    change is that it takes sequences of any length (``Input((None, 26))``),
-    so the debugger can run it over a whole word. ``seed`` makes the run
-    reproducible. ``progress(epoch, epochs, logs)`` is called after each
-    epoch, epoch counting from 1. ``overwrite=False``: never replace an
-    existing file (created exclusively, as traces are). Returns the
-    accuracy and loss of the saved model on the data set, and the number of
-    epochs.
-    """
-    target = Path(out_path)
-    if target.suffix != ".keras":
-        raise BridgeError(f"{out_path}: a model file must end in .keras")
-    if not target.parent.is_dir():
-        raise BridgeError(f"{out_path}: directory {str(target.parent)!r} does not exist")
-    if not isinstance(epochs, int) or epochs < 1:
-        raise BridgeError(f"epochs: {epochs!r} is not a positive whole number")
-    tf, keras = _keras()
-    X, y = next_letter_dataset()
-    keras.utils.set_random_seed(seed)
-    V = len(ALPHABET)
-    model = keras.Sequential(
-        [
-            keras.Input((None, V), name="letters"),
-            keras.layers.LSTM(32, name="lstm"),
-            keras.layers.Dense(V, activation="softmax", name="dense"),
-        ],
-        name="next_letter",
-    )
-    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
-    callbacks = []
-    if progress is not None:
-
-        class _Progress(keras.callbacks.Callback):
-            def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-                progress(epoch + 1, epochs, {k: float(v) for k, v in (logs or {}).items()})
-
-        callbacks.append(_Progress())
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model.fit(X, y, epochs=epochs, verbose=0, callbacks=callbacks)
-    p = np.asarray(model.predict_on_batch(X), np.float64)
-    accuracy = float(np.mean(p.argmax(1) == y.argmax(1)))
-    loss = float(-np.mean(np.sum(y * np.log(np.clip(p, 1e-7, 1.0)), axis=1)))
-    try:
-        write_atomically(target, lambda fp: _save_model_to(model, fp), overwrite, "the model")
-    except TraceError as e:
-        raise BridgeError(str(e)) from None
-    return {"accuracy": accuracy, "loss": loss, "epochs": epochs}
-
-
-def _save_model_to(model: Any, fp: Any) -> None:
-    """Write ``model`` as a .keras archive into the open binary file ``fp``
-    (``trace.write_atomically``'s: the model is put in place only once
-    complete, a killed save leaves nothing, only a regular file is
-    replaced). Keras 3's saving library writes to a file object; the public
-    ``model.save`` takes only a path, so where that library is not found the
-    model goes through a private temporary directory first."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            from keras.src.saving import saving_lib  # Keras 3: any binary file object
-        except ImportError:
-            saving_lib = None
-        if saving_lib is not None:
-            saving_lib.save_model(model, fp)
-            return
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "model.keras"
-            model.save(path)
-            with open(path, "rb") as src:
-                shutil.copyfileobj(src, fp)
-
-
-# --------------------------------------------------------------------------
-# The model panel's fast path
-# --------------------------------------------------------------------------
-
-
-@dataclass(eq=False)
-class Predictor:
-    """Next-letter queries answered in NumPy.
-
-    ``load`` goes through Keras once: it loads the model, checks it is a
-    single-input LSTM → Dense(softmax) model over the letters, records it on
-    the alphabet (which verifies the NumPy recomputation against Keras), and
-    keeps the weights. Every query after that is a NumPy forward pass, no
-    Keras call: fast enough for every keystroke.
-
-    Empty text raises ``BridgeError`` ("type at least one letter"): the model
-    was trained on windows of letters and has nothing to say before the first.
-    """
-
-    cell: LSTMCell
-    kernel: np.ndarray  # (H, V)
-    bias: np.ndarray  # (V,)
-    path: Path
-    vocab: str = ALPHABET
-    lstm_name: str = "lstm"
-    dtype: np.dtype = field(default_factory=lambda: np.dtype(np.float32))
-    verified_max_abs_error: float | None = None
-
-    @classmethod
-    def load(cls, path: str | os.PathLike | None = None) -> Predictor:
-        path = default_model_path() if path is None else Path(path)
-        what = str(path)
-        _, keras = _keras()
-        model = load_model(path)
-        found = [ly for ly in _walk(model, set()) if not isinstance(ly, keras.layers.InputLayer)]
-        shape = " → ".join(_describe(keras, ly) for ly in found) or "no layers"
-        kinds = [ly for ly in found if not isinstance(ly, keras.layers.Dropout)]
-        if not (len(kinds) == 2 and _is_lstm_like(keras, what, kinds[0])
-                and isinstance(kinds[1], keras.layers.Dense) and _describe(keras, kinds[1]) == "Dense(softmax)"):
-            raise BridgeError(f"{what}: not a next-letter model: expected LSTM → Dense(softmax), found {shape}")
-        lstm = kinds[0]
-        for flag in ("go_backwards", "stateful"):
-            if getattr(lstm, flag, False):
-                raise BridgeError(f"{what}: not a next-letter model: its LSTM has {flag}=True")
-        V = len(ALPHABET)
-        D = lstm.get_weights()[0].shape[0]
-        out = kinds[1].get_weights()[0].shape[1]
-        if (D, out) != (V, V):
-            raise BridgeError(f"{what}: not a next-letter model: it takes {D} features and predicts "
-                              f"{out} classes; the letters a–z need {V} and {V}")
-        trace, cap, head = _record_model(model, what, encode(ALPHABET), tokens=None, verify=True, tol=None,
-                                         source="", meta={})
-        if head is None or len(trace.layers) != 1:
-            raise BridgeError(f"{what}: not a next-letter model: its LSTM does not feed the "
-                              "Dense softmax layer directly")
-        # The head must be the model's output, or the NumPy path computes
-        # something else than the model.
-        final = _first(cap.output)
-        same = np.shape(final) == np.shape(head.keras_output) and _agreement(iter([(
-            final, head.keras_output, readout_check(trace.layers[0].h[-1], head.kernel, head.bias,
-                                                    trace.layers[0].h.dtype)[1])]))[1] <= 1
-        if not same:
-            raise BridgeError(f"{what}: not a next-letter model: its output is not the Dense softmax layer's")
-        layer = trace.layers[0]
-        return cls(
-            cell=layer.cell,
-            kernel=np.asarray(head.kernel),
-            bias=np.asarray(head.bias),
-            path=path,
-            lstm_name=layer.name,
-            dtype=np.dtype(lstm.compute_dtype),
-            verified_max_abs_error=max(layer.info.get("verified_max_abs_error", 0.0),
-                                       trace.meta.get("readout_verified_max_abs_error", 0.0)),
-        )
-
-    def _forward(self, text: str) -> Recording:
-        if not text:
-            raise BridgeError("text: empty; type at least one letter")
-        x = _encode(text, self.vocab)
-        return forward(self.cell, x, dtype=self.dtype)
-
-    def _head(self, h: np.ndarray) -> np.ndarray:
-        return _softmax(h @ self.kernel.astype(h.dtype, copy=False) + self.bias.astype(h.dtype, copy=False))
-
-    def probs(self, text: str) -> np.ndarray:
-        """P(next letter) after ``text``, shape (V,)."""
-        rec = self._forward(text)
-        return self._head(rec.h[-1])
-
-    def top(self, text: str, k: int = 5) -> list[tuple[str, float]]:
-        """The ``k`` most likely next letters, best first."""
-        return decode(self.probs(text), self.vocab, top=k)
-
-    def record(self, text: str) -> Trace:
-        """A live forward pass over ``text`` as a trace, with the readout at
-        every step (the NumPy path, as verified against Keras at load)."""
-        rec = self._forward(text)
-        layer = Layer.from_recording(rec, name=self.lstm_name, cell=self.cell)
-        return Trace(
-            layers=[layer],
-            tokens=np.array(list(text), dtype=str),
-            probs=self._head(rec.h),
-            vocab=np.array(list(self.vocab), dtype=str),
-            source=f"live: {text}",
-            meta={"model": str(self.path)},
-        )
-
-
-def _describe(keras: Any, layer: Any) -> str:
-    name = type(layer).__name__
-    if isinstance(layer, keras.layers.Dense):
-        try:
-            act = keras.activations.serialize(layer.activation)
-        except Exception:
-            act = "custom"
-        return f"Dense({act})" if isinstance(act, str) else "Dense(custom)"
-    if isinstance(layer, keras.layers.RNN) and type(layer) is keras.layers.RNN:
-        return f"RNN({type(layer.cell).__name__})"
-    return name

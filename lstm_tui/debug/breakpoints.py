@@ -26,9 +26,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..core.trace import Trace
+from ..errors import LstmTuiError
 from .conditions import Condition, ConditionError, next_hit
-from .errors import LstmTuiError
-from .trace import Trace
 
 
 @dataclass(frozen=True)

@@ -69,8 +69,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .lstm import VECTORS
-from .trace import Layer, Trace, release_pages
+from ..core.lstm import VECTORS
+from ..core.trace import Layer, Trace, release_pages
 
 #: Rows per block times the values in a row: bounds the temporaries a scan makes.
 BLOCK_ELEMENTS = 1 << 20

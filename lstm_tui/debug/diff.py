@@ -40,12 +40,12 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import numeric
-from .check import rounding_bounds
-from .errors import LstmTuiError
-from .lstm import GATES, VECTORS
-from .numeric import abs_difference, beyond, blocks, distinct
-from .trace import Layer, Trace, release_pages
+from ..core import numeric
+from ..core.bounds import rounding_bounds
+from ..core.lstm import GATES, VECTORS
+from ..core.numeric import abs_difference, beyond, blocks, distinct
+from ..core.trace import Layer, Trace, release_pages
+from ..errors import LstmTuiError
 
 #: Rows per block times the units: bounds the temporaries a comparison makes
 #: (``numeric.BLOCK_ELEMENTS`` unless set here, as tests do).

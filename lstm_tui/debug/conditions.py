@@ -104,11 +104,11 @@ from typing import Any
 
 import numpy as np
 
-from .errors import LstmTuiError
+from ..core.lstm import VECTORS
+from ..core.numeric import blocks
+from ..core.trace import Layer, Trace, release_pages
+from ..errors import LstmTuiError
 from .health import nonfinite_rows
-from .lstm import VECTORS
-from .numeric import blocks
-from .trace import Layer, Trace, release_pages
 
 #: Rows per block times the widest vector: bounds the temporary arrays an
 #: evaluation makes, whatever the length of the trace.

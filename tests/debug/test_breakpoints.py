@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from conftest import random_trace
-from lstm_tui.breakpoints import (Breakpoint, HitCache, SearchError, Stop, parse_query,
-                                  token_matches)
-from lstm_tui.conditions import Condition, ConditionError
-from lstm_tui.trace import Layer, Trace
+
+from lstm_tui.core.trace import Layer, Trace
+from lstm_tui.debug.breakpoints import (
+    Breakpoint,
+    HitCache,
+    SearchError,
+    Stop,
+    parse_query,
+    token_matches,
+)
+from lstm_tui.debug.conditions import Condition, ConditionError
 
 
 def crafted() -> Trace:

@@ -19,21 +19,24 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lstm_tui import keras_bridge as kb
-from lstm_tui.demo import ALPHABET, encode, next_letter_dataset
-from lstm_tui.check import rounding_bounds
-from lstm_tui.lstm import ACTIVATIONS, GATES, readout_check
-from lstm_tui.numeric import abs_difference, beyond, roundoff
-from lstm_tui.trace import load as load_trace
+from lstm_tui import keras as kb
+from lstm_tui.core.bounds import rounding_bounds
+from lstm_tui.core.codec import ALPHABET, encode, next_letter_dataset
+from lstm_tui.core.lstm import ACTIVATIONS, GATES, readout_check
+from lstm_tui.core.numeric import abs_difference, beyond, roundoff
+from lstm_tui.core.trace import load as load_trace
+from lstm_tui.keras import loading as kb_loading
+from lstm_tui.keras import quiet as kb_quiet
+from lstm_tui.keras import recording as kb_record
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def keras():
-    _, keras = kb._keras()
+    _, keras = kb_quiet._keras()
     return keras
 
 
@@ -117,7 +120,7 @@ def test_import_is_lazy_and_tensorflow_is_quiet(tmp_path):
     on stderr (no C++ log lines, no progress bars)."""
     code = (
         "import sys\n"
-        "import lstm_tui.keras_bridge as kb\n"
+        "import lstm_tui.keras as kb\n"
         "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'imported at load'\n"
         "path = kb.default_model_path()\n"
         "assert 'tensorflow' not in sys.modules, 'default_model_path imported TF'\n"
@@ -258,9 +261,9 @@ def test_layers_run_as_graphs_kept_no_longer_than_the_layer(keras, L):
     model = keras.Sequential([keras.Input((None, 4)), L.LSTM(3, return_sequences=True, name="l")])
     layer = model.get_layer("l")
     first = kb.record(model, inputs(T=40))
-    graph = kb._GRAPH_CALLS[layer]
+    graph = kb_record._GRAPH_CALLS[layer]
     second = kb.record(model, inputs(T=40, seed=1))
-    assert kb._GRAPH_CALLS[layer] is graph  # the same function, not a new trace
+    assert kb_record._GRAPH_CALLS[layer] is graph  # the same function, not a new trace
     assert_h(second.layers[0], model.predict_on_batch(inputs(T=40, seed=1)[None])[0])
     assert first.layers[0].h.shape == (40, 3)
     gone = weakref.ref(layer)
@@ -583,12 +586,12 @@ def test_step_check_accepts_accumulated_drift_and_rejects_a_wrong_recording(kera
     keras.utils.set_random_seed(21)
     model = keras.Sequential([keras.Input((None, 4)), L.LSTM(3, name="l")])
     x = inputs()
-    real = kb._keras_sequence
+    real = kb_record._keras_sequence
 
     def drifted(tf, half):  # what accumulated rounding looks like
         seq, h, c = real(tf, half)
         return seq + 1e-3 * np.arange(len(seq))[:, None], h + 5e-3, c
-    monkeypatch.setattr(kb, "_keras_sequence", drifted)
+    monkeypatch.setattr(kb_record, "_keras_sequence", drifted)
     layer = kb.record(model, x).layers[0]
     assert layer.info["verified_by"] == "step"
     assert layer.info["sequence_max_abs_error"] == pytest.approx(5e-3, rel=1e-2)
@@ -596,13 +599,13 @@ def test_step_check_accepts_accumulated_drift_and_rejects_a_wrong_recording(kera
     monkeypatch.undo()
 
     # A wrong weight shows at a single step: rejected, unless verify=False.
-    real_cell = kb._cell
+    real_cell = kb_record._cell
 
     def wrong(keras, what, layer):
         cell = real_cell(keras, what, layer)
         cell.U["f"][0, 0] += 0.01
         return cell
-    monkeypatch.setattr(kb, "_cell", wrong)
+    monkeypatch.setattr(kb_record, "_cell", wrong)
     with pytest.raises(kb.VerificationError, match=r"layer 'l': the recording differs from Keras"):
         kb.record(model, x)
     assert issubclass(kb.VerificationError, kb.BridgeError)
@@ -830,7 +833,7 @@ def test_a_config_that_declares_more_weights_than_the_file_holds_is_refused(tmp_
                             "but the file holds 121,428 bytes of weights")
     # The shipped model's own declaration is exact: 4·32·(26+32+1) + 26·33.
     config = json.loads(zipfile.ZipFile(kb.default_model_path()).read("config.json"))
-    assert kb._declared_weights(config) == 8410
+    assert kb_loading._declared_weights(config) == 8410
 
 
 def test_a_zip_bomb_is_refused_before_it_is_inflated(tmp_path):

@@ -25,7 +25,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .numeric import ACTIVATION_ULPS, activation_bound, compute_roundoff, dot_bound, roundoff
+from .numeric import (
+    ACTIVATION_ULPS,
+    activation_bound,
+    compute_roundoff,
+    dot_bound,
+    roundoff,
+)
 
 #: The gates, in the order the screen and the notebook present them. The
 #: weight suffix of the candidate is ``c`` (``W_c``) while its vector is

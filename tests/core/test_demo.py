@@ -8,12 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lstm_tui import demo
-from lstm_tui.check import check_trace, rounding_bounds
-from lstm_tui.numeric import abs_difference, beyond
-from lstm_tui.trace import load
+from lstm_tui.core import codec, demo
+from lstm_tui.core.bounds import rounding_bounds
+from lstm_tui.core.numeric import abs_difference, beyond
+from lstm_tui.core.trace import load
+from lstm_tui.debug.check import check_trace
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = (Path(__file__).parent / "data" / "seed_output_pt.txt").read_text(encoding="utf-8")
 
 
@@ -82,16 +83,16 @@ def test_shipped_seed_demo_equals_a_fresh_recording():
 
 
 def test_next_letter_dataset_and_encoding():
-    X, y = demo.next_letter_dataset()
+    X, y = codec.next_letter_dataset()
     assert X.shape == (23, 3, 26) and y.shape == (23, 26)
     assert X[3].argmax(1).tolist() == [3, 4, 5]  # 'def'
     assert y[3].argmax() == 6  # 'g'
-    np.testing.assert_array_equal(demo.encode("ab"), np.eye(26, dtype=np.float32)[:2])
+    np.testing.assert_array_equal(codec.encode("ab"), np.eye(26, dtype=np.float32)[:2])
     with pytest.raises(ValueError, match=r"'1' \(position 2\) is not in the vocabulary"):
-        demo.encode("a1")
+        codec.encode("a1")
     p = np.zeros(26)
     p[6], p[7] = 0.9, 0.1
-    assert demo.decode(p, top=2) == [("g", 0.9), ("h", 0.1)]
+    assert codec.decode(p, top=2) == [("g", 0.9), ("h", 0.1)]
 
 
 # --------------------------------------------------------------------------
@@ -122,7 +123,7 @@ def test_both_copies_of_the_bundled_trace_are_the_same_file():
 
 
 def test_trained_on_and_trained_steps():
-    from lstm_tui import keras_bridge as kb
+    from lstm_tui import keras as kb
 
     assert kb.trained_on() == "3-letter windows (abc→d … wxy→z)"
     assert kb.trained_on("abcde", 2) == "2-letter windows (ab→c … cd→e)"
@@ -137,7 +138,7 @@ def test_trained_on_and_trained_steps():
 @pytest.mark.slow
 def test_make_default_trace_matches_the_bundled_files():
     pytest.importorskip("keras")
-    from lstm_tui import keras_bridge as kb
+    from lstm_tui import keras as kb
 
     fresh = kb.make_default_trace()
     for where in ("lstm_tui/traces/next_letter.npz", "traces/next_letter.npz"):

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-import lstm_tui.health as health
 from conftest import random_cell, random_trace
-from lstm_tui.health import Finding, nonfinite_rows, scan
-from lstm_tui.lstm import GATES, LSTMCell
-from lstm_tui.trace import Layer, Trace, load, save
+
+import lstm_tui.debug.health as health
+from lstm_tui.core.lstm import GATES, LSTMCell
+from lstm_tui.core.trace import Layer, Trace, load, save
+from lstm_tui.debug.health import Finding, nonfinite_rows, scan
 
 
 def plain(T=20, H=4, D=2) -> Trace:
@@ -316,7 +316,7 @@ def test_a_normal_tanh_lstm_raises_no_new_warning(seed):
 def test_the_bundled_traces_raise_no_new_warning(name):
     from pathlib import Path
 
-    found = scan(load(Path(__file__).parent.parent / "traces" / name))
+    found = scan(load(Path(__file__).resolve().parents[2] / "traces" / name))
     assert [f for f in found if f.kind in ("exploding_c", "outlier_x")] == []
     assert by_kind(found, "max_c")
 

@@ -11,12 +11,12 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-
-import lstm_tui.conditions as conditions
 from conftest import random_trace
-from lstm_tui.conditions import Condition, ConditionError, find, next_hit
-from lstm_tui.lstm import VECTORS
-from lstm_tui.trace import Layer, Trace, load, save
+
+import lstm_tui.debug.conditions as conditions
+from lstm_tui.core.lstm import VECTORS
+from lstm_tui.core.trace import Layer, Trace, load, save
+from lstm_tui.debug.conditions import Condition, ConditionError, find, next_hit
 
 # --------------------------------------------------------------------------
 # The six examples, on a trace made by hand so the answers are known

@@ -7,12 +7,12 @@ import copy
 
 import numpy as np
 import pytest
-
-import lstm_tui.diff as diff_module
 from conftest import random_cell, random_trace
-from lstm_tui.diff import Difference, Incomparable, diff
-from lstm_tui.lstm import GATES, VECTORS, LSTMCell, Recording
-from lstm_tui.trace import Layer, Trace, load, save
+
+import lstm_tui.debug.diff as diff_module
+from lstm_tui.core.lstm import GATES, VECTORS, LSTMCell, Recording
+from lstm_tui.core.trace import Layer, Trace, load, save
+from lstm_tui.debug.diff import Difference, Incomparable, diff
 
 
 def twin(tr: Trace) -> Trace:

@@ -21,12 +21,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import random_trace
-from lstm_tui import trace as trace_mod
-from lstm_tui.trace import TEMP_SUFFIX, TraceError, load, save
 
-ROOT = Path(__file__).resolve().parents[1]
+from lstm_tui.core import trace as trace_mod
+from lstm_tui.core.trace import TEMP_SUFFIX, TraceError, load, save
+
+ROOT = Path(__file__).resolve().parents[2]
 
 # A child process that writes a 57 MB trace and SIGKILLs itself once the
 # writer has put 8 MiB into the file: a save cut short for sure, at a known
@@ -34,8 +34,8 @@ ROOT = Path(__file__).resolve().parents[1]
 WRITER = """
 import os, signal, sys
 import numpy as np
-from lstm_tui import trace
-from lstm_tui.trace import Layer, Trace, save
+from lstm_tui.core import trace
+from lstm_tui.core.trace import Layer, Trace, save
 
 target, how = sys.argv[1], sys.argv[2]
 if how == "named":

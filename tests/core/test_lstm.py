@@ -6,10 +6,10 @@ import math
 
 import numpy as np
 import pytest
-
 from conftest import random_cell
-from lstm_tui import lstm
-from lstm_tui.lstm import GATES, LSTMCell, explain, forward
+
+from lstm_tui.core import lstm
+from lstm_tui.core.lstm import GATES, LSTMCell, explain, forward
 
 
 def notebook_loop(cell: LSTMCell, X, h0=None, c0=None, mask=None, rec="sigmoid", act="tanh"):

@@ -14,14 +14,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import FUZZ_CASES, random_trace
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import FUZZ_CASES, random_trace
-from lstm_tui import trace as trace_mod
-from lstm_tui.trace import TraceError, load, save
+from lstm_tui.core import trace as trace_mod
+from lstm_tui.core.trace import TraceError, load, save
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ALLOC_SLACK = 1 << 20  # 1 MiB beyond the file's size
 FUZZ = settings(max_examples=300, deadline=1000, derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])

@@ -8,12 +8,13 @@ import copy
 
 import numpy as np
 import pytest
-
-import lstm_tui.numeric as numeric
 from conftest import random_cell
-from lstm_tui.check import Mismatch, check_trace, rounding_bounds
-from lstm_tui.lstm import GATES, LSTMCell
-from lstm_tui.trace import Layer, Trace, load, save
+
+import lstm_tui.core.numeric as numeric
+from lstm_tui.core.bounds import rounding_bounds
+from lstm_tui.core.lstm import GATES, LSTMCell
+from lstm_tui.core.trace import Layer, Trace, load, save
+from lstm_tui.debug.check import Mismatch, check_trace
 
 
 def recorded(cell: LSTMCell, x: np.ndarray, dtype=np.float32, **kw) -> Trace:

@@ -110,7 +110,7 @@ except ImportError:  # pragma: no cover - not POSIX
 
 import numpy as np
 
-from .errors import LstmTuiError
+from ..errors import LstmTuiError
 from .lstm import ACTIVATIONS, GATES, VECTORS, Explanation, LSTMCell, Recording, explain
 
 FORMAT = "lstm-trace"

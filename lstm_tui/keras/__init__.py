@@ -1,0 +1,47 @@
+"""Everything that touches Keras and TensorFlow, one module a job:
+
+- ``quiet``: importing TensorFlow once, silently, inside a function;
+- ``loading``: opening a model file safely (no code runs, no unbounded
+  allocation);
+- ``recording``: finding the LSTM layers, capturing what Keras feeds them,
+  recomputing them in NumPy as a trace and verifying it against Keras;
+- ``training``: retraining the seed notebook's next-letter model;
+- ``predictor``: the model panel's NumPy next-letter queries.
+
+Importing this package (or any of its modules) imports no TensorFlow: that
+happens inside the functions that need it. Every error is a
+``BridgeError`` (an ``LstmTuiError``) with a one-line message.
+"""
+
+from __future__ import annotations
+
+from .errors import BridgeError, VerificationError
+from .loading import MODEL_FILE, default_model_path, load_model
+from .predictor import Predictor
+from .recording import (
+                     DEFAULT_TRACE_SOURCE,
+                     DEFAULT_TRACE_TEXT,
+                     make_default_trace,
+                     record,
+                     record_text,
+                     trained_on,
+                     trained_steps,
+)
+from .training import train
+
+__all__ = [
+    "DEFAULT_TRACE_SOURCE",
+    "DEFAULT_TRACE_TEXT",
+    "MODEL_FILE",
+    "BridgeError",
+    "Predictor",
+    "VerificationError",
+    "default_model_path",
+    "load_model",
+    "make_default_trace",
+    "record",
+    "record_text",
+    "train",
+    "trained_on",
+    "trained_steps",
+]
