@@ -170,6 +170,7 @@ def record(demo: bool, model: str | None, text: str | None, vocab: str | None, i
         if text is not None:
             trace = kb.record_text(model, text, vocab=vocab, verify=not no_verify)
         else:
+            assert input_ is not None
             trace = kb.record(model, _read_npy(input_), verify=not no_verify)
     # Without --force the file is created exclusively: of two recordings
     # racing to one name, one wins and the other is told it exists.
@@ -502,7 +503,7 @@ def main(argv: list[str] | None = None) -> None:
     """Run the command line; map failures to one line and an exit code."""
     debug, args = _split_debug(sys.argv[1:] if argv is None else list(argv))
     streams = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = _EscapingStream(sys.stdout), _EscapingStream(sys.stderr)  # type: ignore[assignment]
+    sys.stdout, sys.stderr = _EscapingStream(sys.stdout), _EscapingStream(sys.stderr)
     try:
         _main(args, debug)
     finally:
@@ -536,7 +537,8 @@ def _main(args: list[str], debug: bool) -> None:
         # say, and nothing to say it to. Point stdout at /dev/null so the
         # interpreter's final flush does not complain either.
         with contextlib.suppress(OSError):
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.__stdout__.fileno())
+            if sys.__stdout__ is not None:
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.__stdout__.fileno())
         sys.exit(0)
     except OSError as e:
         # A file that could not be written or read past the checks above

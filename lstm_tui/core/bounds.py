@@ -67,7 +67,7 @@ def rounding_bounds(layer: Layer, a: int = 0, b: int | None = None, *, free_runn
         local = {v: (u_s + n * u_c) * np.maximum(np.abs(np.asarray(layer.vector(v)[a:b], np.float64)), 1.0)
                  for v in CHECKED}
     local["x"] = u_s * np.abs(np.asarray(layer.x[a:b], np.float64))
-    scale = 2.0
+    scale: float | np.ndarray = 2.0
     if free_running and layer.mask is not None and layer.cell is not None:
         # A masked step carries the state over exactly, drift and all: give
         # it the largest bound of its unit in the block.

@@ -287,7 +287,7 @@ class LSTMCell:
         h0: np.ndarray | None = None,
         c0: np.ndarray | None = None,
         mask: np.ndarray | None = None,
-        dtype: np.dtype | str | None = None,
+        dtype: np.dtype | type | str | None = None,
     ) -> Recording:
         """Run the cell over ``x`` (T, D), recording every vector of every step."""
         return forward(self, x, h0=h0, c0=c0, mask=mask, dtype=dtype)
@@ -321,7 +321,7 @@ def forward(
     h0: np.ndarray | None = None,
     c0: np.ndarray | None = None,
     mask: np.ndarray | None = None,
-    dtype: np.dtype | str | None = None,
+    dtype: np.dtype | type | str | None = None,
 ) -> Recording:
     """Run ``cell`` over the sequence ``x`` (T, D) and record every gate.
 
@@ -332,9 +332,7 @@ def forward(
     float type, else float64.
     """
     x = np.asarray(x)
-    if dtype is None:
-        dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.float64
-    dtype = np.dtype(dtype)
+    dtype = np.dtype(dtype if dtype is not None else x.dtype if x.dtype in (np.float32, np.float64) else np.float64)
     x = x.astype(dtype, copy=False)
     if x.ndim != 2 or x.shape[1] != cell.input_dim:
         raise ValueError(f"input has shape {x.shape}, expected (T, {cell.input_dim})")
@@ -420,7 +418,7 @@ def forward(
 
 
 def step_preactivations(
-    cell: LSTMCell, x: np.ndarray, h_prev: np.ndarray, dtype: np.dtype | str = np.float64
+    cell: LSTMCell, x: np.ndarray, h_prev: np.ndarray, dtype: np.dtype | type | str = np.float64
 ) -> dict[str, np.ndarray]:
     """Pre-activations of every gate at every step from given inputs and
     previous hidden states (each (T, ·)), vectorised over all steps: used to

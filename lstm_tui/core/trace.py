@@ -513,6 +513,7 @@ def write_atomically(path: str | os.PathLike, write: Callable[[Any], None], over
             else:
                 in_place, temp = (True, None) if not overwrite else (False, link_to)
         if not in_place:
+            assert temp is not None  # a named temporary file holds the data
             if overwrite:
                 os.rename(temp, name, src_dir_fd=dirfd, dst_dir_fd=dirfd)
             else:
@@ -723,7 +724,7 @@ def _write_zip(fp: io.BufferedRandom, members: Iterator[tuple[str, np.ndarray]])
             info.extra = struct.pack("<HH", _PAD_ID, pad) + b"\0" * pad
             with zf.open(info, "w", force_zip64=zip64) as out:
                 out.write(header.getvalue())
-                out.write(memoryview(array.reshape(-1)).cast("B") if array.size else b"")
+                out.write(memoryview(array.reshape(-1)).cast("B") if array.size else b"")  # type: ignore[arg-type]
 
 
 # --------------------------------------------------------------------------
@@ -913,7 +914,7 @@ def _inflate_member(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, name
             view = memoryview(buf)
             got = 0
             while got < nbytes:
-                n = fp.readinto(view[got:])
+                n = fp.readinto(view[got:])  # type: ignore[attr-defined]  # a ZipExtFile has it
                 if not n:
                     break
                 got += n
@@ -939,10 +940,11 @@ def _shown(value: Any, limit: int = 60) -> str:
 
 
 def _size(n: int) -> str:
+    size = float(n)
     for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
-        if n < 1024 or unit == "PiB":
-            return f"{n} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
-        n /= 1024
+        if size < 1024 or unit == "PiB":
+            return f"{n} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024
     return str(n)
 
 
@@ -1176,6 +1178,7 @@ def _build(path: Path, arrays: dict[str, np.ndarray]) -> Trace:
         ))
     tokens = arrays.get("tokens")
     if tokens is not None:
+        assert T is not None  # every layer has steps
         tokens = _str_member(path, "tokens", tokens, (T,))
     probs = arrays.get("readout/probs")
     vocab = arrays.get("readout/vocab")
@@ -1184,7 +1187,8 @@ def _build(path: Path, arrays: dict[str, np.ndarray]) -> Trace:
                  f"member 'readout/probs' has shape {probs.shape}, expected ({T}, V)")
         _float_member(path, "readout/probs", probs, probs.shape)
     if vocab is not None:
-        _require(probs is not None, path, "member 'readout/vocab' without 'readout/probs'")
+        if probs is None:
+            raise TraceError(path, "member 'readout/vocab' without 'readout/probs'")
         vocab = _str_member(path, "readout/vocab", vocab, (probs.shape[1],))
     source = meta.pop("source", "")
     created = meta.pop("created", "")

@@ -192,8 +192,8 @@ def _tokenize(src: str) -> list[_Tok]:
             end = m.end()
             if end < n and (src[end].isalnum() or src[end] in "_."):
                 bad = _WORDISH.match(src, pos).group()  # type: ignore[union-attr]
-                hint = "; digits are 0-9" if any(c.isdigit() and not c.isascii() for c in bad) else ""
-                raise ConditionError(f"malformed number {_clip(repr(bad))}{hint}", src, pos + 1)
+                digits = "; digits are 0-9" if any(c.isdigit() and not c.isascii() for c in bad) else ""
+                raise ConditionError(f"malformed number {_clip(repr(bad))}{digits}", src, pos + 1)
             text = m.group()
             toks.append(_Tok("num", text, pos, end, float(text)))
             pos = end
@@ -218,7 +218,7 @@ def _tokenize(src: str) -> list[_Tok]:
             continue
         op = next((o for o in _OPS if src.startswith(o, pos)), None)
         if op is None:
-            hint = _HINTS.get(ch)
+            hint: str | None = _HINTS.get(ch)
             if hint is None and ch.isdigit():
                 hint = "numbers and indices are written with the digits 0-9"
             raise ConditionError(f"unexpected character {ch!r}" + (f": {hint}" if hint else ""), src, pos + 1)
@@ -449,12 +449,11 @@ class _Parser:
                 self.extend(built, tok, right)
                 continue
             if tok.text in ("and", "or"):
-                left = built = self.logic(left, tok, right)
-            elif tok.text == "**":
-                left = self.arith(left, tok, right)
-                built = None  # right-associative: never extended
+                left = self.logic(left, tok, right)
             else:
-                left = built = self.arith(left, tok, right)
+                left = self.arith(left, tok, right)
+            # ** is right-associative: its node is never extended.
+            built = left if tok.text != "**" and isinstance(left, _Binary) else None
         return left
 
     def prefix(self) -> _Node:
@@ -823,13 +822,14 @@ class _Block:
                 return np.asarray(self.bd.trace.probs[a:b, sel], np.float64)  # type: ignore[index]
             if name == "p_prev":
                 base = self.bd.trace.probs
+                assert base is not None  # a condition on p is refused for a trace without one
                 first = np.full(np.shape(base)[1], np.nan)  # no readout before step 0
             else:
                 base = layer.vector(name[0])
                 first = layer.h0 if name == "h_prev" else layer.c0
             if a > 0:
-                return np.asarray(base[a - 1:b - 1, sel], np.float64)  # type: ignore[index]
-            rows = np.asarray(base[0:b - 1, sel], np.float64)  # type: ignore[index]
+                return np.asarray(base[a - 1:b - 1, sel], np.float64)
+            rows = np.asarray(base[0:b - 1, sel], np.float64)
             return np.vstack([np.asarray(first, np.float64)[None, sel], rows])
         if name == "token":
             tokens = self.bd.trace.tokens

@@ -318,24 +318,24 @@ def _scan_layer(k: int, layer: Layer, saturation: float, most: float, dead_tol: 
                 continue
             lo, hi = low_n[u] / n, high_n[u] / n
             if lo >= most:
-                side, frac, first = f"< {saturation:g}", lo, int(first_low[u])
+                side, frac, since = f"< {saturation:g}", lo, int(first_low[u])
             elif hi >= most:
-                side, frac, first = f"> {hi_edge:g}", hi, int(first_high[u])
+                side, frac, since = f"> {hi_edge:g}", hi, int(first_high[u])
             elif lo + hi >= most:
                 side, frac = f"< {saturation:g} or > {hi_edge:g}", lo + hi
-                first = min(x for x in (int(first_low[u]), int(first_high[u])) if x >= 0)
+                since = min(x for x in (int(first_low[u]), int(first_high[u])) if x >= 0)
             else:
                 continue
             found.append(Finding(
-                "saturated", k, first, u,
+                "saturated", k, since, u,
                 f"layer {k}: unit {u} {GATE_NAMES[g]} gate saturated ({side}) on {_pct(frac)} of steps, "
-                f"from step {first}",
+                f"from step {since}",
                 "warning", g, float(frac)))
 
-    for u in np.flatnonzero(h_seen & (h_max < dead_tol)):
-        found.append(Finding("dead", k, None, int(u),
-                             f"layer {k}: unit {u} is dead: |h| < {dead_tol:g} at every step "
-                             f"(largest {h_max[u]:.3g})", "warning", "h", float(h_max[u])))
+    for dead in np.flatnonzero(h_seen & (h_max < dead_tol)):
+        found.append(Finding("dead", k, None, int(dead),
+                             f"layer {k}: unit {dead} is dead: |h| < {dead_tol:g} at every step "
+                             f"(largest {h_max[dead]:.3g})", "warning", "h", float(h_max[dead])))
 
     if c_best[1] >= 0:
         value, t, u = c_best

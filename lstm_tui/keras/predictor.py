@@ -92,6 +92,7 @@ class Predictor:
         if not same:
             raise BridgeError(f"{what}: not a next-letter model: its output is not the Dense softmax layer's")
         layer = trace.layers[0]
+        assert layer.cell is not None  # a recording stores its weights
         return cls(
             cell=layer.cell,
             kernel=np.asarray(head.kernel),

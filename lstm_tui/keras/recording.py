@@ -152,6 +152,7 @@ def _targets(keras: Any, what: str, model: Any) -> list[_Target]:
     L = keras.layers
     found: list[_Target] = []
     kinds: list[str] = []
+    layer: Any
     for layer in _walk(model, set()):
         if not isinstance(layer, L.InputLayer):
             kinds.append(type(layer).__name__)
@@ -165,8 +166,9 @@ def _targets(keras: Any, what: str, model: Any) -> list[_Target]:
             elif any(lstm):
                 raise BridgeError(f"{what}: layer {layer.name!r} (Bidirectional) is not supported: "
                                   "one half is an LSTM and the other is not")
-        elif isinstance(layer, getattr(L, "TimeDistributed", ())) and _is_lstm_like(keras, what, layer.layer):
-            raise BridgeError(f"{what}: layer {layer.name!r} (TimeDistributed) is not supported: "
+        elif isinstance(layer, getattr(L, "TimeDistributed", ())) and _is_lstm_like(keras, what,
+                                                                                  getattr(layer, "layer", None)):
+            raise BridgeError(f"{what}: layer {getattr(layer, 'name', '?')!r} (TimeDistributed) is not supported: "
                               "an LSTM applied per time step")
         elif _is_lstm_like(keras, what, layer):
             _check_lstm(keras, what, layer)

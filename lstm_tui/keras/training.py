@@ -67,10 +67,11 @@ def train(
     model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
     callbacks = []
     if progress is not None:
+        report = progress
 
-        class _Progress(keras.callbacks.Callback):
+        class _Progress(keras.callbacks.Callback):  # type: ignore[name-defined]  # Keras is Any here
             def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-                progress(epoch + 1, epochs, {k: float(v) for k, v in (logs or {}).items()})
+                report(epoch + 1, epochs, {k: float(v) for k, v in (logs or {}).items()})
 
         callbacks.append(_Progress())
     with warnings.catch_warnings():

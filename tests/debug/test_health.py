@@ -133,6 +133,7 @@ def test_dead_units():
     h[4, 2] = 0.2     # alive once is alive
     found = by_kind(scan(tr), "dead")
     assert [(d.unit, d.severity, d.vector) for d in found] == [(1, "warning", "h"), (3, "warning", "h")]
+    assert found[0].message == "layer 0: unit 1 is dead: |h| < 0.001 at every step (largest 0.0001)"
     assert found[1].message == "layer 0: unit 3 is dead: |h| < 0.001 at every step (largest 0.0005)"
     assert by_kind(scan(tr, dead_tol=1e-4), "dead") == []
 
