@@ -19,6 +19,7 @@ from .codec import decode
 from .lstm import GATES, LSTMCell
 from .numeric import top_choice
 from .trace import Layer, Trace
+from .vocabulary import NOTEBOOK
 
 SEED = 42
 SEQ_LEN = 3
@@ -68,13 +69,7 @@ LABELS = {
         "layer": "--- layer {k}: {name} ({units} units{rev}) ---",
         "reversed": ", reversed",
         "token": "token: {token!r}",
-        "x": "x_t:\n",
-        "f": "f_t (forget):",
-        "i": "i_t (input):",
-        "c_hat": "ĉ_t (candidate):",
-        "c": "c_t (memory):",
-        "o": "o_t (output gate):",
-        "h": "h_t (block output):",
+        **{v: f"{label}:" + ("\n" if v == "x" else "") for v, label in NOTEBOOK["en"].items()},
         "masked": "(masked: state carried over)",
         "predict": "next: {pred}",
     },
@@ -84,13 +79,7 @@ LABELS = {
         "layer": "--- camada {k}: {name} ({units} unidades{rev}) ---",
         "reversed": ", invertida",
         "token": "token: {token!r}",
-        "x": "x_t:\n",
-        "f": "f_t (esquece):",
-        "i": "i_t (entrada):",
-        "c_hat": "ĉ_t (candidato):",
-        "c": "c_t (memória):",
-        "o": "o_t (saída gate):",
-        "h": "h_t (saída bloco):",
+        **{v: f"{label}:" + ("\n" if v == "x" else "") for v, label in NOTEBOOK["pt"].items()},
         "masked": "(mascarado: estado mantido)",
         "predict": "próxima: {pred}",
     },

@@ -33,17 +33,10 @@ from .numeric import (
     roundoff,
 )
 
-#: The gates, in the order the screen and the notebook present them. The
-#: weight suffix of the candidate is ``c`` (``W_c``) while its vector is
-#: ``c_hat``, as in the notebook.
-GATES = ("f", "i", "c", "o")
-
-#: The recorded vectors of one step, in teaching order.
-VECTORS = ("x", "f", "i", "c_hat", "c", "o", "h")
-
-#: Vector name for each gate's weights.
-GATE_VECTOR = {"f": "f", "i": "i", "c": "c_hat", "o": "o"}
-
+# The gates (GATES: f i c o, the candidate's weights suffixed c), the
+# recorded vectors (VECTORS: x f i c_hat c o h) and each gate's vector come
+# from the one vocabulary every part of the program reads.
+from .vocabulary import GATE_VECTOR, GATES, VECTORS  # noqa: F401
 
 # --------------------------------------------------------------------------
 # Activations (Keras 3 definitions)

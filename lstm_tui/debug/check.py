@@ -44,9 +44,10 @@ from ..core.numeric import (
     roundoff,
 )
 from ..core.trace import Layer, Trace
+from ..core.vocabulary import gate_label
 
 #: How the report writes the gate a weight block belongs to.
-_GATE_LABEL = {"f": "f (forget)", "i": "i (input)", "c": "ĉ (candidate)", "o": "o (output)"}
+_GATE_LABEL = {g: gate_label(g) for g in GATES}
 
 
 @dataclass(frozen=True)

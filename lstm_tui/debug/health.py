@@ -71,6 +71,7 @@ import numpy as np
 
 from ..core.lstm import VECTORS
 from ..core.trace import Layer, Trace, release_pages
+from ..core.vocabulary import NAME
 
 #: Rows per block times the values in a row: bounds the temporaries a scan makes.
 BLOCK_ELEMENTS = 1 << 20
@@ -89,7 +90,8 @@ X_SPREAD_FLOOR = 1.0
 #: standard deviation (1 / Φ⁻¹(3/4)).
 MAD_TO_SD = 1.4826
 
-GATE_NAMES = {"f": "forget", "i": "input"}
+#: The gates a saturation is looked for in, by their short names.
+GATE_NAMES = {g: NAME["en"][g] for g in ("f", "i")}
 
 
 @dataclass(frozen=True)

@@ -111,18 +111,19 @@ def test_swapped_forget_and_input_weights_are_named():
     r = check_trace(swapped(good(), "f", "i"))
     assert r.mismatch is not None and r.mismatch.vector in ("f", "i")
     assert r.causes == [
-        "layer 0: gates f (forget) and i (input) look swapped: each one's recorded values are what the "
+        "layer 0: gates f (forget gate) and i (input gate) look swapped: each one's recorded values are what the "
         "stored weights give for the other (Keras stores gate blocks i, f, c, o; PyTorch i, f, g, o; "
         "a trace f, i, c, o)"]
     lines = r.lines()
-    assert any(line.startswith("likely cause: layer 0: gates f (forget) and i (input) look swapped") for line in lines)
+    assert any(line.startswith("likely cause: layer 0: gates f (forget gate) and i (input gate) look swapped")
+               for line in lines)
 
 
 def test_swapped_blocks_of_different_activations_are_named_too():
     # f is σ(z_f) and ĉ is tanh(z_c): with the blocks swapped, the recorded
     # f is σ of what the stored weights give for the candidate.
     r = check_trace(swapped(good(), "f", "c"))
-    assert r.causes and "f (forget) and ĉ (candidate) look swapped" in r.causes[0]
+    assert r.causes and "f (forget gate) and ĉ (candidate) look swapped" in r.causes[0]
 
 
 def test_a_corruption_is_not_mistaken_for_swapped_gates():
