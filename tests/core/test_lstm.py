@@ -84,7 +84,8 @@ def test_activations_keras3_definitions():
     np.testing.assert_allclose(a["relu"](z), np.maximum(z, 0))
     np.testing.assert_allclose(a["linear"](z), z)
     np.testing.assert_allclose(a["elu"](z), np.where(z > 0, z, np.exp(z) - 1))
-    np.testing.assert_allclose(a["selu"](z), 1.0507009873554805 * np.where(z > 0, z, 1.6732632423543772 * (np.exp(z) - 1)))
+    alpha, scale = 1.6732632423543772, 1.0507009873554805
+    np.testing.assert_allclose(a["selu"](z), scale * np.where(z > 0, z, alpha * (np.exp(z) - 1)))
     np.testing.assert_allclose(a["gelu"](z), [0.5 * v * (1 + math.erf(v / math.sqrt(2))) for v in z])
     np.testing.assert_allclose(a["swish"](z), z / (1 + np.exp(-z)))
     assert a["sigmoid"](np.array([-1000.0]))[0] == 0.0  # no overflow warning turned error
