@@ -23,7 +23,7 @@ from typing import Any
 import click
 import numpy as np
 
-from .core.text import escape_controls
+from .core.text import escape_controls, one_line
 from .core.trace import Trace, open_regular_file, require_regular_file
 from .errors import EXIT_BAD_INPUT, EXIT_DIFFERENT, LstmTuiError
 
@@ -559,5 +559,4 @@ def _main(args: list[str], debug: bool) -> None:
     sys.exit(0)
 
 
-def _one_line(s: str) -> str:
-    return " ".join(s.split())
+_one_line = one_line

@@ -37,3 +37,16 @@ def escape_controls(s: str, keep: str = "") -> str:
         pattern = re.compile(f"(?![{allowed}])[{_CONTROLS}]" if allowed else f"[{_CONTROLS}]")
         _PATTERNS[keep] = pattern
     return pattern.sub(_escape, s)
+
+
+def one_line(what: object, limit: int | None = None) -> str:
+    """A message, or an exception's, on one line: whitespace runs (newlines
+    included) become one space; an exception with no message is named by
+    its type; past ``limit`` characters it is cut with "…" (Keras' messages
+    run to paragraphs; their first sentences say what went wrong)."""
+    text = " ".join(str(what).split())
+    if not text and isinstance(what, BaseException):
+        text = type(what).__name__
+    if limit is not None and len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return text

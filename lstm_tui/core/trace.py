@@ -112,6 +112,7 @@ import numpy as np
 
 from ..errors import LstmTuiError
 from .lstm import ACTIVATIONS, GATES, VECTORS, Explanation, LSTMCell, Recording, explain
+from .text import one_line
 
 FORMAT = "lstm-trace"
 VERSION = 1
@@ -929,7 +930,7 @@ def _inflate_member(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, name
 
 
 def _one_line(e: BaseException) -> str:
-    return " ".join(str(e).split())[:200] or type(e).__name__
+    return one_line(e, 200)
 
 
 def _shown(value: Any, limit: int = 60) -> str:

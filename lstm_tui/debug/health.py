@@ -70,6 +70,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core.lstm import VECTORS
+from ..core.numeric import blocks
 from ..core.trace import Layer, Trace, release_pages
 from ..core.vocabulary import NAME
 
@@ -117,9 +118,7 @@ class Finding:
 
 
 def _blocks(T: int, width: int) -> Iterator[tuple[int, int]]:
-    rows = max(1, BLOCK_ELEMENTS // max(1, width))
-    for a in range(0, T, rows):
-        yield a, min(T, a + rows)
+    return blocks(T, width, BLOCK_ELEMENTS)
 
 
 def nonfinite_rows(layer: Layer, start: int = 0, stop: int | None = None) -> np.ndarray:

@@ -6,6 +6,7 @@ This module imports only the standard library.
 
 from __future__ import annotations
 
+from ..core.text import one_line
 from ..errors import LstmTuiError
 
 
@@ -29,5 +30,4 @@ class VerificationError(BridgeError):
 def _one_line(e: BaseException, limit: int = 300) -> str:
     """An exception as a short single line (Keras' messages run to
     paragraphs; the first sentences say what went wrong)."""
-    text = " ".join(str(e).split()) or type(e).__name__
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return one_line(e, limit)
