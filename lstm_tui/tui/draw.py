@@ -23,6 +23,17 @@ from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 
+from ..core.scales import (  # noqa: F401  (the scales bars are drawn against)
+    GATE_SCALE,
+    SIGNED_SCALE,
+    SIGNED_UNIT_RANGE,
+    UNIT_RANGE,
+    Scale,
+    data_scale,
+    finite_max_abs,
+    fixed_scale,
+    max_abs_and_negative,
+)
 from ..core.trace import Layer, release_pages
 
 #: Left-aligned eighth blocks: ``EIGHTHS[k]`` fills k/8 of a cell from the left.
@@ -36,12 +47,6 @@ NAN_FILL = "░"
 SPARK_NAN = "×"
 SPARK_POS_INF = "↑"
 SPARK_NEG_INF = "↓"
-
-#: Activations whose output is known to lie in 0…1 or in −1…1; the scale of
-#: a vector they produce is then fixed by the maths, not by the data.
-UNIT_RANGE = {"sigmoid", "hard_sigmoid"}
-SIGNED_UNIT_RANGE = {"tanh", "softsign", "hard_tanh"}
-
 
 def fmt(value: float) -> str:
     """A value as the panes print it: 4 decimals, or scientific notation when
@@ -61,88 +66,12 @@ def is_finite(value: float) -> bool:
 
 
 @dataclass(frozen=True)
-class Scale:
-    """A fixed range for bars: ``lo``…``hi``. Signed when it straddles zero:
-    then the bar grows left or right from a centre line."""
-
-    lo: float
-    hi: float
-
-    @property
-    def signed(self) -> bool:
-        return self.lo < 0 < self.hi
-
-    def label(self) -> str:
-        if self.signed and math.isclose(-self.lo, self.hi):
-            return f"±{_short(self.hi)}"
-        return f"{_short(self.lo)}…{_short(self.hi)}"
-
-
-def _short(v: float) -> str:
-    if v == int(v) and abs(v) < 1e6:
-        return str(int(v))
-    return f"{v:.3g}"
-
-
-GATE_SCALE = Scale(0.0, 1.0)
-SIGNED_SCALE = Scale(-1.0, 1.0)
-
-
-def finite_max_abs(a: np.ndarray, chunk: int = 8192) -> float:
-    """The largest finite |value| of ``a`` (0.0 if there is none), read a
-    block of rows at a time so a memory-mapped trace is never copied whole
-    (and each block's pages are handed back once read: ``release_pages``).
-    Blocks stay in their own float type: max |.| needs no float64."""
-    return _max_abs_and_negative(a, chunk)[0]
-
-
-def _max_abs_and_negative(a: np.ndarray, chunk: int = 8192) -> tuple[float, bool]:
-    """(largest finite |value|, whether any value is below zero), one pass."""
-    a = np.asarray(a) if not hasattr(a, "shape") else a
-    best = 0.0
-    negative = False
-    rows = a.shape[0] if a.ndim else 1
-    if a.ndim > 1:
-        chunk = max(1, min(chunk, (1 << 20) // max(1, int(np.prod(a.shape[1:])))))
-    for start in range(0, rows, chunk):
-        view = a[start : start + chunk] if a.ndim else a
-        block = np.asarray(view)
-        if block.dtype.kind != "f":
-            block = block.astype(np.float64)
-        finite = block[np.isfinite(block)]
-        if finite.size:
-            best = max(best, float(np.abs(finite).max()))
-            negative = negative or bool((finite < 0).any())
-        negative = negative or bool(np.isneginf(block).any())
-        del block, finite
-        release_pages(view)
-    return best, negative
-
-
-@dataclass(frozen=True)
 class VectorStats:
     """What a pane needs to draw one vector of one layer the same way at
     every step: its scale and the width of its value column."""
 
     scale: Scale
     value_width: int
-
-
-def _data_scale(m: float, has_negative: bool) -> Scale:
-    """A scale taken from the data: symmetric ±m, or 0…m when the data
-    never goes below zero (a one-hot input needs no left half)."""
-    if m <= 0:
-        return SIGNED_SCALE if has_negative else GATE_SCALE
-    return Scale(-m, m) if has_negative else Scale(0.0, m)
-
-
-def _has_negative(a: np.ndarray, chunk: int = 8192) -> bool:
-    rows = a.shape[0] if a.ndim else 1
-    for start in range(0, rows, chunk):
-        block = np.asarray(a[start : start + chunk] if a.ndim else a)
-        if np.any(block < 0):
-            return True
-    return False
 
 
 def _value_width(max_abs: float) -> int:
@@ -162,17 +91,6 @@ EAGER_VALUES = 4_000_000
 #: Steps sampled, evenly spaced, for a provisional scale.
 SAMPLE_STEPS = 64
 VECTOR_NAMES = ("x", "f", "i", "c_hat", "c", "o", "h")
-
-
-def fixed_scale(layer: Layer, name: str) -> Scale | None:
-    """The scale the layer's activations fix for ``name``, or None when it
-    depends on the data (x, c, or an activation without a bounded range)."""
-    if name in ("f", "i", "o") and layer.recurrent_activation in UNIT_RANGE:
-        return GATE_SCALE
-    if name in ("c_hat", "h") and layer.activation in SIGNED_UNIT_RANGE:
-        # h = o·act(c) with o in 0…1 stays inside act's range.
-        return SIGNED_SCALE
-    return None
 
 
 def _scanned(layer: Layer) -> list[str]:
@@ -236,8 +154,8 @@ def _layer_stats(layer: Layer, rows) -> dict[str, VectorStats]:
             # The activation bounds the values too: |v| ≤ 1.
             stats[name] = VectorStats(scale, _value_width(1.0))
             continue
-        m, negative = _max_abs_and_negative(rows(layer.vector(name)))
-        stats[name] = VectorStats(_data_scale(m, negative), _value_width(m))
+        m, negative = max_abs_and_negative(rows(layer.vector(name)))
+        stats[name] = VectorStats(data_scale(m, negative), _value_width(m))
     return stats
 
 
