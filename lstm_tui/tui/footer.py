@@ -81,6 +81,6 @@ class KeysFooter(Footer):
         """Forget ``data_bind`` callbacks of key widgets no longer mounted
         (Textual drops them only when the bound reactive next changes)."""
         watchers: dict[str, list[tuple[Any, Any]]] = getattr(self, "__watchers", {})
-        for name, entries in watchers.items():
+        for entries in watchers.values():
             entries[:] = [(node, callback) for node, callback in entries
                           if node is self or (node.is_attached and not node._closing)]
