@@ -27,9 +27,9 @@ import sys
 from codecs import getincrementaldecoder
 from typing import Any
 
-from textual._loop import loop_last
-from textual._xterm_parser import XTermParser
 from textual.drivers.linux_driver import LinuxDriver
+
+from .textual_private import XTermParser, loop_last
 
 
 class OwnDescriptorDriver(LinuxDriver):

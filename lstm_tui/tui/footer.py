@@ -22,7 +22,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from textual.widgets import Footer
-from textual.widgets._footer import FooterKey
+
+from .textual_private import FooterKey, drop_stale_watchers, footer_key_disabled, set_footer_key_disabled
 
 if TYPE_CHECKING:
     from textual.screen import Screen
@@ -68,9 +69,8 @@ class KeysFooter(Footer):
         if shape == self._shape and keys:
             for key in keys:
                 on = enabled.get((key.key, key.action), True)
-                if key._disabled == on:
-                    key._disabled = not on
-                    key.set_class(not on, "-disabled")
+                if footer_key_disabled(key) == on:
+                    set_footer_key_disabled(key, not on)
             return
         self._shape = shape
         self.recompose_count += 1
@@ -78,9 +78,4 @@ class KeysFooter(Footer):
         self._drop_stale_watchers()
 
     def _drop_stale_watchers(self) -> None:
-        """Forget ``data_bind`` callbacks of key widgets no longer mounted
-        (Textual drops them only when the bound reactive next changes)."""
-        watchers: dict[str, list[tuple[Any, Any]]] = getattr(self, "__watchers", {})
-        for entries in watchers.values():
-            entries[:] = [(node, callback) for node, callback in entries
-                          if node is self or (node.is_attached and not node._closing)]
+        drop_stale_watchers(self)
