@@ -32,8 +32,13 @@ thread worker, on first use only (see ``model_panel``).
 
 from __future__ import annotations
 
+import asyncio
 import os
+import sys
+import weakref
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -48,13 +53,15 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Input
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker, WorkerState, get_current_worker
 
-from ..core.trace import Trace, TraceError
+from ..core.trace import Trace, TraceError, write_atomically
 from ..core.trace import load as load_trace
+from ..errors import LstmTuiError
 from . import draw, runs
 from .commands import DebuggerCommands, binding_command
 from .explain import ExplainPane
+from .files import Placeholder, error_line, file_state, in_memory, is_mapped, placeholder
 from .footer import KeysFooter
 from .messages import (
     BreakpointAction,
@@ -62,12 +69,14 @@ from .messages import (
     ScanReady,
     StepPicked,
     TraceReady,
+    TraceReloaded,
     UnitPicked,
     WatchAction,
 )
 from .model_panel import ModelPanel, PredictorLoader
 from .refusals import Refusal, action_state, refusal_for
-from .status import StatusLine, StatusNote, layer_label
+from .status import StatusLine, StatusNote, layer_label, source_label
+from .threads import DaemonExecutor
 from .timeline import Marks, Timeline
 from .too_small import TooSmall, too_small
 from .vector_pane import VectorPane
@@ -103,6 +112,39 @@ VIEWS = ("explain", "breakpoints", "health", "watches")
 #: the diff report run in a thread worker instead of before the first frame.
 BIG_TRACE = 1_000_000
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+#: How often the files of the traces on screen are checked while no key is
+#: pressed, in seconds (each check is two ``stat`` calls per trace).
+FILE_CHECK_SECONDS = 1.0
+
+
+class _Stop(Exception):
+    """Raised between the blocks of a scan whose trace's file changed, or
+    which was cancelled: the scan ends without a result."""
+
+
+def _scan_check(*runs: Trace | None) -> Callable[[], None]:
+    """For a scan worker: a function to call before each block it reads,
+    raising ``_Stop`` once the worker is cancelled or a file changed."""
+    worker = get_current_worker()
+
+    def check() -> None:
+        if worker.is_cancelled or any(r is not None and r.changed_on_disk() is not None for r in runs):
+            raise _Stop
+
+    return check
+
+
+@dataclass
+class _Detached:
+    """Where the screen stood when it let go of a memory-mapped trace whose
+    file changed (``old``), to stand there again if the file loads."""
+
+    old: Trace
+    layer: int
+    t: int
+    unit: int
+    other: Trace | None
+    run: str
 
 
 def _size(trace: Trace) -> int:
@@ -235,6 +277,13 @@ class DebuggerScreen(Screen[None]):
         self._parsed_actions: tuple[tuple[str, tuple[object, ...]], ...] | None = None
         #: The note saying why the last key did nothing, while it is shown.
         self._refusal_note: StatusNote | None = None
+        #: Per trace, the state of its file (``files.file_state``) when a
+        #: change of it was last handled: each change is handled once.
+        self._handled: weakref.WeakKeyDictionary[Trace, tuple[int, int, int, int] | None] = \
+            weakref.WeakKeyDictionary()
+        #: The run A or B let go of because its file changed, while it loads again.
+        self._detached: _Detached | None = None
+        self._detached_b: _Detached | None = None
 
     # -- layout ----------------------------------------------------------------
 
@@ -662,22 +711,27 @@ class DebuggerScreen(Screen[None]):
 
     # -- health and diff scans -----------------------------------------------------
 
-    def _start_scans(self) -> None:
+    def _start_scans(self, health: bool = True) -> None:
         """The health scan, and with a second run the diff report: before
         the first frame for a small trace, in thread workers for a large one
-        (a full pass over every value)."""
+        (a full pass over every value). ``health=False``: the diff report
+        only (the second run changed, the first did not)."""
         trace = self.trace
-        self.findings = None
-        self.alarm = ""  # the last trace's; this one's comes with its scan
+        if health:
+            self.findings = None
+            self.alarm = ""  # the last trace's; this one's comes with its scan
+        if isinstance(trace, Placeholder):
+            self._set_findings([])  # nothing there: every value is NaN by design
+            return
         big = _size(trace) > BIG_TRACE
         # The workers start once the first frame is out: they would compete
         # with it for the interpreter and the disk.
         if any(draw.stats_pending(layer) for t in (trace, self.other) if t is not None
                for layer in t.layers):
             self.call_after_refresh(self.run_scales, trace, self.other)
-        if big:
+        if health and big:
             self.call_after_refresh(self.run_scan, "health", trace, self.other)
-        else:
+        elif health:
             from ..debug.health import scan as health_scan
 
             self._set_findings(health_scan(trace))
@@ -695,6 +749,13 @@ class DebuggerScreen(Screen[None]):
         from ..debug.diff import diff as diff_traces
         from ..debug.health import scan as health_scan
 
+        # A trace whose file changed is not read (the screen is letting go
+        # of it). The scan itself reads on without looking again: the core's
+        # scans take no check between their blocks.
+        try:
+            _scan_check(trace, other)()
+        except _Stop:
+            return
         result = health_scan(trace) if kind == "health" else diff_traces(trace, other)
         self.post_message(ScanReady(kind, trace, result))
 
@@ -702,10 +763,15 @@ class DebuggerScreen(Screen[None]):
     def run_scales(self, trace: Trace, other: Trace | None) -> None:
         """The bar scales of x and c (a pass over each), for a trace too
         large to scan before the first frame; until then the panes use
-        scales from a sample of steps (``draw.layer_stats``)."""
-        for run in (trace, other):
-            for layer in run.layers if run is not None else ():
-                draw.scan_layer_stats(layer)
+        scales from a sample of steps (``draw.layer_stats``). Stops between
+        blocks when a file changes or the worker is cancelled."""
+        check = _scan_check(trace, other)
+        try:
+            for run in (trace, other):
+                for layer in run.layers if run is not None else ():
+                    draw.scan_layer_stats(layer, check)
+        except _Stop:
+            return
         self.post_message(ScanReady("scales", trace, None))
 
     def on_scan_ready(self, message: ScanReady) -> None:
@@ -925,31 +991,202 @@ class DebuggerScreen(Screen[None]):
           description="Opening a trace file")
     def open_trace(self, path: str) -> None:
         """Load a trace file off the UI thread (a compressed trace is read
-        whole); the result arrives as a ``TraceReady`` message."""
-        trace = load_trace(os.path.expanduser(path))
-        self.post_message(TraceReady(trace, str(path)))
+        whole, a small one copied into memory: ``files.in_memory``); the
+        result arrives as a ``TraceReady`` message. The core refuses what is
+        not a regular file (a FIFO, a device) before opening it."""
+        trace = in_memory(load_trace(os.path.expanduser(path)))
+        if not get_current_worker().is_cancelled:  # a later ``o`` replaced this one
+            self.post_message(TraceReady(trace, str(path)))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.name == "run_scan" and event.state == WorkerState.ERROR:
-            error = event.worker.error
-            self.notify(f"{type(error).__name__}: {error}".splitlines()[0], title="scan failed",
-                        severity="error", markup=False)
+        """The one place the screen's worker failures land, each as one
+        line (``files.error_line``), never as markup: the text comes from
+        file names and file contents."""
+        if event.state != WorkerState.ERROR:
+            return
+        error = event.worker.error
+        if event.worker.name == "run_scan":
+            self.notify(error_line(error), title="scan failed", severity="error", markup=False)
             if self.findings is None:
                 self.findings = ()
-        if event.worker.group == "trace" and event.state == WorkerState.ERROR:
-            error = event.worker.error
-            why = str(error) if isinstance(error, TraceError) else f"{type(error).__name__}: {error}"
-            # One line, and the trace on screen stays. Not markup: the path
-            # is the user's and may hold "[/]".
-            self.notify(why.splitlines()[0] if why else "unknown error",
-                        title="could not open the trace", severity="error", markup=False)
+        elif event.worker.group == "trace":
+            # The trace on screen stays.
+            self.notify(error_line(error), title="could not open the trace", severity="error", markup=False)
+        elif event.worker.name == "run_scales":
+            self.notify(error_line(error), title="could not size the bars", severity="error", markup=False)
 
     def action_toggle_theme(self) -> None:
         self.app.theme = "textual-light" if self.app.current_theme.dark else "textual-dark"
 
     def action_save_screenshot(self) -> None:
-        path = self.app.save_screenshot()
-        self.notify(f"saved {path}", title="screenshot", markup=False)
+        """Save the screen as SVG in the working directory, under a new name
+        (never over another file), written whole or not at all; a directory
+        that cannot be written to is said in a notice, and the app goes on."""
+        path = Path(screenshot_name(self.app.title))
+        svg = self.app.export_screenshot()
+        try:
+            write_atomically(path, lambda fp: fp.write(svg.encode("utf-8")), overwrite=False,
+                             what="the screenshot")
+        except (LstmTuiError, OSError) as e:
+            self.notify(error_line(e), title="screenshot not saved", severity="error", markup=False)
+            return
+        self.notify(f"saved {path.absolute()}", title="screenshot", markup=False)
+
+    # -- the trace's file changes underneath ---------------------------------------
+
+    def _runs_on_screen(self) -> Iterator[tuple[str, Trace]]:
+        for run, trace in (("a", self.trace), ("b", self.other)):
+            if trace is not None and trace.path is not None:
+                yield run, trace
+
+    def check_files(self) -> bool:
+        """Look whether the file of the trace on screen (or of the second
+        run) changed since it was loaded, before anything new is read from
+        it: the app calls this before every key, click and resize it
+        handles, and once a second.
+
+        A change is handled once: a memory-mapped trace is let go of at once
+        (the screen shows a ``files.placeholder`` meanwhile: reading a page of
+        a truncated file kills the process), and the file is loaded again in
+        a worker (``TraceReloaded``). A trace held in memory stays on screen
+        until then. True when a trace was let go of: the key that found the
+        change is then not applied."""
+        dropped = False
+        for run, trace in list(self._runs_on_screen()):
+            why = trace.changed_on_disk()
+            if why is None:
+                continue
+            state = file_state(trace.path)
+            if trace in self._handled and self._handled[trace] == state:
+                continue  # handled already: a trace kept in memory whose file did not load
+            self._handled[trace] = state
+            if is_mapped(trace):
+                self._let_go(run, trace, why)
+                dropped = True
+            self._reload(run, trace, why)
+        return dropped
+
+    def _let_go(self, run: str, trace: Trace, why: str) -> None:
+        """Stop reading the mapped ``trace`` (run A or B) at once."""
+        for worker in list(self.workers):
+            if worker.node is self and worker.name in ("run_scan", "run_scales"):
+                worker.cancel()  # the scales pass stops at its next block
+        if run == "b":
+            self._detached_b = _Detached(trace, self.layer_index, self.t, self.unit, None, self.run)
+            self.other = None
+            self.run = "a"
+            self._diff_report = None
+            self._refresh_keys()
+            return
+        self._detached = _Detached(trace, self.layer_index, self.t, self.unit, self.other, self.run)
+        self._detached_b = None
+        self.other = None  # compared again if A loads and B is unchanged
+        self.run = "a"
+        self.set_trace(placeholder(trace))
+        self.note = StatusNote(f"{source_label(trace)}: {why}; loading it again…", "warning")
+
+    def _reload(self, run: str, old: Trace, why: str) -> None:
+        self.run_worker(partial(self._reload_work, run, old, why), name="reload", group=f"reload-{run}",
+                        description="Loading a changed trace file again", thread=True, exclusive=True,
+                        exit_on_error=False)
+
+    def _reload_work(self, run: str, old: Trace, why: str) -> None:
+        assert old.path is not None
+        trace: Trace | None = None
+        error: str | None = None
+        try:
+            trace = in_memory(load_trace(old.path))
+        except TraceError as e:
+            error = e.why  # the path is said once, by the message
+        except Exception as e:  # noqa: BLE001 - whatever the file holds now, said in one line
+            error = error_line(e)
+        if not get_current_worker().is_cancelled:
+            self.post_message(TraceReloaded(run, old, why, trace, error))
+
+    def on_trace_reloaded(self, message: TraceReloaded) -> None:
+        message.stop()
+        old = message.old
+        name = source_label(old)
+        if message.run == "a":
+            detached = self._detached if self._detached is not None and self._detached.old is old else None
+            if self.trace is not old and not (detached is not None and isinstance(self.trace, Placeholder)):
+                return  # another trace was opened meanwhile
+            if message.trace is not None:
+                self._take_reloaded(message.trace, detached)
+                self.notify(f"{name}: {message.why} while open; it was loaded again", title="trace reloaded",
+                            markup=False)
+                return
+            text = f"{name}: {message.why} while open, and it no longer loads ({message.error})."
+            if detached is None:
+                # In memory: what was loaded is intact, and stays.
+                self.notify(f"{text} Still showing the trace as it was loaded.", title="trace file changed",
+                            severity="warning", timeout=30, markup=False)
+                return
+            self._detached = None
+            self.note = StatusNote("no trace: its file changed and no longer loads · o opens another", "error")
+            from .dialogs import FileChangedScreen
+
+            def chosen(choice: str | None) -> None:
+                if choice == "open":
+                    self.action_open_trace()
+
+            self.app.push_screen(FileChangedScreen(text), chosen)
+            return
+        detached = self._detached_b if self._detached_b is not None and self._detached_b.old is old else None
+        if self.other is not old and detached is None:
+            return  # the comparison was closed or changed meanwhile
+        self._detached_b = None
+        if message.trace is None:
+            if detached is None:
+                self.notify(f"{name}: {message.why} while open, and it no longer loads ({message.error}). "
+                            "Still comparing with the run as it was loaded.", title="second run's file changed",
+                            severity="warning", timeout=30, markup=False)
+            else:
+                self.notify(f"{name}: {message.why} while open, and it no longer loads ({message.error}). "
+                            "The comparison is closed.", title="second run's file changed",
+                            severity="error", timeout=30, markup=False)
+            return
+        from ..debug.diff import Incomparable, check_comparable
+
+        try:
+            check_comparable(self.trace, message.trace)
+        except Incomparable as e:
+            self.other = None
+            self.run = "a"
+            self._diff_report = None
+            self._refresh_keys()
+            self.notify(f"{name}: {message.why} while open; it now holds a run that cannot be compared ({e}). "
+                        "The comparison is closed.", title="second run's file changed", severity="warning",
+                        timeout=30, markup=False)
+            return
+        run = detached.run if detached is not None else self.run
+        self.other = message.trace
+        self.run = run
+        self._diff_report = None
+        self._start_scans(health=False)
+        self._refresh_keys()
+        self.notify(f"{name}: {message.why} while open; it was loaded again", title="second run reloaded",
+                    markup=False)
+
+    def _take_reloaded(self, trace: Trace, detached: _Detached | None) -> None:
+        """Show the reloaded ``trace`` where the screen stood (clamped into
+        it), comparing it again with B if B's file is unchanged."""
+        if detached is not None:
+            layer, t, unit = detached.layer, detached.t, detached.unit
+            other = detached.other
+            if other is not None and is_mapped(other) and other.changed_on_disk() is not None:
+                other = None  # B changed too: not read again
+            if other is not None:
+                self.other = other
+                self.run = detached.run
+            self._detached = None
+        else:
+            layer, t, unit = self.layer_index, self.t, self.unit
+        self.note = None
+        self.trace = trace  # (closes the comparison, with a notice, if B no longer matches)
+        self.layer_index = layer
+        self.t = t
+        self.unit = unit
 
     # -- messages from the panes -------------------------------------------------
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.binding import Binding
 from textual.content import Content
+from textual.coordinate import Coordinate
 from textual.reactive import reactive
 from textual.widgets import DataTable, OptionList
 from textual.widgets.option_list import Option
@@ -108,7 +109,8 @@ class BreakpointList(_DebugList):
     # Short words for the footer, the long description as the tooltip (help
     # and the palette show that), as on the debugger screen.
     BINDINGS = [
-        Binding("space", "toggle", "On/off", id="breakpoint_toggle", tooltip="Enable / disable breakpoint"),
+        Binding("space", "toggle_breakpoint", "On/off", id="breakpoint_toggle",
+                tooltip="Enable / disable breakpoint"),
         Binding("x,delete,backspace", "delete", "Delete", id="breakpoint_delete", tooltip="Delete breakpoint"),
         Binding("enter", "select", "Next hit", id="breakpoint_goto", tooltip="Go to the breakpoint's next hit"),
     ]
@@ -155,7 +157,8 @@ class BreakpointList(_DebugList):
         if k is not None and k < len(self.statuses):
             self.post_message(BreakpointAction(action, k))
 
-    def action_toggle(self) -> None:
+    def action_toggle_breakpoint(self) -> None:
+        # Not "toggle": that is Textual's own action (toggle an attribute).
         self._post("toggle")
 
     def action_delete(self) -> None:
@@ -353,7 +356,7 @@ class WatchList(RedrawOnChange, DataTable, inherit_bindings=False):
     def _watch_at_cursor(self) -> tuple[int, int] | None:
         if not self.row_count:
             return None
-        key = self.coordinate_to_cell_key((self.cursor_row, 0)).row_key.value
+        key = self.coordinate_to_cell_key(Coordinate(self.cursor_row, 0)).row_key.value
         k, u = str(key).split(":")
         return int(k), int(u)
 

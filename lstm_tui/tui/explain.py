@@ -147,7 +147,7 @@ def contribution_lines(e: Explanation, layer: Layer, trace: Trace, width: int = 
     x = np.asarray(layer.x[e.step])
     hot = draw.one_hot_index(x)
     token = trace.token(layer.position(e.step))
-    lines = []
+    lines: list[Content] = []
     for g, terms in e.contributions.items():
         shown = [(k, v) for k, v in terms if v != 0]
         if not shown:

@@ -40,6 +40,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from ..core import numeric
 from ..core.trace import Trace
 from . import draw
+from .files import error_line
 from .messages import TraceReady
 
 TOP_K = 5
@@ -79,14 +80,10 @@ def _vocab_label(vocab: str) -> str:
 
 
 def _error_line(error: BaseException) -> str:
-    """One line for the panel: the bridge's own message when it has one."""
-    text = str(error).strip().splitlines()[0] if str(error).strip() else ""
-    # BridgeError and its subclasses (VerificationError) speak for themselves;
-    # matched by the class hierarchy's names so the bridge (and Keras) is not
-    # imported just to classify an error.
-    if text and any(c.__name__ == "BridgeError" for c in type(error).__mro__):
-        return text
-    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+    """One line for the panel: an ``LstmTuiError`` (the bridge's
+    ``BridgeError`` among them) speaks for itself, anything else is
+    ``Type: first line`` (``files.error_line``)."""
+    return error_line(error)
 
 
 class ModelPanel(Vertical, can_focus=False):
@@ -369,6 +366,7 @@ class ModelPanel(Vertical, can_focus=False):
         widget.display = True
         # The same lines at every step of a trace: only the first update (or
         # a trace with more or fewer lines) needs a layout.
+        assert trace is not None  # ``readout`` says it has one
         content = pnext_lines(trace, self.t, width)
         height = len(content.split("\n"))
         widget.update(content, layout=bool(first) or height != self._pnext_height)
@@ -431,6 +429,7 @@ def pnext_lines(trace: Trace, t: int, width: int) -> Content:
     a window of steps around t, with ▲ under t. When the trace lists its
     ``trained_steps``, the letters of the others are dimmed and a line under
     t's prediction says whether it is one the model was trained to make."""
+    assert trace.probs is not None
     T = int(np.shape(trace.probs)[0])
     t = min(max(t, 0), T - 1)
     span = max(width, 1)

@@ -164,7 +164,7 @@ class Timeline(ScrollView, can_focus=True, inherit_bindings=False):
         if state is not None:
             layer, t, unit = state
             assert self.trace is not None
-            title = [("timeline", "bold"), f"  unit {unit} · t = {t}"]
+            title: list[str | tuple[str, str]] = [("timeline", "bold"), f"  unit {unit} · t = {t}"]
             run = self._run()
             scale = runs.stats(self.trace, self.other, run, self._k(), "c").scale
             title.append((f"  c {scale.label()}", "dim"))
