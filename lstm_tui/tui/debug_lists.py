@@ -26,6 +26,7 @@ from textual.widgets.option_list import Option
 
 from ..core.lstm import VECTORS
 from ..core.trace import Trace
+from ..core.vocabulary import symbol
 from ..debug.health import Finding
 from . import draw, runs
 from .bound import RedrawOnChange
@@ -224,7 +225,7 @@ class HealthList(_DebugList):
 
 #: The watch table's columns: every vector that has one value per unit.
 WATCHED = tuple(v for v in VECTORS if v != "x")
-SYMBOLS = {"f": "f", "i": "i", "c_hat": "ĉ", "c": "c", "o": "o", "h": "h"}
+SYMBOLS = {v: symbol(v) for v in WATCHED}
 #: Fixed column widths, so the table does not jump as values change:
 #: "-13.9123", "+1.23e-06" (a difference), "L1:1023".
 VALUE_WIDTH = runs.DELTA_WIDTH

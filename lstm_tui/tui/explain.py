@@ -25,6 +25,8 @@ from textual.widgets import Static
 
 from ..core.lstm import Explanation, GateTerms, symbol
 from ..core.trace import Layer, Trace
+from ..core.vocabulary import GATE_NAME, GATE_VECTOR
+from ..core.vocabulary import symbol as vector_symbol
 from ..debug.diff import difference
 from . import draw, runs
 from .bound import RedrawOnChange
@@ -32,12 +34,7 @@ from .draw import fmt
 from .refusals import Refusal, action_state
 
 #: Gate letter → (name, symbol on screen, weight suffix).
-GATE_ROWS = {
-    "f": ("forget gate", "f", "f"),
-    "i": ("input gate", "i", "i"),
-    "c": ("candidate", "ĉ", "c"),
-    "o": ("output gate", "o", "o"),
-}
+GATE_ROWS = {g: (GATE_NAME["en"][g], vector_symbol(GATE_VECTOR[g]), g) for g in GATE_VECTOR}
 WARN = "bold $error"
 #: The most rows the pane asks for (title rule included); more scrolls.
 MAX_HEIGHT = 17

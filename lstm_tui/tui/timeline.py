@@ -35,11 +35,12 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from ..core.trace import Layer, Trace
+from ..core.vocabulary import VECTORS, symbol
 from . import draw, runs
 from .messages import StepPicked
 
 #: (vector, label) per row, in the notebook's order of the cell update.
-SERIES = (("f", "f"), ("i", "i"), ("c_hat", "ĉ"), ("c", "c"), ("o", "o"), ("h", "h"))
+SERIES = tuple((v, symbol(v)) for v in VECTORS if v != "x")
 LABEL_WIDTH = 3
 ROWS = len(SERIES) + 1  # + the axis
 #: A step where a breakpoint holds, and one where none does.

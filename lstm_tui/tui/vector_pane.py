@@ -31,20 +31,13 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from ..core.trace import Layer, Trace
+from ..core.vocabulary import NAME, SUBSCRIPTED
 from . import draw, runs
 from .bound import RedrawOnChange
 from .messages import UnitPicked
 
 #: Title of each pane, as the seed notebook names the vectors.
-TITLES = {
-    "x": ("x_t", ""),
-    "f": ("f_t", "forget"),
-    "i": ("i_t", "input"),
-    "c_hat": ("ĉ_t", "candidate"),
-    "c": ("c_t", "cell"),
-    "o": ("o_t", "output"),
-    "h": ("h_t", "hidden"),
-}
+TITLES = {v: (SUBSCRIPTED[v], "" if v == "x" else NAME["en"][v]) for v in SUBSCRIPTED}
 
 #: Bars never grow past this many cells: a 250-column terminal should show
 #: more context, not one enormous bar.
