@@ -165,6 +165,16 @@ def _clamp(value: int, lo: int, hi: int) -> int:
     return max(lo, min(value, hi))
 
 
+def screenshot_name(title: str | None) -> str:
+    """``lstm-tui 2025-01-31T12_00_00_123456.svg``: the app's title and the
+    time to the microsecond, spelt as Textual spells its screenshots (no
+    character a file system or a shell would trip on)."""
+    stem = f"{title or 'lstm-tui'} {datetime.now().isoformat()}"
+    for reserved in ' <>:"/\\|?*.':
+        stem = stem.replace(reserved, "_")
+    return stem + ".svg"
+
+
 class DebuggerScreen(Screen[None]):
     """The main screen: the seven panes, explain, timeline and model panel."""
 
@@ -756,7 +766,11 @@ class DebuggerScreen(Screen[None]):
             _scan_check(trace, other)()
         except _Stop:
             return
-        result = health_scan(trace) if kind == "health" else diff_traces(trace, other)
+        if kind == "health":
+            result: object = health_scan(trace)
+        else:
+            assert other is not None
+            result = diff_traces(trace, other)
         self.post_message(ScanReady(kind, trace, result))
 
     @work(thread=True, exit_on_error=False, group="scales", description="Sizing the bars")
@@ -1080,9 +1094,11 @@ class DebuggerScreen(Screen[None]):
             return
         self._detached = _Detached(trace, self.layer_index, self.t, self.unit, self.other, self.run)
         self._detached_b = None
+        # The trace first: every pane redraws on the change of any of its
+        # inputs, and none may read the old arrays again.
+        self.set_trace(placeholder(trace))
         self.other = None  # compared again if A loads and B is unchanged
         self.run = "a"
-        self.set_trace(placeholder(trace))
         self.note = StatusNote(f"{source_label(trace)}: {why}; loading it again…", "warning")
 
     def _reload(self, run: str, old: Trace, why: str) -> None:
@@ -1170,23 +1186,29 @@ class DebuggerScreen(Screen[None]):
 
     def _take_reloaded(self, trace: Trace, detached: _Detached | None) -> None:
         """Show the reloaded ``trace`` where the screen stood (clamped into
-        it), comparing it again with B if B's file is unchanged."""
-        if detached is not None:
-            layer, t, unit = detached.layer, detached.t, detached.unit
-            other = detached.other
-            if other is not None and is_mapped(other) and other.changed_on_disk() is not None:
-                other = None  # B changed too: not read again
-            if other is not None:
-                self.other = other
-                self.run = detached.run
-            self._detached = None
-        else:
-            layer, t, unit = self.layer_index, self.t, self.unit
+        it), and compare it again with B if the screen had let go of both
+        and B's file is unchanged."""
+        where = (detached.layer, detached.t, detached.unit) if detached is not None \
+            else (self.layer_index, self.t, self.unit)
+        self._detached = None
         self.note = None
-        self.trace = trace  # (closes the comparison, with a notice, if B no longer matches)
-        self.layer_index = layer
-        self.t = t
-        self.unit = unit
+        self.trace = trace  # (closes a comparison, with a notice, if B no longer matches)
+        self.layer_index, self.t, self.unit = where
+        other = detached.other if detached is not None else None
+        if other is None or (is_mapped(other) and other.changed_on_disk() is not None):
+            return  # no comparison to resume, or B changed too and is not read again
+        from ..debug.diff import Incomparable, check_comparable
+
+        try:
+            check_comparable(trace, other)
+        except Incomparable as e:
+            self.notify(str(e), title="comparison closed: the reloaded trace does not match B",
+                        severity="warning", markup=False)
+            return
+        self.other = other
+        self.run = detached.run if detached is not None else "a"
+        self._start_scans(health=False)
+        self._refresh_keys()
 
     # -- messages from the panes -------------------------------------------------
 
@@ -1247,6 +1269,8 @@ class LstmTuiApp(App[None]):
     ) -> None:
         super().__init__()
         self._initial_trace = trace
+        #: The loop's default executor while the app runs (``threads``).
+        self._executor: DaemonExecutor | None = None
         self._screen_options = dict(
             model_path=model_path,
             load_model=load_model,
@@ -1256,6 +1280,55 @@ class LstmTuiApp(App[None]):
         )
         if title:
             self.title = title
+
+    def on_load(self) -> None:
+        # Thread workers run in daemon threads that nothing waits for: a
+        # worker stuck in a read cannot keep ``q`` from ending the app
+        # (``threads`` says why, and ``run`` how the process then ends).
+        self._executor = DaemonExecutor()
+        asyncio.get_running_loop().set_default_executor(self._executor)
+
+    def on_mount(self) -> None:
+        # For a file that changes while no key is pressed.
+        self.set_interval(FILE_CHECK_SECONDS, self._check_files)
+
+    def _check_files(self) -> bool:
+        stack = self.screen_stack
+        screen = stack[0] if stack else None
+        if not isinstance(screen, DebuggerScreen) or not screen.is_mounted or self._exit:
+            return False
+        return screen.check_files()
+
+    async def on_event(self, event: events.Event) -> None:
+        """Before the app handles a key, a click, a wheel turn, a paste or a
+        resize, the debugger looks whether the files of its traces changed
+        (``DebuggerScreen.check_files``): any of these may read steps not
+        read yet, and a read past the end of a truncated mapped file ends
+        the process. A key that finds such a change is not applied: the
+        trace it was meant for is gone."""
+        if isinstance(event, (events.InputEvent, events.Paste, events.Resize)) \
+                and not getattr(event, "is_forwarded", False):
+            if self._check_files() and isinstance(event, events.Key):
+                return
+        await super().on_event(event)
+
+    def run(self, *args: Any, **kwargs: Any) -> Any:
+        """``App.run``; and when a worker thread is still running once the
+        app has closed (a load stuck on a file that never answers), end the
+        process here with the app's exit code: the terminal is restored and
+        Textual's report printed by now, and waiting for the thread, or an
+        interpreter exit that tears modules down under it, could hang or
+        crash (see ``threads``)."""
+        result = super().run(*args, **kwargs)
+        if self._executor is not None and self._executor.busy():
+            for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+                try:
+                    if stream is not None:
+                        stream.flush()
+                except (OSError, ValueError):
+                    pass
+            os._exit(self.return_code or 0)
+        return result
 
     def get_driver_class(self) -> type[Driver]:
         driver = super().get_driver_class()
@@ -1316,13 +1389,16 @@ def make_app(
     ``predictor_loader`` replaces the Keras bridge (tests use a fake).
     ``diff`` is a second run of the same network to step through with it
     (B − A in the panes); ``Incomparable`` if its layers do not match.
+    Traces from files smaller than ``files.IN_MEMORY_BELOW`` are copied into
+    memory, so that the file changing underneath cannot hurt them.
     """
     if diff is not None:
         from ..debug.diff import check_comparable
 
         check_comparable(trace, diff)
+        diff = in_memory(diff)
     return LstmTuiApp(
-        trace,
+        in_memory(trace),
         model_path=Path(model_path) if model_path is not None else None,
         title=title,
         load_model=load_model,

@@ -1,5 +1,5 @@
 """Small modal dialogs: go to a step, open a trace file, add a breakpoint,
-search tokens.
+search tokens, and the notice that the trace's file changed underneath.
 
 Each returns its answer through ``dismiss`` (None when cancelled with
 Escape); the screen that pushed it decides what to do with it.
@@ -18,7 +18,7 @@ from textual.screen import ModalScreen
 from textual.validation import Integer
 from textual.widgets import Input, Label, Static
 
-from ..debug.conditions import Condition, ConditionError
+from ..debug.conditions import MAX_LENGTH, Condition, ConditionError
 
 
 class _Dialog(ModalScreen):
@@ -123,7 +123,9 @@ class AddBreakpointScreen(_Dialog):
             yield Label(Content(f"stop where this holds on {self.where}; Enter to add, Esc to cancel"),
                         classes="-hint")
             yield Label(Content("e.g. f[7] < 0.05   max(abs(c)) > 5   token == 'q'   nan"), classes="-hint")
-            yield Input(placeholder="f[0] < 0.05", id="breakpoint-input")
+            # The parser's own limit: a longer paste is refused by the field
+            # instead of by the parser.
+            yield Input(placeholder="f[0] < 0.05", max_length=MAX_LENGTH, id="breakpoint-input")
             yield Static("", id="breakpoint-error", classes="-error")
 
     @on(Input.Submitted, "#breakpoint-input")
@@ -136,13 +138,73 @@ class AddBreakpointScreen(_Dialog):
         try:
             condition = self.check(text)
         except ConditionError as e:
-            # The caret line is plain text (a condition may hold "[").
+            # The caret line is plain text (a condition may hold "["), and
+            # shows the part of a long condition around the column.
             self.query_one("#breakpoint-error", Static).update(
-                Content(f"column {e.column}: {e.message}\n{e.pointer()}"))
+                Content(f"column {e.column}: {e.message}\n{pointer_window(e.source, e.column)}"))
             field = self.query_one("#breakpoint-input", Input)
             field.cursor_position = min(max(e.column - 1, 0), len(text))
             return
         self.dismiss(condition)
+
+
+#: Characters of a condition the error caret line shows (the dialog's width).
+POINTER_WIDTH = 54
+
+
+def pointer_window(source: str, column: int, width: int = POINTER_WIDTH) -> str:
+    """The condition and a caret under ``column`` (from 1), as
+    ``ConditionError.pointer`` draws them, but at most ``width`` characters
+    of it: a long condition (a pasted one can be 100 000 characters) is cut
+    to the part around the column, "…" marking what is left out. Tabs and
+    other controls are shown as spaces so the caret lines up."""
+    text = "".join(" " if ch < " " or ch == "\x7f" else ch for ch in source)
+    at = max(column - 1, 0)
+    if len(text) + 1 <= width:
+        start, end = 0, len(text)
+    else:
+        start = max(0, min(at - width // 2, len(text) + 1 - width))
+        end = start + width
+    shown = text[start:end]
+    caret = at - start
+    if start > 0:
+        shown = "…" + shown[1:]
+    if end < len(text):
+        shown = shown[:-1] + "…"
+    return f"{shown}\n{' ' * caret}^"
+
+
+class FileChangedScreen(_Dialog):
+    """Says that the trace's file changed on disk and no longer loads, and
+    what can be done: ``o`` dismisses with "open" (the screen then asks for
+    another trace), ``q`` quits, Esc closes the message (the screen shows no
+    trace, only the layout)."""
+
+    BINDINGS = [
+        Binding("o", "choose('open')", "Open another trace", id="changed_open"),
+        Binding("q", "app.quit", "Quit", id="changed_quit"),
+    ]
+
+    DEFAULT_CSS = """
+    FileChangedScreen > Vertical {
+        width: 76;
+        border: round $error;
+    }
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__()
+        self.message = message
+
+    def compose(self) -> ComposeResult:
+        with Vertical() as box:
+            box.border_title = "the trace's file changed"
+            # From a file name and the operating system: text, not markup.
+            yield Static(Content(self.message), id="changed-message")
+            yield Label(Content("o open another trace · q quit · Esc close this message"), classes="-hint")
+
+    def action_choose(self, choice: str) -> None:
+        self.dismiss(choice)
 
 
 class SearchScreen(_Dialog):

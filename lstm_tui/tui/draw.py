@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +24,7 @@ from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 
+from ..core.numeric import blocks
 from ..core.scales import (  # noqa: F401  (the scales bars are drawn against)
     GATE_SCALE,
     SIGNED_SCALE,
@@ -136,17 +138,19 @@ def _sample(a: np.ndarray, steps: np.ndarray) -> np.ndarray:
     return np.stack(rows)
 
 
-def scan_layer_stats(layer: Layer) -> dict[str, VectorStats]:
+def scan_layer_stats(layer: Layer, check: Callable[[], None] | None = None) -> dict[str, VectorStats]:
     """``layer_stats`` from a full pass over the data (safe to call from a
-    thread: it only reads the trace, and publishes the result at the end)."""
+    thread: it only reads the trace, and publishes the result at the end).
+    ``check`` is called before each block of rows is read and may raise to
+    stop the pass; nothing is published then."""
     found = _STATS.get(layer)
     if found is None:
-        found = _STATS[layer] = _layer_stats(layer, lambda a: a)
+        found = _STATS[layer] = _layer_stats(layer, lambda a: a, check)
         _PROVISIONAL.pop(layer, None)
     return found
 
 
-def _layer_stats(layer: Layer, rows) -> dict[str, VectorStats]:
+def _layer_stats(layer: Layer, rows, check: Callable[[], None] | None = None) -> dict[str, VectorStats]:
     stats: dict[str, VectorStats] = {}
     for name in VECTOR_NAMES:
         scale = fixed_scale(layer, name)
@@ -154,9 +158,24 @@ def _layer_stats(layer: Layer, rows) -> dict[str, VectorStats]:
             # The activation bounds the values too: |v| ≤ 1.
             stats[name] = VectorStats(scale, _value_width(1.0))
             continue
-        m, negative = max_abs_and_negative(rows(layer.vector(name)))
+        values = rows(layer.vector(name))
+        m, negative = max_abs_and_negative(values) if check is None else _checked_pass(values, check)
         stats[name] = VectorStats(data_scale(m, negative), _value_width(m))
     return stats
+
+
+def _checked_pass(a: np.ndarray, check: Callable[[], None]) -> tuple[float, bool]:
+    """``max_abs_and_negative`` a block of rows at a time, ``check()``
+    before each block (it raises to stop the pass)."""
+    if a.ndim < 2:
+        check()
+        return max_abs_and_negative(a)
+    best, negative = 0.0, False
+    for start, stop in blocks(a.shape[0], int(np.prod(a.shape[1:]))):
+        check()
+        m, neg = max_abs_and_negative(a[start:stop])
+        best, negative = max(best, m), negative or neg
+    return best, negative
 
 
 def one_hot_index(row: np.ndarray) -> int | None:

@@ -81,3 +81,18 @@ class ScanReady(Message):
     kind: str  # "health" | "diff" | "scales"
     trace: Trace
     result: object
+
+
+@dataclass
+class TraceReloaded(Message):
+    """A trace whose file changed on disk was loaded again (``trace``), or
+    could not be (``error``, one line). ``run`` is "a" (the trace on screen)
+    or "b" (the second run of a comparison); ``old`` is the trace that was
+    shown and ``why`` what happened to its file
+    (``Trace.changed_on_disk``)."""
+
+    run: str
+    old: Trace
+    why: str
+    trace: Trace | None
+    error: str | None

@@ -1,0 +1,163 @@
+"""The trace files under the screen: what protects the app from a file that
+changes while it is open, and how a failure is told in one line.
+
+Why this matters: a trace is memory-mapped (``core.trace``), and if another
+process truncates the file (or rewrites it in place) while it is on screen,
+the next read of a page past the new end kills the process with SIGBUS,
+which Python cannot catch. The screen defends itself three ways:
+
+- **Small traces are copied into memory** (``in_memory``): below
+  ``IN_MEMORY_BELOW`` bytes the app reads the arrays once and lets go of the
+  mapping, so nothing done to the file can hurt them any more. Large traces
+  stay mapped: copying a gigabyte would cost the memory and the start-up
+  time that mapping exists to save.
+- **The file is checked before anything new is read** (``Trace.changed_on_disk``,
+  two ``stat`` calls): before every key, click or resize the app handles,
+  once a second when nothing happens, and before and between the blocks of
+  the scans the screen runs in workers.
+- **A changed mapped trace is let go of at once** (``placeholder``): the
+  screen shows a one-step trace of the same shape held in memory, every
+  value NaN, while the file is loaded again; if it no longer loads, it stays
+  so and a dialog says what happened and what can be done.
+
+This module imports only the standard library, NumPy and the core.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import mmap
+import os
+from typing import Any
+
+import numpy as np
+
+from ..core.trace import Layer, Trace, release_pages
+from ..errors import LstmTuiError
+
+#: Traces whose file is smaller than this many bytes are read into memory
+#: when the app takes them (the CLI's trace, ``o``, a reload): truncating
+#: their file cannot hurt them. Larger ones stay memory-mapped.
+IN_MEMORY_BELOW = 256 * 1024 * 1024
+
+
+def error_line(error: BaseException | None) -> str:
+    """One line for a failure the screen reports: an ``LstmTuiError`` speaks
+    for itself (``str(error)``, one line by contract); anything else is a
+    bug or a surprise, shown as ``Type: first line``. Never markup: the text
+    may come from a file name or a file's contents."""
+    if error is None:
+        return "unknown error"
+    text = str(error).strip()
+    first = text.splitlines()[0] if text else ""
+    if isinstance(error, LstmTuiError) and first:
+        return first
+    return f"{type(error).__name__}: {first}" if first else type(error).__name__
+
+
+def _mapped(a: Any) -> bool:
+    """Whether ``a`` is a view of a memory-mapped file."""
+    base = a
+    while isinstance(base, np.ndarray):
+        base = base.base
+    if isinstance(base, memoryview):
+        base = base.obj
+    return isinstance(base, mmap.mmap)
+
+
+def _arrays(trace: Trace) -> list[Any]:
+    out: list[Any] = [trace.tokens, trace.probs, trace.vocab]
+    for layer in trace.layers:
+        out += [layer.x, layer.f, layer.i, layer.c_hat, layer.c, layer.o, layer.h, layer.h0, layer.c0, layer.mask]
+        if layer.cell is not None:
+            for weights in (layer.cell.W, layer.cell.U, layer.cell.b):
+                out += list(weights.values())
+    return out
+
+
+def is_mapped(trace: Trace) -> bool:
+    """Whether any array of ``trace`` is read from a memory-mapped file (so
+    a truncated file would make reading it fatal)."""
+    return any(_mapped(a) for a in _arrays(trace))
+
+
+def _copy(a: Any) -> Any:
+    if not _mapped(a):
+        return a
+    out = np.array(a)
+    release_pages(a)  # read once: the copy holds the values now
+    return out
+
+
+def in_memory(trace: Trace, below: int | None = None) -> Trace:
+    """``trace`` with every memory-mapped array copied into memory, when its
+    file is smaller than ``below`` bytes (``IN_MEMORY_BELOW``); otherwise
+    ``trace`` itself. The copy keeps the file's path and stamp, so
+    ``changed_on_disk`` still says when the file changes (and the screen
+    loads it again), but nothing done to the file can make reading it fail.
+
+    A file that has already changed is not read: ``trace`` comes back as
+    it is, for the screen's own check to find."""
+    limit = IN_MEMORY_BELOW if below is None else below
+    if trace.stamp is None or trace.stamp[0] >= limit or not is_mapped(trace):
+        return trace
+    if trace.changed_on_disk() is not None:
+        return trace
+    layers = []
+    for layer in trace.layers:
+        cell = layer.cell
+        if cell is not None:
+            cell = dataclasses.replace(cell, W={g: _copy(a) for g, a in cell.W.items()},
+                                       U={g: _copy(a) for g, a in cell.U.items()},
+                                       b={g: _copy(a) for g, a in cell.b.items()})
+        layers.append(dataclasses.replace(
+            layer, x=_copy(layer.x), f=_copy(layer.f), i=_copy(layer.i), c_hat=_copy(layer.c_hat),
+            c=_copy(layer.c), o=_copy(layer.o), h=_copy(layer.h), h0=_copy(layer.h0), c0=_copy(layer.c0),
+            mask=None if layer.mask is None else _copy(layer.mask), cell=cell, info=dict(layer.info)))
+    copy = dataclasses.replace(trace, layers=layers, tokens=None if trace.tokens is None else _copy(trace.tokens),
+                               probs=None if trace.probs is None else _copy(trace.probs),
+                               vocab=None if trace.vocab is None else _copy(trace.vocab), meta=dict(trace.meta))
+    copy.stamp = trace.stamp
+    return copy
+
+
+def file_state(path: os.PathLike[str] | str | None) -> tuple[int, int, int, int] | None:
+    """(size, mtime, inode, device) of the file at ``path`` now, or None
+    when it cannot be examined: what a change already reported is
+    remembered by, so it is reported once."""
+    if path is None:
+        return None
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return (st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev)
+
+
+#: What ``placeholder`` traces say they are (their ``source``).
+PLACEHOLDER_SOURCE = "no trace: its file changed on disk"
+
+
+def placeholder(trace: Trace, source: str = PLACEHOLDER_SOURCE) -> Trace:
+    """A one-step trace held in memory with the layers of ``trace`` (names,
+    units, inputs, direction), every value NaN: what the screen shows once
+    it has let go of a trace whose file changed, so that no pane, worker or
+    redraw reads the old mapping again. The layout stays as it was; NaN says
+    that there is no value to show."""
+    layers = []
+    for layer in trace.layers:
+        H, D = layer.units, layer.input_dim
+
+        def nan(*shape: int) -> np.ndarray:
+            return np.full(shape, np.nan, dtype=np.float32)
+
+        layers.append(Layer(x=nan(1, D), f=nan(1, H), i=nan(1, H), c_hat=nan(1, H), c=nan(1, H),
+                            o=nan(1, H), h=nan(1, H), h0=nan(H), c0=nan(H), name=layer.name,
+                            activation=layer.activation, recurrent_activation=layer.recurrent_activation,
+                            reversed=layer.reversed))
+    return Placeholder(layers=layers, source=source)
+
+
+@dataclasses.dataclass(eq=False)
+class Placeholder(Trace):
+    """The trace ``placeholder`` makes: no file, nothing to scan."""
