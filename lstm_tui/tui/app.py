@@ -28,6 +28,13 @@ A, B or B − A (``d``) and ``D`` goes to where the runs first part.
 
 Nothing here imports TensorFlow or Keras: the model panel does that in a
 thread worker, on first use only (see ``model_panel``).
+
+The files under the screen may change while it runs. Before every key,
+click and resize (``LstmTuiApp.on_event``), once a second, and before its
+scans, the screen checks them (``DebuggerScreen.check_files``); a changed
+trace is loaded again, and a memory-mapped one is let go of first, since
+reading a truncated mapped file kills the process (``files`` says how).
+Worker threads never hold up ``q`` (``threads``).
 """
 
 from __future__ import annotations
@@ -1036,15 +1043,15 @@ class DebuggerScreen(Screen[None]):
         """Save the screen as SVG in the working directory, under a new name
         (never over another file), written whole or not at all; a directory
         that cannot be written to is said in a notice, and the app goes on."""
-        path = Path(screenshot_name(self.app.title))
         svg = self.app.export_screenshot()
         try:
+            path = Path(screenshot_name(self.app.title)).absolute()  # (named in full in the notices)
             write_atomically(path, lambda fp: fp.write(svg.encode("utf-8")), overwrite=False,
                              what="the screenshot")
         except (LstmTuiError, OSError) as e:
             self.notify(error_line(e), title="screenshot not saved", severity="error", markup=False)
             return
-        self.notify(f"saved {path.absolute()}", title="screenshot", markup=False)
+        self.notify(f"saved {path}", title="screenshot", markup=False)
 
     # -- the trace's file changes underneath ---------------------------------------
 
@@ -1139,7 +1146,7 @@ class DebuggerScreen(Screen[None]):
                             severity="warning", timeout=30, markup=False)
                 return
             self._detached = None
-            self.note = StatusNote("no trace: its file changed and no longer loads · o opens another", "error")
+            self.note = StatusNote("the trace's file no longer loads · o opens another", "error")
             from .dialogs import FileChangedScreen
 
             def chosen(choice: str | None) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import select
 import signal
 import struct
@@ -16,9 +17,13 @@ import subprocess
 import sys
 import termios
 import time
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
+
+from lstm_tui.core.trace import Layer, Trace
 
 REPO = Path(__file__).resolve().parents[2]
 SEED = REPO / "traces" / "seed_demo.npz"
@@ -48,11 +53,13 @@ def _read_until(fd: int, out: bytearray, needle: bytes | None, deadline: float, 
     return False
 
 
-def run_in_pty(args: list[str], keys: list[bytes], size: tuple[int, int] = (80, 24),
+def run_in_pty(args: list[str], keys: list[bytes | Callable[[], object]], size: tuple[int, int] = (80, 24),
                first: bytes | None = b"lstm-tui", code: str | None = None) -> tuple[int, bytes]:
     """Run ``lstm-tui ARGS`` (or ``python -c CODE ARGS``) in a pty of
     ``size``, wait for ``first`` in its output (its first frame), type
-    ``keys`` (0.4 s apart), and return its exit code and all it wrote."""
+    ``keys`` (0.4 s apart; a callable among them is called instead, to do
+    something to the app's files meanwhile), and return its exit code and
+    all it wrote."""
     master, slave = os.openpty()
     cols, rows = size
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
@@ -68,7 +75,10 @@ def run_in_pty(args: list[str], keys: list[bytes], size: tuple[int, int] = (80, 
             assert _read_until(master, out, first, time.monotonic() + TIMEOUT, proc), bytes(out[-2000:])
         for key in keys:
             time.sleep(0.4)
-            os.write(master, key)
+            if callable(key):
+                key()
+            else:
+                os.write(master, key)
             _read_until(master, out, b"\x00never", time.monotonic() + 0.05, proc)
         _read_until(master, out, None, time.monotonic() + TIMEOUT, proc)
         code = proc.wait(timeout=TIMEOUT)
@@ -107,3 +117,76 @@ def test_a_crash_exits_non_zero_and_restores_the_terminal():
     assert code == 1
     assert b"a drawing bug" in out
     assert out.rfind(ALT_SCREEN_OFF) > out.rfind(b"\x1b[?1049h") >= 0
+
+
+def plain(out: bytes) -> str:
+    """What the app wrote, without its escape sequences."""
+    return re.sub(r"\x1b\[[0-9;?<>=]*[ -/]*[@-~]", "", out.decode("utf-8", "replace"))
+
+
+def restored(out: bytes) -> bool:
+    return out.rfind(ALT_SCREEN_OFF) > out.rfind(b"\x1b[?1049h") >= 0 and \
+        out.rfind(MOUSE_OFF) > out.rfind(b"\x1b[?1000h")
+
+
+#: ``python -c`` that runs the command line with every trace memory-mapped,
+#: as a file larger than ``files.IN_MEMORY_BELOW`` is.
+MAPPED = ("import sys\n"
+          "from lstm_tui.tui import files\n"
+          "files.IN_MEMORY_BELOW = 0\n"
+          "from lstm_tui.cli import main\n"
+          "main(sys.argv[1:])\n")
+
+
+def big_trace(T: int = 20_000, H: int = 32) -> Trace:
+    rng = np.random.default_rng(0)
+
+    def a() -> np.ndarray:
+        return rng.uniform(0, 1, (T, H)).astype(np.float32)
+
+    layer = Layer(x=a(), f=a(), i=a(), c_hat=a(), c=a(), o=a(), h=a(), h0=np.zeros(H, np.float32),
+                  c0=np.zeros(H, np.float32), name="big")
+    return Trace(layers=[layer], source="test: big")
+
+
+@pytest.mark.parametrize("mapped", [True, False], ids=["mapped", "in-memory"])
+def test_a_trace_truncated_while_open_does_not_kill_the_app(tmp_path, mapped):
+    """Truncating a memory-mapped trace and stepping to its last step used to
+    end the app with SIGBUS (exit -7 / 135), the terminal left in the
+    alternate screen with the mouse on. The last step's rows of every gate
+    lie past the half of the file the truncation keeps."""
+    path = tmp_path / "big.npz"
+    big_trace().save(path)
+    size = path.stat().st_size
+    code, out = run_in_pty(["--no-model", str(path)],
+                           [lambda: time.sleep(1), lambda: os.truncate(path, size // 2), b"\x1b[F",
+                            lambda: time.sleep(1.5), b"q"],
+                           code=MAPPED if mapped else None)
+    text = plain(out)
+    assert code == 0, text[-3000:]
+    assert "Bus error" not in text and "Traceback" not in text
+    assert restored(out)
+    if mapped:
+        assert "the trace's file changed" in text  # the dialog
+        assert "o open another trace · q quit" in text
+    else:
+        assert "t = 19999 of 0…19999" in text  # in memory: End went to the last step
+        assert "the trace as it was loaded." in text  # the notice's last line
+
+
+def test_q_quits_while_a_load_is_stuck():
+    """A load that never returns (a file on a mount that stopped answering)
+    used to keep the process alive after q: Textual's thread workers run in
+    asyncio's default executor, whose threads are joined on the way out."""
+    stuck = ("import sys, time\n"
+             "from lstm_tui.tui import app\n"
+             "def load(path, *args, **kwargs):\n"
+             "    time.sleep(10 ** 6)\n"
+             "app.load_trace = load\n"
+             "from lstm_tui.cli import main\n"
+             "main(sys.argv[1:])\n")
+    start = time.monotonic()
+    code, out = run_in_pty(["--no-model", str(SEED)], [b"o", b"/slow/mount/run.npz", b"\r", b"q"], code=stuck)
+    assert code == 0, plain(out)[-3000:]
+    assert time.monotonic() - start < TIMEOUT
+    assert restored(out)

@@ -182,7 +182,7 @@ def stops_trace() -> Trace:
     search tests know their answers: f[1] < 0.05 at steps 2, 5 and 8;
     h[0] > 0.5 at steps 5 and 9; the token 'the' at 0, 4 and 7 ('then' at
     10). No weights (the explain pane shows recorded values)."""
-    T, H, D = 12, 3, 2
+    T, H = 12, 3
     f = np.full((T, H), 0.5)
     f[[2, 5, 8], 1] = 0.01
     h = np.full((T, H), 0.1)
