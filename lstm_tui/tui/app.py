@@ -797,6 +797,9 @@ class DebuggerScreen(Screen[None]):
 
     def on_scan_ready(self, message: ScanReady) -> None:
         message.stop()
+        # What follows redraws the panes: not from a file that changed
+        # while the scan ran.
+        self.check_files()
         if message.trace is not self.trace:
             return  # a scan of a trace no longer on screen
         if message.kind == "scales":
