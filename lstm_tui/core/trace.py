@@ -340,6 +340,13 @@ class Trace:
         if not self.created:
             self.created = datetime.now(timezone.utc).isoformat(timespec="seconds")
 
+    @property
+    def mapped(self) -> bool:
+        """Whether stored members are read from a memory-mapped file (so a
+        truncation of the file would make reading them fatal); False for a
+        trace read ``in_memory``, built in memory, or all compressed."""
+        return self._mapping is not None
+
     def changed_on_disk(self) -> str | None:
         """None while the file this trace was loaded from is as it was;
         otherwise one line saying what happened to it: "the file was
@@ -742,12 +749,15 @@ _TOP_MEMBERS = {"meta", "tokens", "readout/probs", "readout/vocab"}
 VERIFY_CRC_BELOW = 64 * 1024 * 1024
 
 
-def load(path: str | os.PathLike, verify: bool | None = None) -> Trace:
+def load(path: str | os.PathLike, verify: bool | None = None, in_memory: bool = False) -> Trace:
     """Read and validate the trace at ``path``; raises ``TraceError``.
 
     ``verify``: check each member's CRC-32; by default only for files below
     ``VERIFY_CRC_BELOW`` (checking reads the whole file, which memory-mapping
-    a large trace exists to avoid)."""
+    a large trace exists to avoid). ``in_memory``: read every member into
+    memory with plain reads instead of mapping the stored ones, so that
+    nothing later done to the file (a truncation) can make reading the
+    trace fatal; a file truncated while it is read is a ``TraceError``."""
     path = Path(path)
     fh = open_regular_file(path)
     with fh:
@@ -764,7 +774,8 @@ def load(path: str | os.PathLike, verify: bool | None = None) -> Trace:
         with zf:
             try:
                 arrays, mapping = _read_members(path, fh, zf, size,
-                                                size < VERIFY_CRC_BELOW if verify is None else verify)
+                                                size < VERIFY_CRC_BELOW if verify is None else verify,
+                                                in_memory)
             except TraceError:
                 raise
             except (zipfile.BadZipFile, OSError, EOFError, ValueError, struct.error, UnicodeError,
@@ -778,7 +789,7 @@ def load(path: str | os.PathLike, verify: bool | None = None) -> Trace:
 
 
 def _read_members(path: Path, fh: Any, zf: zipfile.ZipFile, size: int,
-                  verify: bool) -> tuple[dict[str, np.ndarray], mmap.mmap | None]:
+                  verify: bool, in_memory: bool = False) -> tuple[dict[str, np.ndarray], mmap.mmap | None]:
     seen: set[str] = set()
     mm: mmap.mmap | None = None
     arrays: dict[str, np.ndarray] = {}
@@ -800,7 +811,9 @@ def _read_members(path: Path, fh: Any, zf: zipfile.ZipFile, size: int,
             raise TraceError(path, f"member {name!r} is encrypted")
         if info.header_offset + info.compress_size > size:
             raise TraceError(path, f"member {name!r} runs past the end of the file (truncated?)")
-        if info.compress_type == zipfile.ZIP_STORED:
+        if info.compress_type == zipfile.ZIP_STORED and in_memory:
+            arrays[name] = _read_member(path, fh.fileno(), info, name, data_at[id(info)], size, verify)
+        elif info.compress_type == zipfile.ZIP_STORED:
             if mm is None:
                 mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
             arrays[name] = _map_member(path, mm, info, name, data_at[id(info)], size, verify)
@@ -900,6 +913,29 @@ def _map_member(path: Path, mm: mmap.mmap, info: zipfile.ZipInfo, name: str, dat
         if zlib.crc32(memoryview(mm)[data : data + info.file_size]) != info.CRC:
             raise TraceError(path, f"member {name!r} fails its CRC-32 checksum (the file is damaged)")
         release_pages(array)  # read through once: not a reason to stay resident
+    return array.reshape(shape, order="F" if fortran else "C")
+
+
+def _read_member(path: Path, fd: int, info: zipfile.ZipInfo, name: str, data: int, size: int,
+                 verify: bool) -> np.ndarray:
+    """A stored member read into memory with ``pread`` (``load(...,
+    in_memory=True)``): a short read, as from a file truncated meanwhile,
+    is a ``TraceError``, never a fault."""
+    if info.file_size != info.compress_size or data + info.file_size > size:
+        raise TraceError(path, f"member {name!r} runs past the end of the file (truncated?)")
+    buf = bytearray(info.file_size)
+    view = memoryview(buf)
+    got = 0
+    while got < info.file_size:
+        n = os.preadv(fd, [view[got:]], data + got)
+        if n <= 0:
+            raise TraceError(path, f"member {name!r}: the file ended while it was read (truncated meanwhile?)")
+        got += n
+    if verify and zlib.crc32(view) != info.CRC:
+        raise TraceError(path, f"member {name!r} fails its CRC-32 checksum (the file is damaged)")
+    dtype, shape, fortran, header_len = _parse_npy_header(path, io.BytesIO(view[:10240]), name, info.file_size)
+    count = int(np.prod(shape, dtype=np.int64)) if shape else 1
+    array = np.frombuffer(buf, dtype=dtype, count=count, offset=header_len)
     return array.reshape(shape, order="F" if fortran else "C")
 
 

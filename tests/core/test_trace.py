@@ -476,3 +476,33 @@ def test_meta_within_the_limits_loads(tmp_path, good):
                          + ', "emoji": "\\ud83d\\ude00"}')
     tr = load(write_npz(tmp_path / "ok.npz", z))
     assert tr.meta["n"] == int("9" * 100) and tr.meta["emoji"] == "\U0001F600"
+
+
+def test_in_memory_load_reads_instead_of_mapping(tmp_path, good):
+    """``load(..., in_memory=True)``: the same trace, no mapping, and a file
+    truncated afterwards cannot touch it (a mapped one would die reading)."""
+    mapped = load(good)
+    copy = load(good, in_memory=True)
+    assert mapped.mapped and not copy.mapped
+    for a, b in zip(mapped.layers, copy.layers):
+        for v in ("x", "f", "i", "c_hat", "c", "o", "h"):
+            np.testing.assert_array_equal(a.vector(v), b.vector(v))
+            assert b.vector(v).base is not None and not isinstance(b.vector(v).base, mmap.mmap)
+    np.testing.assert_array_equal(mapped.probs, copy.probs)
+    before = np.array(copy.layers[1].h)
+    del mapped
+    os.truncate(good, os.path.getsize(good) // 2)
+    assert copy.changed_on_disk().startswith("the file was truncated")
+    np.testing.assert_array_equal(copy.layers[1].h, before)  # still readable, unchanged
+    with pytest.raises(TraceError):
+        load(good, in_memory=True)
+
+
+def test_in_memory_read_of_a_file_that_shrinks_meanwhile_is_an_error(tmp_path, good, monkeypatch):
+    real = os.preadv
+
+    def short(fd, buffers, offset):  # the file ends under the reader
+        return 0 if offset > 1000 else real(fd, buffers, offset)
+    monkeypatch.setattr(os, "preadv", short)
+    with pytest.raises(TraceError, match="the file ended while it was read"):
+        load(good, in_memory=True)
