@@ -44,14 +44,19 @@ BLOCK_ELEMENTS = 1 << 20
 ACTIVATION_ULPS = 4.0
 
 
-def blocks(T: int, width: int, elements: int | None = None) -> Iterator[tuple[int, int]]:
+def blocks(T: int, width: int, elements: int | None = None,
+           check: Callable[[], None] | None = None) -> Iterator[tuple[int, int]]:
     """``(start, stop)`` row ranges that cover ``0 … T-1`` with about
     ``elements`` values per block (``BLOCK_ELEMENTS`` by default): a scan of
     a memory-mapped trace reads it a block at a time and never copies it
-    whole."""
+    whole. ``check`` is called before each block is handed out: a caller
+    stops a long scan by raising from it (the trace's file changed, the
+    scan was cancelled)."""
     per = BLOCK_ELEMENTS if elements is None else elements
     rows = max(1, per // max(1, width))
     for a in range(0, T, rows):
+        if check is not None:
+            check()
         yield a, min(T, a + rows)
 
 

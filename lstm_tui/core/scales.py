@@ -13,6 +13,7 @@ This module imports only the standard library and NumPy.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -62,8 +63,10 @@ def finite_max_abs(a: np.ndarray, chunk: int = 8192) -> float:
     return max_abs_and_negative(a, chunk)[0]
 
 
-def max_abs_and_negative(a: np.ndarray, chunk: int = 8192) -> tuple[float, bool]:
-    """(largest finite |value|, whether any value is below zero), one pass."""
+def max_abs_and_negative(a: np.ndarray, chunk: int = 8192,
+                         check: Callable[[], None] | None = None) -> tuple[float, bool]:
+    """(largest finite |value|, whether any value is below zero), one pass;
+    ``check`` is called before each block is read (raise from it to stop)."""
     a = np.asarray(a) if not hasattr(a, "shape") else a
     best = 0.0
     negative = False
@@ -71,6 +74,8 @@ def max_abs_and_negative(a: np.ndarray, chunk: int = 8192) -> tuple[float, bool]
     if a.ndim > 1:
         chunk = max(1, min(chunk, (1 << 20) // max(1, int(np.prod(a.shape[1:])))))
     for start in range(0, rows, chunk):
+        if check is not None:
+            check()
         view = a[start : start + chunk] if a.ndim else a
         block = np.asarray(view)
         if block.dtype.kind != "f":

@@ -676,6 +676,8 @@ class _Binding:
         self.width: dict[int, int | None] = {}
         self.select: dict[int, slice] = {}
         self.max_width = 1
+        #: Called before each block is read (``evaluate``'s ``check``).
+        self.check: Callable[[], None] | None = None
         self.bind(cond.root)
 
     def error(self, message: str, column: int) -> ConditionError:
@@ -950,7 +952,7 @@ def _run(binding: _Binding, node: _Node, out: np.ndarray, top: bool) -> None:
     # deep trees get smaller blocks.
     width = binding.max_width * max(1, node.depth // 8)
     with np.errstate(all="ignore"):
-        for a, b in blocks(binding.T, width, BLOCK_ELEMENTS):
+        for a, b in blocks(binding.T, width, BLOCK_ELEMENTS, binding.check):
             block = _Block(binding, a, b)
             try:
                 if top:
@@ -1049,9 +1051,11 @@ class Condition:
         except RecursionError:
             raise ConditionError("the condition is nested too deeply", self.source, 1) from None
 
-    def evaluate(self, trace: Trace, layer: int = 0) -> np.ndarray:
-        """(T,) bool: whether the condition holds at each step."""
+    def evaluate(self, trace: Trace, layer: int = 0, check: Callable[[], None] | None = None) -> np.ndarray:
+        """(T,) bool: whether the condition holds at each step. ``check`` is
+        called before each block of steps is read; raise from it to stop."""
         binding = self._bind(trace, layer)
+        binding.check = check
         out = np.empty(binding.T, dtype=bool)
         self._run(binding, self.root, out, top=True)
         if "p_prev" in self.names:

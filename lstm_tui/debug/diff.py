@@ -35,6 +35,7 @@ This module imports only the standard library and NumPy.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -214,8 +215,8 @@ def difference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return numeric.signed_difference(a, b)
 
 
-def _blocks(T: int, width: int):
-    return blocks(T, width, BLOCK_ELEMENTS)
+def _blocks(T: int, width: int, check: Callable[[], None] | None = None) -> Iterator[tuple[int, int]]:
+    return blocks(T, width, BLOCK_ELEMENTS, check)
 
 
 def max_finite_difference(a: Trace, b: Trace, layer: int, vector: str) -> float:
@@ -267,7 +268,7 @@ def _bounds(la: Layer, lb: Layer, s: int, e: int, k: int, tol: float | None) -> 
     return {v: np.maximum(ba[v], bb[v]) for v in VECTORS}
 
 
-def diff(a: Trace, b: Trace, tol: float | None = None) -> DiffReport:
+def diff(a: Trace, b: Trace, tol: float | None = None, check: Callable[[], None] | None = None) -> DiffReport:
     """Compare ``b`` against ``a`` over their common steps; raises
     ``Incomparable`` (a ``ValueError``) when the layers or their sizes
     differ. ``tol``: a fixed absolute tolerance instead of the rounding
@@ -286,7 +287,7 @@ def diff(a: Trace, b: Trace, tol: float | None = None) -> DiffReport:
         biggest = -1.0
         beyond_rows = np.zeros(n, bool)
         width = 6 * la.units + la.input_dim
-        for s, e in _blocks(n, width):
+        for s, e in _blocks(n, width, check):
             bounds = _bounds(la, lb, s, e, k, tol)
             for v in VECTORS:
                 va, vb = la.vector(v)[s:e], lb.vector(v)[s:e]
@@ -335,7 +336,7 @@ def diff(a: Trace, b: Trace, tol: float | None = None) -> DiffReport:
     if da != db:
         report.notes.append(f"A is recorded in {da}, B in {db}")
 
-    _compare_readout(a, b, n, tol, report)
+    _compare_readout(a, b, n, tol, report, check)
 
     if a.tokens is not None and b.tokens is not None:
         ta, tb = np.asarray(a.tokens[:n]), np.asarray(b.tokens[:n])
@@ -346,7 +347,8 @@ def diff(a: Trace, b: Trace, tol: float | None = None) -> DiffReport:
     return report
 
 
-def _compare_readout(a: Trace, b: Trace, n: int, tol: float | None, report: DiffReport) -> None:
+def _compare_readout(a: Trace, b: Trace, n: int, tol: float | None, report: DiffReport,
+                     check: Callable[[], None] | None = None) -> None:
     if a.probs is None or b.probs is None:
         if (a.probs is None) != (b.probs is None):
             report.notes.append(f"only {'A' if a.probs is not None else 'B'} has a readout; not compared")
@@ -359,7 +361,7 @@ def _compare_readout(a: Trace, b: Trace, n: int, tol: float | None, report: Diff
     stored = np.result_type(np.asarray(a.probs).dtype, np.asarray(b.probs).dtype)
     u_s, u_c = numeric.roundoff(stored), numeric.compute_roundoff(stored)
     worst = 0.0
-    for s, e in _blocks(n, pa[1]):
+    for s, e in _blocks(n, pa[1], check):
         qa, qb = a.probs[s:e], b.probs[s:e]
         err = abs_difference(qa, qb)
         if err.size == 0:

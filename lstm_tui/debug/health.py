@@ -64,7 +64,7 @@ This module imports only the standard library and NumPy.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -117,8 +117,8 @@ class Finding:
     count: int = 1
 
 
-def _blocks(T: int, width: int) -> Iterator[tuple[int, int]]:
-    return blocks(T, width, BLOCK_ELEMENTS)
+def _blocks(T: int, width: int, check: Callable[[], None] | None = None) -> Iterator[tuple[int, int]]:
+    return blocks(T, width, BLOCK_ELEMENTS, check)
 
 
 def nonfinite_rows(layer: Layer, start: int = 0, stop: int | None = None) -> np.ndarray:
@@ -195,7 +195,7 @@ def _input_stats(layer: Layer, mask: np.ndarray | None) -> tuple[np.ndarray, np.
 
 
 def _scan_layer(k: int, layer: Layer, saturation: float, most: float, dead_tol: float,
-                explode: float, outlier: float) -> list[Finding]:
+                explode: float, outlier: float, check: Callable[[], None] | None = None) -> list[Finding]:
     T, H, D = layer.steps, layer.units, layer.input_dim
     mask = None if layer.mask is None else np.asarray(layer.mask, bool)
     hi_edge = 1.0 - saturation
@@ -221,7 +221,7 @@ def _scan_layer(k: int, layer: Layer, saturation: float, most: float, dead_tol: 
     x_worst, x_worst_t, x_worst_v = np.full(D, -1.0), np.full(D, -1), np.zeros(D)
 
     with np.errstate(invalid="ignore"):
-        for a, b in _blocks(T, H * (len(VECTORS) - 1) + D):
+        for a, b in _blocks(T, H * (len(VECTORS) - 1) + D, check):
             rows = np.ones(b - a, bool) if mask is None else mask[a:b]
             # NaN / Inf: the first in step order, then VECTORS order, then unit.
             bad = np.zeros(b - a, bool)
@@ -417,7 +417,8 @@ def _grouped(found: list[Finding], limit: int) -> list[Finding]:
 
 
 def scan(trace: Trace, *, saturation: float = 0.01, most: float = 0.9, dead_tol: float = 1e-3,
-         explode: float = 100.0, outlier: float = 20.0, limit: int | None = LIMIT) -> list[Finding]:
+         explode: float = 100.0, outlier: float = 20.0, limit: int | None = LIMIT,
+         check: Callable[[], None] | None = None) -> list[Finding]:
     """Every finding of every layer, layer by layer: NaN/Inf first, then an
     exploding cell state, input outliers by feature, saturated gates and
     dead units by unit, then the largest |c|.
@@ -427,9 +428,11 @@ def scan(trace: Trace, *, saturation: float = 0.01, most: float = 0.9, dead_tol:
     typical spreads from its feature's median is an outlier. The module
     docstring says how both scales are measured and why the defaults.
     ``limit``: list at most this many findings of one rule for one layer
-    and vector, the rest summed up in one line (None: list all)."""
+    and vector, the rest summed up in one line (None: list all). ``check``:
+    called before each block of steps is read (``numeric.blocks``); raise
+    from it to stop the scan."""
     out: list[Finding] = []
     for k, layer in enumerate(trace.layers):
-        found = _scan_layer(k, layer, saturation, most, dead_tol, explode, outlier)
+        found = _scan_layer(k, layer, saturation, most, dead_tol, explode, outlier, check)
         out.extend(found if limit is None else _grouped(found, limit))
     return out

@@ -342,3 +342,16 @@ def test_max_finite_difference_skips_non_finite_and_uses_common_steps(monkeypatc
     short = random_trace(T=3, H=3)
     short.layers[0].c[:] = a.layers[0].c[:3] - 2.0
     assert diff_module.max_finite_difference(a, short, 0, "c") == pytest.approx(2.0)
+
+
+def test_diff_and_conditions_call_check_before_each_block(monkeypatch):
+    from lstm_tui.debug.conditions import Condition
+
+    a = random_trace(T=30, H=3)
+    seen = []
+    monkeypatch.setattr(diff_module, "BLOCK_ELEMENTS", 20)
+    assert diff(a, twin(a), check=lambda: seen.append("d")).equal
+    assert len(seen) >= 30 // 2
+    seen.clear()
+    hits = Condition.parse("h[0] > 0").evaluate(a, 0, check=lambda: seen.append("c"))
+    assert len(seen) >= 1 and hits.tolist() == (a.layers[0].h[:, 0] > 0).tolist()

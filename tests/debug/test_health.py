@@ -533,3 +533,27 @@ def test_long_groups_are_summed_up_with_the_most_severe_listed():
     assert len(by_kind(every, "saturated")) == H and len(by_kind(every, "dead")) == 40
     # A group at the limit is listed as it is.
     assert all(f.count == 1 for f in scan(tr, limit=H))
+
+
+def test_a_scan_stops_when_its_check_raises():
+    """``check`` is called before each block: a screen stops a long scan by
+    raising from it (the file changed, the scan was cancelled)."""
+    tr = random_trace(T=50, H=4)
+    calls = []
+
+    class Stop(Exception):
+        pass
+
+    def check():
+        calls.append(1)
+        if len(calls) == 3:
+            raise Stop
+    old = health.BLOCK_ELEMENTS
+    health.BLOCK_ELEMENTS = 40  # a step or two a block
+    try:
+        with pytest.raises(Stop):
+            scan(tr, check=check)
+    finally:
+        health.BLOCK_ELEMENTS = old
+    assert len(calls) == 3
+    assert scan(tr, check=lambda: None) == scan(tr)
