@@ -64,8 +64,9 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from ..core.trace import Trace, TraceError, write_atomically
 from ..core.trace import load as load_trace
+from ..debug.session import DebugSession, Move, View
 from ..errors import LstmTuiError
-from . import draw, runs
+from . import draw
 from .commands import DebuggerCommands, binding_command
 from .explain import ExplainPane
 from .files import Placeholder, error_line, file_state, in_memory, is_mapped, placeholder
@@ -281,10 +282,8 @@ class DebuggerScreen(Screen[None]):
         if other is not None:
             self.set_reactive(DebuggerScreen.other, other)
             self.set_reactive(DebuggerScreen.run, "delta")
-        self._hit_cache: HitCache | None = None
-        self._diff_report: DiffReport | None = None
-        self._search: str | None = None
-        self._search_hits: dict[int, Any] = {}
+        #: Breakpoints, search, the diff report and the moves (``debug.session``).
+        self.session = DebugSession.start(trace, other)
         self.model_path = model_path
         self.load_model = load_model
         self.predictor_loader = predictor_loader
@@ -390,9 +389,7 @@ class DebuggerScreen(Screen[None]):
         self._refresh_keys()
 
     def watch_trace(self, old: Trace | None, trace: Trace) -> None:
-        self._search = None
-        self._search_hits = {}
-        self._diff_report = None
+        self.session.forget_trace()
         self.note = None
         if self.other is not None:
             from ..debug.diff import Incomparable, check_comparable
@@ -510,66 +507,17 @@ class DebuggerScreen(Screen[None]):
         """Why the key bound to ``action`` cannot act now, or None when it
         can: the one place that decides it, for the footer (dimmed keys,
         ``check_action``) and for the status line (the reason, when such a
-        key is pressed anyway; see ``refusals``)."""
-        trace = self.trace
-        if trace is None:
+        key is pressed anyway; see ``refusals``). The session answers for
+        every move; only zooming, which is about focus, is the screen's."""
+        if self.trace is None:
             return None
-        last_t = trace.steps - 1
-        delta = parameters[0] if parameters and isinstance(parameters[0], int) else 0
-        if action in ("step", "first_step", "last_step"):
-            back = delta < 0 or action == "first_step"
-            if back and self.t <= 0:
-                return Refusal("already at the first step (t = 0)")
-            if not back and self.t >= last_t:
-                return Refusal(f"already at the last step (t = {last_t})")
-        elif action == "goto":
-            if last_t <= 0:
-                return Refusal("only one step in this trace")
-        elif action == "unit":
-            units = trace.layers[self._layer_k()].units
-            if units == 1:
-                return Refusal("this layer has one unit")
-            if delta < 0 and self.unit <= 0:
-                return Refusal("already at the first unit (0)")
-            if delta > 0 and self.unit >= units - 1:
-                return Refusal(f"already at the last unit ({units - 1})")
-        elif action == "layer":
-            layers = len(trace.layers)
-            if layers == 1:
-                # Hidden, not dimmed: the footer has no room for a key that can never act.
-                return Refusal("only one layer in this trace", hidden=True)
-            if delta < 0 and self.layer_index <= 0:
-                return Refusal("already at the first layer (0)")
-            if delta > 0 and self.layer_index >= layers - 1:
-                return Refusal(f"already at the last layer ({layers - 1})")
-        elif action == "resume":
-            if not self.breakpoints:
-                return Refusal("no breakpoints: press b to add one")
-            if not any(bp.enabled for bp in self.breakpoints):
-                return Refusal("no breakpoint enabled (B lists them)")
-        elif action == "search":
-            if trace.tokens is None:
-                return Refusal("this trace has no tokens to search")
-        elif action == "search_step":
-            if trace.tokens is None:
-                return Refusal("this trace has no tokens to search")
-            if self._search is None:
-                return Refusal("no search yet: / searches the tokens")
-        elif action in ("cycle_run", "first_divergence"):
-            if self.other is None:
-                return Refusal("no second run (lstm-tui view A --diff B)", hidden=True)
-            if action == "first_divergence":
-                report = self._diff_report
-                if report is None:
-                    return Refusal("still comparing the two runs")
-                if report.first is None:
-                    return Refusal("no divergence between the two runs")
-        elif action == "zoom":
+        if action == "zoom":
             focused = self.focused
             if self.maximized is None and (focused is None or isinstance(focused, Input)
                                            or not focused.allow_maximize):
                 return Refusal("z zooms a pane: Tab to one first")
-        return None
+            return None
+        return self._synced().why_not(action, parameters)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """None (shown dimmed) for keys that cannot act now, False (not in
@@ -588,28 +536,61 @@ class DebuggerScreen(Screen[None]):
             self.note = None
         self._refusal_note = None
 
+    def _synced(self) -> DebugSession:
+        """The session, standing where the screen stands."""
+        session = self.session
+        view = session.view
+        if (view.trace is not self.trace or view.other is not self.other or view.run != self.run
+                or view.layer != self.layer_index or view.t != self.t or view.unit != self.unit):
+            session.view = View(self.trace, self.other, self.run, self.layer_index, self.t, self.unit)
+        session.breakpoints = self.breakpoints
+        session.watches = self.watches
+        return session
+
+    def _apply(self, move: Move) -> None:
+        """Stand where a move of the session went, and say what it says."""
+        view = move.view
+        self.layer_index = view.layer
+        self.t = view.t
+        self.unit = view.unit
+        self.run = view.run
+        if move.note is not None:
+            self.note = move.note
+
+    @property
+    def _search(self) -> str | None:
+        return self.session.search
+
+    @property
+    def _diff_report(self) -> DiffReport | None:
+        return self.session.diff_report
+
+    @_diff_report.setter
+    def _diff_report(self, report: DiffReport | None) -> None:
+        self.session.diff_report = report
+
     def action_step(self, delta: int) -> None:
-        self.t += delta
+        self._apply(self._synced().step(delta))
 
     def action_first_step(self) -> None:
-        self.t = 0
+        self._apply(self._synced().first_step())
 
     def action_last_step(self) -> None:
-        self.t = self.trace.steps - 1
+        self._apply(self._synced().last_step())
 
     def action_unit(self, delta: int) -> None:
-        self.unit += delta
+        self._apply(self._synced().unit(delta))
 
     def action_layer(self, delta: int) -> None:
-        self.layer_index += delta
+        self._apply(self._synced().layer(delta))
 
     def switch_layer(self, k: int) -> None:
-        self.layer_index = k
+        self._apply(self._synced().switch_layer(k))
 
     def action_goto(self) -> None:
         def go(step: int | None) -> None:
             if step is not None:
-                self.t = step
+                self._apply(self._synced().goto(step))
 
         from .dialogs import GoToStepScreen
 
@@ -624,11 +605,7 @@ class DebuggerScreen(Screen[None]):
     def _hits(self) -> HitCache:
         """Where each condition holds, per layer, for the trace on screen
         (built on first use, and again for a new trace)."""
-        if self._hit_cache is None or self._hit_cache.trace is not self.trace:
-            from ..debug.breakpoints import HitCache
-
-            self._hit_cache = HitCache(self.trace)
-        return self._hit_cache
+        return self._synced().hits
 
     def _update_breakpoints(self) -> None:
         """Hit counts and timeline marks for the current layer, from the
@@ -651,24 +628,16 @@ class DebuggerScreen(Screen[None]):
     def check_condition(self, text: str) -> Condition:
         """Parse ``text`` and fit it to the layer on screen; raises
         ``ConditionError`` (with its column) when either fails."""
-        from ..debug.conditions import Condition
-
-        condition = Condition.parse(text)
-        condition.check(self.trace, self._layer_k())
-        return condition
+        return self._synced().check_condition(text)
 
     def add_breakpoint(self, condition: Condition) -> None:
-        if any(bp.condition == condition for bp in self.breakpoints):
-            self.note = StatusNote(f"already a breakpoint: {condition.source}", "warning",
-                                   t=self.t, layer=self.layer_index)
+        session = self._synced()
+        note = session.add_breakpoint(condition)
+        if session.breakpoints is self.breakpoints:  # already there
+            self.note = note
             return
-        from ..debug.breakpoints import Breakpoint
-
-        self.breakpoints = (*self.breakpoints, Breakpoint(condition))
-        k = self._layer_k()
-        n = self._hits.count(condition, k) or 0
-        self.note = StatusNote(f"breakpoint {condition.source}: {n} hit{'' if n == 1 else 's'} on layer {k}",
-                               t=self.t, layer=k)
+        self.breakpoints = session.breakpoints
+        self.note = note
         self.bottom = "breakpoints"
 
     def action_add_breakpoint(self) -> None:
@@ -684,27 +653,7 @@ class DebuggerScreen(Screen[None]):
     def _stop_note(self, breakpoints: tuple[Breakpoint, ...] | list[Breakpoint], backwards: bool) -> None:
         """Go to the next (previous) stop of ``breakpoints`` and say why, or
         say that there is none that way (no wrap-around)."""
-        k = self._layer_k()
-        stop = self._hits.stop(breakpoints, k, self.t, backwards)
-        if stop is None:
-            hits = self._hits.any(breakpoints, k)
-            if not hits.any():
-                why = f"no enabled breakpoint holds on layer {k}"
-            else:
-                # The hit nearest the end it ran into, for orientation.
-                from ..debug.conditions import next_hit
-
-                end = next_hit(hits, -1) if backwards else next_hit(hits, len(hits), backwards=True)
-                which = "first" if backwards else "last"
-                why = f"no {'earlier' if backwards else 'later'} hit: " + (
-                    f"this is the {which}" if end == self.t else f"the {which} is at t = {end}")
-            self.note = StatusNote(why, "warning", t=self.t, layer=k)
-            return
-        self.t = stop.step
-        bp = breakpoints[stop.index]
-        also = f" · {stop.also} more hold here" if stop.also else ""
-        self.note = StatusNote(f"stopped: {bp.source} (hit {stop.hit} of {stop.hits}){also}",
-                               t=stop.step, layer=k)
+        self._apply(self._synced().resume(backwards, tuple(breakpoints)))
 
     def action_resume(self, backwards: bool = False) -> None:
         self._stop_note(self.breakpoints, backwards)
@@ -832,51 +781,12 @@ class DebuggerScreen(Screen[None]):
 
     # -- search and watches -----------------------------------------------------------
 
-    def _matches(self) -> Any:
-        """The steps of the current layer matching the search (cached per
-        layer: a reversed layer reads the tokens the other way)."""
-        k = self._layer_k()
-        found = self._search_hits.get(k)
-        if found is None and self._search is not None:
-            from ..debug.breakpoints import token_matches
-
-            found = self._search_hits[k] = token_matches(self.trace, self._search, k)
-        return found
-
-    def _match_note(self, matches: Any, step: int) -> None:
-        k = self._layer_k()
-        nth = int(matches[: step + 1].sum())
-        token = self.trace.token(self.trace.layers[k].position(step))
-        self.note = StatusNote(f"search {self._search!r}: match {nth} of {int(matches.sum())}, "
-                               f"token {token!r}", t=step, layer=k)
-
     def search(self, query: str) -> None:
         """Search the tokens for ``query`` and go to the first match at or
         after the current step."""
-        from ..debug.breakpoints import SearchError, token_matches
-        from ..debug.conditions import next_hit
-
-        k = self._layer_k()
-        try:
-            matches = token_matches(self.trace, query, k)
-        except SearchError as e:
-            self.note = StatusNote(f"search: {e}", "error", t=self.t, layer=k)
-            return
-        self._search_hits = {k: matches}
-        if not matches.any():
-            self._search = None
-            self._refresh_keys()
-            self.note = StatusNote(f"search {query!r}: no token matches", "warning", t=self.t, layer=k)
-            return
-        self._search = query
+        move = self._synced().search_tokens(query)
         self._refresh_keys()
-        step = self.t if matches[self.t] else next_hit(matches, self.t)
-        if step is None:
-            self.note = StatusNote(f"search {query!r}: no match at or after t = {self.t} "
-                                   f"(N goes back)", "warning", t=self.t, layer=k)
-            return
-        self.t = step
-        self._match_note(matches, step)
+        self._apply(move)
 
     def action_search(self) -> None:
         def searched(query: str | None) -> None:
@@ -888,30 +798,15 @@ class DebuggerScreen(Screen[None]):
         self.app.push_screen(SearchScreen(self._search or ""), searched)
 
     def action_search_step(self, backwards: bool = False) -> None:
-        matches = self._matches()
-        if matches is None:
-            return
-        from ..debug.conditions import next_hit
-
-        step = next_hit(matches, self.t, backwards)
-        if step is None:
-            k = self._layer_k()
-            self.note = StatusNote(f"search {self._search!r}: no {'earlier' if backwards else 'later'} match",
-                                   "warning", t=self.t, layer=k)
-            return
-        self.t = step
-        self._match_note(matches, step)
+        self._apply(self._synced().search_step(backwards))
 
     def action_watch(self) -> None:
-        k = self._layer_k()
-        key = (k, self.unit)
-        if key in self.watches:
-            self.watches = tuple(w for w in self.watches if w != key)
-            self.note = StatusNote(f"unit {self.unit} of layer {k} no longer watched", t=self.t, layer=k)
-            return
-        self.watches = (*self.watches, key)
-        self.note = StatusNote(f"watching unit {self.unit} of layer {k}", t=self.t, layer=k)
-        if self.bottom == "explain":
+        session = self._synced()
+        note = session.watch()
+        added = len(session.watches) > len(self.watches)
+        self.watches = session.watches
+        self.note = note
+        if added and self.bottom == "explain":
             self.bottom = "watches"
 
     def on_watch_action(self, message: WatchAction) -> None:
@@ -925,25 +820,10 @@ class DebuggerScreen(Screen[None]):
     # -- comparing two runs -----------------------------------------------------------
 
     def action_cycle_run(self) -> None:
-        order = runs.RUNS
-        self.run = order[(order.index(self.run) + 1) % len(order)] if self.run in order else order[0]
+        self._apply(self._synced().cycle_run())
 
     def action_first_divergence(self) -> None:
-        report = self._diff_report
-        if report is None or report.first is None:
-            return
-        d = report.first
-        self.layer_index = d.layer
-        self.t = d.step
-        if d.vector != "x":  # x is indexed by input, not by unit
-            self.unit = d.unit
-        if self.run == "a":
-            self.run = "delta"
-        def num(v: float) -> str:
-            return f"{v:.6g}" if draw.is_finite(v) else draw.fmt(v)
-
-        self.note = StatusNote(f"first divergence: {d.vector}[{d.unit}] A {num(d.a)}, B {num(d.b)}",
-                               "warning", t=d.step, layer=d.layer)
+        self._apply(self._synced().first_divergence())
 
     def action_show(self, view: str) -> None:
         """Give the slot under the panes to ``view`` and focus it."""

@@ -8,7 +8,8 @@ breakpoint, ``]`` on a one-layer trace).
 
 So a node whose keys can be refused (the debugger screen, the explain pane)
 decides in one method, ``why_not(action, parameters)``: a ``Refusal`` with
-the reason, or None when the key can act. Its ``check_action`` is
+the reason, or None when the key can act (the screen asks its session,
+``debug.session.DebugSession.why_not``, for every move). Its ``check_action`` is
 ``action_state(self.why_not(...))``, so the footer dims exactly the keys that
 would be refused; and the app, before it runs a key's action, asks the same
 method and puts the reason in the status line instead (``refusal_for``,
@@ -17,21 +18,13 @@ method and puts the reason in the status line instead (``refusal_for``,
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from textual.actions import parse as parse_action
 
+from ..debug.session import Refusal
 
-@dataclass(frozen=True)
-class Refusal:
-    """Why a key cannot act now, in a few words for the status line
-    ("already at the last step"). ``hidden``: the key can never act on
-    this trace (``[`` with one layer, ``d`` without a second run), so the
-    footer leaves it out rather than dims it; a press still says why."""
-
-    reason: str
-    hidden: bool = False
+__all__ = ["Refusal", "Refuses", "action_state", "refusal_for"]
 
 
 def action_state(refusal: Refusal | None) -> bool | None:

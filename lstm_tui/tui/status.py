@@ -21,7 +21,6 @@ are then those of the run the panes show: B's in run B).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
 from textual.content import Content
 from textual.reactive import reactive
@@ -29,6 +28,7 @@ from textual.widget import Widget
 
 from ..core import numeric
 from ..core.trace import Layer, Trace
+from ..debug.session import Note
 from . import draw
 
 
@@ -65,16 +65,9 @@ def layer_label(k: int, layer: Layer, compact: bool = False) -> str:
     return f"layer {k} ({name}, {layer.units} units{rev})"
 
 
-@dataclass(frozen=True)
-class StatusNote:
-    """A line for the status bar about the step the debugger stands at:
-    ``severity`` is "info", "warning" or "error"; the screen drops the note
-    when the user moves away from (``t``, ``layer``)."""
-
-    text: str
-    severity: str = "info"
-    t: int | None = None
-    layer: int | None = None
+#: A line for the status bar about the step the debugger stands at (the
+#: session's moves return them).
+StatusNote = Note
 
 
 NOTE_STYLES = {"info": "bold", "warning": "bold $warning", "error": "bold $error"}

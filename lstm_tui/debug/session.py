@@ -1,0 +1,394 @@
+"""A debugging session without a screen: where the debugger stands, and the moves.
+
+``View`` is the one value of what is shown: the trace, the other run of a
+comparison (or None), which run the panes show ("a", "b" or "delta": B − A),
+the layer, the step ``t`` and the selected unit. It is frozen and clamped once,
+by its constructor: the layer into the trace's layers, ``t`` into the steps
+of the layer shown, the unit into that layer's units, and the run to "a" when
+there is no other run. A view can never hold one trace with another trace's
+step, so whatever receives one need not clamp it again.
+
+``DebugSession`` holds the position (a ``View``), the breakpoints, the
+watched units, the token search and the diff report of a comparison. Its
+moves (step, first/last step, unit, layer, go to, continue forwards and
+backwards, search, first divergence, cycle the run, watch) set the new view
+and return it with what the status line says about it (a ``Note``, or None).
+``why_not`` is the one answer to whether a key's action can act now, and if
+not why: the screen's ``check_action`` (dimmed keys in the footer) and the
+status line's reason for a key pressed anyway both ask it.
+
+This module imports only the standard library, NumPy and the core; what
+only breakpoints and searches need is imported on first use, so that
+opening the debugger does not pay for the condition parser.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+from ..core.trace import Trace
+
+if TYPE_CHECKING:
+    from .breakpoints import Breakpoint, HitCache
+    from .conditions import Condition
+    from .diff import DiffReport
+
+#: The runs a comparison can show, in the order ``cycle_run`` goes through them.
+RUNS = ("delta", "a", "b")
+
+
+def _clamp(value: int, lo: int, hi: int) -> int:
+    return max(lo, min(value, hi))
+
+
+@dataclass(frozen=True)
+class View:
+    """What is shown: ``trace`` (run A), ``other`` (run B, or None), which
+    ``run`` the panes show, ``layer``, step ``t`` and ``unit``. Clamped on
+    construction (``replace`` clamps again), so every field is in range for
+    the trace it comes with."""
+
+    trace: Trace
+    other: Trace | None = None
+    run: str = "a"
+    layer: int = 0
+    t: int = 0
+    unit: int = 0
+
+    def __post_init__(self) -> None:
+        layers = self.trace.layers
+        layer = _clamp(int(self.layer), 0, len(layers) - 1)
+        shown = layers[layer]
+        set_ = object.__setattr__  # frozen: the clamp is the constructor's own
+        set_(self, "layer", layer)
+        set_(self, "t", _clamp(int(self.t), 0, max(shown.steps, 1) - 1))
+        set_(self, "unit", _clamp(int(self.unit), 0, max(shown.units, 1) - 1))
+        if self.other is None or self.run not in RUNS:
+            set_(self, "run", "a")
+
+    def moved(self, **changes: Any) -> View:
+        """This view with ``changes`` (clamped)."""
+        return replace(self, **changes)
+
+    @property
+    def last_t(self) -> int:
+        """The last step of the layer shown."""
+        return self.trace.layers[self.layer].steps - 1
+
+
+@dataclass(frozen=True)
+class Note:
+    """A line for the status bar about the step the debugger stands at:
+    ``severity`` is "info", "warning" or "error"; the screen drops the note
+    when the user moves away from (``t``, ``layer``)."""
+
+    text: str
+    severity: str = "info"
+    t: int | None = None
+    layer: int | None = None
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a key cannot act now, in a few words for the status line
+    ("already at the last step"). ``hidden``: the key can never act on
+    this trace (``[`` with one layer, ``d`` without a second run), so the
+    footer leaves it out rather than dims it; a press still says why."""
+
+    reason: str
+    hidden: bool = False
+
+
+@dataclass(frozen=True)
+class Move:
+    """A move's result: the view the session now stands at, and what the
+    status line says about it (None: nothing; the old note goes if it was
+    about another step)."""
+
+    view: View
+    note: Note | None = None
+
+
+@dataclass
+class DebugSession:
+    """The state of one debugging session and the moves that change it."""
+
+    view: View
+    #: The breakpoints, in the order added.
+    breakpoints: tuple[Breakpoint, ...] = ()
+    #: (layer, unit) of every pinned unit.
+    watches: tuple[tuple[int, int], ...] = ()
+    #: The last token search that matched, or None.
+    search: str | None = None
+    #: The comparison's report (None: no second run, or still comparing).
+    diff_report: DiffReport | None = None
+    _search_hits: dict[int, Any] = field(default_factory=dict, repr=False)
+    _hit_cache: HitCache | None = field(default=None, repr=False)
+
+    @classmethod
+    def start(cls, trace: Trace, other: Trace | None = None) -> DebugSession:
+        """A session at the first step of ``trace``; B − A shown when there
+        is a second run."""
+        return cls(View(trace, other, "delta" if other is not None else "a"))
+
+    def forget_trace(self) -> None:
+        """Another trace is opened: the search, its matches and the diff
+        report were about the last one (breakpoints and watches stay)."""
+        self.search = None
+        self._search_hits = {}
+        self.diff_report = None
+
+    # -- the one answer to "can this key act now?" ---------------------------------
+
+    def why_not(self, action: str, parameters: tuple[object, ...] = ()) -> Refusal | None:
+        """Why the key bound to ``action`` (with ``parameters``) cannot act
+        now, or None when it can (or when the action is not the session's)."""
+        view = self.view
+        trace = view.trace
+        last_t = trace.steps - 1
+        delta = parameters[0] if parameters and isinstance(parameters[0], int) else 0
+        if action in ("step", "first_step", "last_step"):
+            back = delta < 0 or action == "first_step"
+            if back and view.t <= 0:
+                return Refusal("already at the first step (t = 0)")
+            if not back and view.t >= last_t:
+                return Refusal(f"already at the last step (t = {last_t})")
+        elif action == "goto":
+            if last_t <= 0:
+                return Refusal("only one step in this trace")
+        elif action == "unit":
+            units = trace.layers[view.layer].units
+            if units == 1:
+                return Refusal("this layer has one unit")
+            if delta < 0 and view.unit <= 0:
+                return Refusal("already at the first unit (0)")
+            if delta > 0 and view.unit >= units - 1:
+                return Refusal(f"already at the last unit ({units - 1})")
+        elif action == "layer":
+            layers = len(trace.layers)
+            if layers == 1:
+                # Hidden, not dimmed: the footer has no room for a key that can never act.
+                return Refusal("only one layer in this trace", hidden=True)
+            if delta < 0 and view.layer <= 0:
+                return Refusal("already at the first layer (0)")
+            if delta > 0 and view.layer >= layers - 1:
+                return Refusal(f"already at the last layer ({layers - 1})")
+        elif action == "resume":
+            if not self.breakpoints:
+                return Refusal("no breakpoints: press b to add one")
+            if not any(bp.enabled for bp in self.breakpoints):
+                return Refusal("no breakpoint enabled (B lists them)")
+        elif action == "search":
+            if trace.tokens is None:
+                return Refusal("this trace has no tokens to search")
+        elif action == "search_step":
+            if trace.tokens is None:
+                return Refusal("this trace has no tokens to search")
+            if self.search is None:
+                return Refusal("no search yet: / searches the tokens")
+        elif action in ("cycle_run", "first_divergence"):
+            if view.other is None:
+                return Refusal("no second run (lstm-tui view A --diff B)", hidden=True)
+            if action == "first_divergence":
+                report = self.diff_report
+                if report is None:
+                    return Refusal("still comparing the two runs")
+                if report.first is None:
+                    return Refusal("no divergence between the two runs")
+        return None
+
+    # -- moves ---------------------------------------------------------------------
+
+    def _go(self, note: Note | None = None, **changes: Any) -> Move:
+        self.view = self.view.moved(**changes)
+        return Move(self.view, note)
+
+    def step(self, delta: int) -> Move:
+        """``delta`` steps on (back when negative), clamped."""
+        return self._go(t=self.view.t + delta)
+
+    def first_step(self) -> Move:
+        return self._go(t=0)
+
+    def last_step(self) -> Move:
+        return self._go(t=self.view.last_t)
+
+    def goto(self, t: int) -> Move:
+        return self._go(t=t)
+
+    def unit(self, delta: int) -> Move:
+        """The unit ``delta`` rows down (up when negative), clamped."""
+        return self._go(unit=self.view.unit + delta)
+
+    def layer(self, delta: int) -> Move:
+        """The layer ``delta`` on; the unit is clamped into its width."""
+        return self._go(layer=self.view.layer + delta)
+
+    def switch_layer(self, k: int) -> Move:
+        return self._go(layer=k)
+
+    # -- breakpoints -----------------------------------------------------------------
+
+    @property
+    def hits(self) -> HitCache:
+        """Where each condition holds, per layer, for the trace shown (built
+        on first use, and again for a new trace)."""
+        if self._hit_cache is None or self._hit_cache.trace is not self.view.trace:
+            from .breakpoints import HitCache
+
+            self._hit_cache = HitCache(self.view.trace)
+        return self._hit_cache
+
+    def check_condition(self, text: str) -> Condition:
+        """Parse ``text`` and fit it to the layer shown; raises
+        ``ConditionError`` (with its column) when either fails."""
+        from .conditions import Condition
+
+        condition = Condition.parse(text)
+        condition.check(self.view.trace, self.view.layer)
+        return condition
+
+    def add_breakpoint(self, condition: Condition) -> Note:
+        """Add a breakpoint on ``condition`` (not twice) and say how often it
+        holds on the layer shown."""
+        view = self.view
+        if any(bp.condition == condition for bp in self.breakpoints):
+            return Note(f"already a breakpoint: {condition.source}", "warning", t=view.t, layer=view.layer)
+        from .breakpoints import Breakpoint
+
+        self.breakpoints = (*self.breakpoints, Breakpoint(condition))
+        k = view.layer
+        n = self.hits.count(condition, k) or 0
+        return Note(f"breakpoint {condition.source}: {n} hit{'' if n == 1 else 's'} on layer {k}",
+                    t=view.t, layer=k)
+
+    def resume(self, backwards: bool = False, breakpoints: tuple[Breakpoint, ...] | None = None) -> Move:
+        """Continue to the next (previous) step where an enabled breakpoint
+        of ``breakpoints`` (default: the session's) holds and say which, or
+        stay and say that there is none that way (no wrap-around)."""
+        bps = self.breakpoints if breakpoints is None else breakpoints
+        view = self.view
+        k = view.layer
+        stop = self.hits.stop(bps, k, view.t, backwards)
+        if stop is None:
+            hits = self.hits.any(bps, k)
+            if not hits.any():
+                why = f"no enabled breakpoint holds on layer {k}"
+            else:
+                # The hit nearest the end it ran into, for orientation.
+                from .conditions import next_hit
+
+                end = next_hit(hits, -1) if backwards else next_hit(hits, len(hits), backwards=True)
+                which = "first" if backwards else "last"
+                why = f"no {'earlier' if backwards else 'later'} hit: " + (
+                    f"this is the {which}" if end == view.t else f"the {which} is at t = {end}")
+            return Move(view, Note(why, "warning", t=view.t, layer=k))
+        bp = bps[stop.index]
+        also = f" · {stop.also} more hold here" if stop.also else ""
+        return self._go(Note(f"stopped: {bp.source} (hit {stop.hit} of {stop.hits}){also}",
+                             t=stop.step, layer=k), t=stop.step)
+
+    # -- search ------------------------------------------------------------------------
+
+    def matches(self) -> Any:
+        """The steps of the layer shown matching the search (cached per
+        layer: a reversed layer reads the tokens the other way), or None."""
+        k = self.view.layer
+        found = self._search_hits.get(k)
+        if found is None and self.search is not None:
+            from .breakpoints import token_matches
+
+            found = self._search_hits[k] = token_matches(self.view.trace, self.search, k)
+        return found
+
+    def _match_note(self, matches: Any, step: int) -> Note:
+        trace, k = self.view.trace, self.view.layer
+        nth = int(matches[: step + 1].sum())
+        token = trace.token(trace.layers[k].position(step))
+        return Note(f"search {self.search!r}: match {nth} of {int(matches.sum())}, token {token!r}",
+                    t=step, layer=k)
+
+    def search_tokens(self, query: str) -> Move:
+        """Search the tokens for ``query`` and go to the first match at or
+        after the current step."""
+        from .breakpoints import SearchError, token_matches
+        from .conditions import next_hit
+
+        view = self.view
+        k = view.layer
+        try:
+            matches = token_matches(view.trace, query, k)
+        except SearchError as e:
+            return Move(view, Note(f"search: {e}", "error", t=view.t, layer=k))
+        self._search_hits = {k: matches}
+        if not matches.any():
+            self.search = None
+            return Move(view, Note(f"search {query!r}: no token matches", "warning", t=view.t, layer=k))
+        self.search = query
+        step = view.t if matches[view.t] else next_hit(matches, view.t)
+        if step is None:
+            return Move(view, Note(f"search {query!r}: no match at or after t = {view.t} (N goes back)",
+                                   "warning", t=view.t, layer=k))
+        self._go(t=step)
+        return Move(self.view, self._match_note(matches, step))
+
+    def search_step(self, backwards: bool = False) -> Move:
+        """The next (previous) match of the search."""
+        view = self.view
+        matches = self.matches()
+        if matches is None:
+            return Move(view)
+        from .conditions import next_hit
+
+        step = next_hit(matches, view.t, backwards)
+        if step is None:
+            return Move(view, Note(f"search {self.search!r}: no {'earlier' if backwards else 'later'} match",
+                                   "warning", t=view.t, layer=view.layer))
+        self._go(t=step)
+        return Move(self.view, self._match_note(matches, step))
+
+    # -- watches -------------------------------------------------------------------------
+
+    def watch(self) -> Note:
+        """Pin the selected unit to the watch list, or unpin it."""
+        view = self.view
+        k, unit = view.layer, view.unit
+        if (k, unit) in self.watches:
+            self.watches = tuple(w for w in self.watches if w != (k, unit))
+            return Note(f"unit {unit} of layer {k} no longer watched", t=view.t, layer=k)
+        self.watches = (*self.watches, (k, unit))
+        return Note(f"watching unit {unit} of layer {k}", t=view.t, layer=k)
+
+    # -- comparing two runs -------------------------------------------------------------
+
+    def cycle_run(self) -> Move:
+        """Show the next of B − A, A, B."""
+        run = self.view.run
+        return self._go(run=RUNS[(RUNS.index(run) + 1) % len(RUNS)] if run in RUNS else RUNS[0])
+
+    def first_divergence(self) -> Move:
+        """Go to where the two runs first part, showing B − A (unless B is
+        shown), and say which value parts."""
+        report = self.diff_report
+        if report is None or report.first is None:
+            return Move(self.view)
+        d = report.first
+        changes: dict[str, Any] = {"layer": d.layer, "t": d.step}
+        if d.vector != "x":  # x is indexed by input, not by unit
+            changes["unit"] = d.unit
+        if self.view.run == "a":
+            changes["run"] = "delta"
+        return self._go(Note(f"first divergence: {d.vector}[{d.unit}] A {_num(d.a)}, B {_num(d.b)}",
+                             "warning", t=d.step, layer=d.layer), **changes)
+
+
+def _num(v: float) -> str:
+    """A value of a divergence: 6 significant digits, or NaN/±Inf spelled out."""
+    v = float(v)
+    if math.isnan(v):
+        return "NaN"
+    if math.isinf(v):
+        return "+Inf" if v > 0 else "-Inf"
+    return f"{v:.6g}"
