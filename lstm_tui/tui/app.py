@@ -193,44 +193,59 @@ class DebuggerScreen(Screen[None]):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (WIDE, "-wide")]
     VERTICAL_BREAKPOINTS = [(0, "-tiny"), (SHORT, "-short"), (TALL, "-tall")]
 
-    BINDINGS = [
-        Binding("left,h", "step(-1)", "Step back", id="step_back", group=STEP),
-        Binding("right,l", "step(1)", "Step forward", id="step_forward", group=STEP),
-        Binding("home", "first_step", "First step", id="first_step", show=False),
-        Binding("end", "last_step", "Last step", id="last_step", show=False),
-        Binding("pageup", "step(-10)", "Back 10 steps", id="page_back", show=False),
-        Binding("pagedown", "step(10)", "Forward 10 steps", id="page_forward", show=False),
-        Binding("up,k", "unit(-1)", "Previous unit", id="unit_up", group=UNIT),
-        Binding("down,j", "unit(1)", "Next unit", id="unit_down", group=UNIT),
-        Binding("left_square_bracket", "layer(-1)", "Previous layer", id="layer_prev", group=LAYER),
-        Binding("right_square_bracket", "layer(1)", "Next layer", id="layer_next", group=LAYER),
-        # Footer words are short, as in DESIGN §4 ("b break  c continue"), so
-        # that every key of the debugger fits 80 columns; the tooltip is the
-        # long description, which help and the palette show.
-        Binding("b", "add_breakpoint", "Break", id="add_breakpoint", tooltip="Add a breakpoint condition"),
-        Binding("c", "resume(False)", "Continue to next hit", id="continue", group=CONTINUE),
-        Binding("C", "resume(True)", "Continue back to previous hit", id="continue_back", group=CONTINUE),
-        Binding("d", "cycle_run", "Show A, B or B−A", id="cycle_run", group=DIFF),
-        Binding("D", "first_divergence", "Go to first divergence", id="first_divergence", group=DIFF),
-        Binding("g", "goto", "Go to step", id="goto", show=False),
-        Binding("slash", "search", "Search tokens", id="search", show=False),
-        Binding("n", "search_step(False)", "Next match", id="search_next", show=False),
-        Binding("N", "search_step(True)", "Previous match", id="search_previous", show=False),
-        Binding("w", "watch", "Watch / unwatch unit", id="watch", show=False),
-        Binding("E", "show('explain')", "Show explain pane", id="show_explain", show=False),
-        Binding("B", "show('breakpoints')", "Show breakpoints", id="show_breakpoints", show=False),
-        Binding("H", "show('health')", "Show health findings", id="show_health", show=False),
-        Binding("W", "show('watches')", "Show watches", id="show_watches", show=False),
-        Binding("tab", "app.focus_next", "Next pane", id="next_pane", show=False),
-        Binding("shift+tab", "app.focus_previous", "Previous pane", id="previous_pane", show=False),
-        Binding("z", "zoom", "Zoom pane", id="zoom", show=False,
-                tooltip="Zoom the focused pane, or back (Esc too)"),
-        Binding("m", "focus_model", "Model panel", id="focus_model", show=False),
-        Binding("o", "open_trace", "Open trace file", id="open_trace", show=False),
-        Binding("ctrl+t", "toggle_theme", "Toggle theme", id="toggle_theme", show=False),
-        Binding("ctrl+s", "save_screenshot", "Save screenshot", id="save_screenshot", show=False),
-        Binding("question_mark", "help", "Help", id="help"),
-    ]
+    #: The screen's keys in the help screen's sections (``help``), each
+    #: section in the order its keys are listed; ``BINDINGS`` is all of them.
+    BINDING_SECTIONS: dict[str, list[Binding]] = {
+        "Stepping": [
+            Binding("left,h", "step(-1)", "Step back", id="step_back", group=STEP),
+            Binding("right,l", "step(1)", "Step forward", id="step_forward", group=STEP),
+            Binding("home", "first_step", "First step", id="first_step", show=False),
+            Binding("end", "last_step", "Last step", id="last_step", show=False),
+            Binding("pageup", "step(-10)", "Back 10 steps", id="page_back", show=False),
+            Binding("pagedown", "step(10)", "Forward 10 steps", id="page_forward", show=False),
+            Binding("g", "goto", "Go to step", id="goto", show=False),
+        ],
+        "Units and layers": [
+            Binding("up,k", "unit(-1)", "Previous unit", id="unit_up", group=UNIT),
+            Binding("down,j", "unit(1)", "Next unit", id="unit_down", group=UNIT),
+            Binding("left_square_bracket", "layer(-1)", "Previous layer", id="layer_prev", group=LAYER),
+            Binding("right_square_bracket", "layer(1)", "Next layer", id="layer_next", group=LAYER),
+        ],
+        "Debugging": [
+            # Footer words are short, as in DESIGN §4 ("b break  c continue"), so
+            # that every key of the debugger fits 80 columns; the tooltip is the
+            # long description, which help and the palette show.
+            Binding("b", "add_breakpoint", "Break", id="add_breakpoint", tooltip="Add a breakpoint condition"),
+            Binding("c", "resume(False)", "Continue to next hit", id="continue", group=CONTINUE),
+            Binding("C", "resume(True)", "Continue back to previous hit", id="continue_back", group=CONTINUE),
+            Binding("d", "cycle_run", "Show A, B or B−A", id="cycle_run", group=DIFF),
+            Binding("D", "first_divergence", "Go to first divergence", id="first_divergence", group=DIFF),
+            Binding("slash", "search", "Search tokens", id="search", show=False),
+            Binding("n", "search_step(False)", "Next match", id="search_next", show=False),
+            Binding("N", "search_step(True)", "Previous match", id="search_previous", show=False),
+            Binding("w", "watch", "Watch / unwatch unit", id="watch", show=False),
+        ],
+        "Panes": [
+            Binding("E", "show('explain')", "Show explain pane", id="show_explain", show=False),
+            Binding("B", "show('breakpoints')", "Show breakpoints", id="show_breakpoints", show=False),
+            Binding("H", "show('health')", "Show health findings", id="show_health", show=False),
+            Binding("W", "show('watches')", "Show watches", id="show_watches", show=False),
+            Binding("tab", "app.focus_next", "Next pane", id="next_pane", show=False),
+            Binding("shift+tab", "app.focus_previous", "Previous pane", id="previous_pane", show=False),
+            Binding("z", "zoom", "Zoom pane", id="zoom", show=False,
+                    tooltip="Zoom the focused pane, or back (Esc too)"),
+        ],
+        "Model panel": [
+            Binding("m", "focus_model", "Model panel", id="focus_model", show=False),
+        ],
+        "App": [
+            Binding("o", "open_trace", "Open trace file", id="open_trace", show=False),
+            Binding("ctrl+t", "toggle_theme", "Toggle theme", id="toggle_theme", show=False),
+            Binding("ctrl+s", "save_screenshot", "Save screenshot", id="save_screenshot", show=False),
+            Binding("question_mark", "help", "Help", id="help"),
+        ],
+    }
+    BINDINGS = [binding for section in BINDING_SECTIONS.values() for binding in section]
 
     # Not reactive(bindings=True): that would rebuild the footer on every
     # step. ``_refresh_keys`` does it only when a key becomes (un)available.
@@ -683,6 +698,8 @@ class DebuggerScreen(Screen[None]):
         (a full pass over every value). ``health=False``: the diff report
         only (the second run changed, the first did not)."""
         trace = self.trace
+        # The last trace's scans, still running, are of no use now.
+        self._cancel_scans(*(("health", "diff") if health else ("diff",)))
         if health:
             self.findings = None
             self.alarm = ""  # the last trace's; this one's comes with its scan
@@ -710,24 +727,41 @@ class DebuggerScreen(Screen[None]):
                 self._diff_report = diff_traces(trace, self.other)
                 self._refresh_keys()
 
-    @work(thread=True, exit_on_error=False, description="Scanning the trace")
-    def run_scan(self, kind: str, trace: Trace, other: Trace | None) -> None:
+    def run_scan(self, kind: str, trace: Trace, other: Trace | None) -> Worker[None]:
+        """The health scan (``kind`` "health") or the diff report ("diff") of
+        a large trace, in a thread worker. One of each kind at a time (a new
+        one cancels the last: exclusive in its group), cancelled when another
+        trace opens (``_cancel_scans``); a cancelled scan, or one whose file
+        changed, stops at its next block without a result."""
+        return self.run_worker(partial(self._scan, kind, trace, other), name="run_scan",
+                               group=f"scan-{kind}", description="Scanning the trace", thread=True,
+                               exclusive=True, exit_on_error=False)
+
+    def _scan(self, kind: str, trace: Trace, other: Trace | None) -> None:
         from ..debug.diff import diff as diff_traces
         from ..debug.health import scan as health_scan
 
         # A trace whose file changed is not read (the screen is letting go
-        # of it). The scan itself reads on without looking again: the core's
-        # scans take no check between their blocks.
+        # of it); the scans look again between their blocks.
+        check = _scan_check(trace, other)
         try:
-            _scan_check(trace, other)()
+            check()
+            if kind == "health":
+                result: object = health_scan(trace, check=check)
+            else:
+                assert other is not None
+                result = diff_traces(trace, other, check=check)
         except _Stop:
             return
-        if kind == "health":
-            result: object = health_scan(trace)
-        else:
-            assert other is not None
-            result = diff_traces(trace, other)
         self.post_message(ScanReady(kind, trace, result))
+
+    def _cancel_scans(self, *kinds: str) -> None:
+        """Cancel the scan workers of ``kinds`` (their results are for a
+        trace no longer shown)."""
+        groups = {f"scan-{kind}" for kind in kinds}
+        for worker in list(self.workers):
+            if worker.node is self and worker.group in groups:
+                worker.cancel()
 
     @work(thread=True, exit_on_error=False, group="scales", description="Sizing the bars")
     def run_scales(self, trace: Trace, other: Trace | None) -> None:
@@ -1139,6 +1173,8 @@ class LstmTuiApp(App[None]):
 
     CSS_PATH = "app.tcss"
     TITLE = "lstm-tui"
+    #: The help screen's section of the app's keys (``help``).
+    BINDING_GROUP_TITLE = "App"
     COMMANDS = App.COMMANDS | {DebuggerCommands}
     BINDINGS = [
         Binding("q", "quit", "Quit", id="quit"),

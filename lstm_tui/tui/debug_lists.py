@@ -55,9 +55,15 @@ def _title(name: str, detail: str = "", hint: str = "") -> Content:
     return Content.assemble(*parts)
 
 
+#: The help screen's section of the lists' keys.
+LISTS_TITLE = "Breakpoints, health and watches panes"
+
+
 class _DebugList(OptionList, inherit_bindings=False):
     """An option list without OptionList's Home/End/PgUp/PgDn: those step
     through the trace here, as everywhere on the debugger screen."""
+
+    BINDING_GROUP_TITLE = LISTS_TITLE
 
     BINDINGS = [
         Binding("up,k", "cursor_up", "Previous item", id="list_up", show=False),
@@ -237,6 +243,8 @@ class WatchList(RedrawOnChange, DataTable, inherit_bindings=False):
 
     x is left out: it is the layer's input, indexed by input, not by unit.
     In a comparison the values are those of the run the panes show."""
+
+    BINDING_GROUP_TITLE = LISTS_TITLE
 
     BINDINGS = [
         Binding("up,k", "cursor_up", "Previous item", id="list_up", show=False),

@@ -348,6 +348,7 @@ class ExplainPane(RedrawOnChange, VerticalScroll, can_focus=True, inherit_bindin
     """
 
     ALLOW_MAXIMIZE = True
+    BINDING_GROUP_TITLE = "Explain pane"
 
     BINDINGS = [
         Binding("up,k", "scroll_lines(-1)", "Scroll explain up", id="explain_up", group=SCROLL),

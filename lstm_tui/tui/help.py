@@ -3,7 +3,8 @@
 Nothing here lists keys by hand. The rows come from the live bindings maps
 of the debugger screen, the model panel and the app, so a key rebound with
 ``App.set_keymap`` shows its new key here, in the footer and in the command
-palette alike.
+palette alike; their sections come from the bindings too (the screen's
+titled groups, each widget's ``BINDING_GROUP_TITLE``).
 """
 
 from __future__ import annotations
@@ -19,32 +20,10 @@ from textual.dom import DOMNode
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-#: Binding id → help section; ids not listed fall under "Other".
-SECTIONS = {
-    "step_back": "Stepping", "step_forward": "Stepping", "first_step": "Stepping",
-    "last_step": "Stepping", "page_back": "Stepping", "page_forward": "Stepping",
-    "goto": "Stepping",
-    "unit_up": "Units and layers", "unit_down": "Units and layers",
-    "layer_prev": "Units and layers", "layer_next": "Units and layers",
-    "next_pane": "Panes", "previous_pane": "Panes", "zoom": "Panes",
-    "show_explain": "Panes", "show_breakpoints": "Panes", "show_health": "Panes",
-    "show_watches": "Panes",
-    "explain_up": "Explain pane", "explain_down": "Explain pane",
-    "add_breakpoint": "Debugging", "continue": "Debugging", "continue_back": "Debugging",
-    "search": "Debugging", "search_next": "Debugging", "search_previous": "Debugging",
-    "watch": "Debugging", "cycle_run": "Debugging", "first_divergence": "Debugging",
-    "list_up": "Breakpoints, health and watches panes",
-    "list_down": "Breakpoints, health and watches panes",
-    "breakpoint_toggle": "Breakpoints, health and watches panes",
-    "breakpoint_delete": "Breakpoints, health and watches panes",
-    "breakpoint_goto": "Breakpoints, health and watches panes",
-    "finding_goto": "Breakpoints, health and watches panes",
-    "watch_goto": "Breakpoints, health and watches panes",
-    "watch_remove": "Breakpoints, health and watches panes",
-    "focus_model": "Model panel", "model_leave": "Model panel",
-    "open_trace": "App", "toggle_theme": "App", "save_screenshot": "App",
-    "help": "App", "command_palette": "App", "quit": "App",
-}
+#: The help screen's sections, in order. Which section a key is in comes
+#: from the bindings themselves (``binding_section``): the titled groups the
+#: debugger screen declares its keys in, and each widget's
+#: ``BINDING_GROUP_TITLE``.
 ORDER = ("Stepping", "Units and layers", "Debugging", "Panes", "Explain pane",
          "Breakpoints, health and watches panes",
          "Model panel", "App", "Other")
@@ -62,6 +41,21 @@ class KeyRow:
     description: str
     section: str
     binding: Binding
+
+
+def binding_section(node: DOMNode, binding: Binding) -> str:
+    """The help section of ``binding`` on ``node``: the titled group the
+    node declares it in (``BINDING_SECTIONS``, title → bindings: the
+    debugger screen's), else the node's ``BINDING_GROUP_TITLE``; "Other"
+    for a key of neither (one Textual binds for every screen)."""
+    sections: dict[str, list[Binding]] | None = getattr(node, "BINDING_SECTIONS", None)
+    if sections is not None:
+        if binding.id:
+            for title, group in sections.items():
+                if any(b.id == binding.id for b in group):
+                    return title
+        return "Other"
+    return node.BINDING_GROUP_TITLE or "Other"
 
 
 def key_rows(nodes: Iterable[DOMNode]) -> list[KeyRow]:
@@ -84,11 +78,7 @@ def key_rows(nodes: Iterable[DOMNode]) -> list[KeyRow]:
                 if display not in rows[ident].keys:
                     rows[ident].keys.append(display)
                 continue
-            section = SECTIONS.get(binding.id or "", "Other")
-            if binding.action in ("quit", "app.quit"):
-                section = "App"
-            if binding.action == "command_palette":
-                section = "App"
+            section = binding_section(node, binding)
             # On this app's bindings (those with an id) a tooltip is the long
             # description; the footer shows the short one. Textual's own
             # tooltips (ctrl+q's) are hover text, not names.

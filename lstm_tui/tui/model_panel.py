@@ -89,6 +89,8 @@ def _error_line(error: BaseException) -> str:
 class ModelPanel(Vertical, can_focus=False):
     """The side panel that queries the next-letter model."""
 
+    BINDING_GROUP_TITLE = "Model panel"
+
     BINDINGS = [
         Binding("escape", "leave", "Back to the panes", id="model_leave"),
     ]

@@ -313,6 +313,49 @@ async def test_a_large_trace_is_scanned_in_a_worker(monkeypatch):
         assert "⚠ NaN" in status(app)
 
 
+async def test_a_new_trace_cancels_the_health_scan_of_the_last(monkeypatch):
+    """The health scan of a large trace runs in an exclusive worker that
+    opening another trace cancels: the old scan stops at its next block,
+    and only the new trace's findings arrive."""
+    import threading
+
+    import lstm_tui.debug.health as health
+
+    monkeypatch.setattr(app_module, "BIG_TRACE", 0)
+    first, second = stops_trace(), nan_trace()
+    started, stopped, never = threading.Event(), threading.Event(), threading.Event()
+    real_scan = health.scan
+
+    def slow_scan(trace, check=None, **kwargs):
+        if trace is first:
+            started.set()
+            try:
+                for _ in range(1000):  # a scan of many blocks: ``check`` between them
+                    check()
+                    never.wait(0.005)
+            except BaseException:
+                stopped.set()
+                raise
+            return []  # never cancelled: the test fails below
+        return real_scan(trace, check=check, **kwargs)
+
+    monkeypatch.setattr(health, "scan", slow_scan)
+    app = make_app(first, load_model=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert started.wait(5)
+        scans = [w for w in app.workers if w.name == "run_scan"]
+        assert [w.group for w in scans] == ["scan-health"]
+        app.debugger.set_trace(second)
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert stopped.is_set()
+        assert scans[0].is_cancelled
+        assert app.debugger.findings and app.debugger.findings[0].kind == "nan"
+        assert "⚠ NaN" in status(app)
+
+
 async def test_a_healthy_trace_has_no_alarm():
     app = make_app(stops_trace(), load_model=False)
     async with app.run_test(size=SIZE) as pilot:
