@@ -48,7 +48,10 @@ class View:
     """What is shown: ``trace`` (run A), ``other`` (run B, or None), which
     ``run`` the panes show, ``layer``, step ``t`` and ``unit``. Clamped on
     construction (``replace`` clamps again), so every field is in range for
-    the trace it comes with."""
+    the trace it comes with. Two views are equal when they hold the same
+    trace objects (a ``Trace`` compares by identity) at the same run,
+    layer, step and unit: a reactive holding a view fires on a real move
+    only."""
 
     trace: Trace
     other: Trace | None = None

@@ -1,10 +1,13 @@
 """The lstm-tui application: the debugger screen, its keys, and ``make_app``.
 
-The debugger screen owns the state — which ``trace``, which layer
+The debugger screen shows one ``view`` (``debug.session.View``): which
+``trace``, the second run and which run is shown, which layer
 (``layer_index``: the name ``layer`` is taken, ``Widget.layer`` is the CSS
-layer Textual composites by), the step ``t`` and the selected ``unit`` — as
-reactives whose validators clamp them into range. Every pane receives them through ``data_bind`` and redraws
-itself; panes never change them directly but post messages (``messages``).
+layer Textual composites by), the step ``t`` and the selected ``unit``, one
+frozen value clamped by its constructor. Every pane receives it whole
+through ``data_bind`` and redraws once per new view (``view``); panes never
+change it but post messages (``messages``). The moves, breakpoints, search,
+watches and the diff report live in a ``DebugSession`` outside Textual.
 
 Every key is a ``Binding`` with a description and an id. The footer, the
 help screen (``help``) and the command palette (``commands``) are all read
@@ -169,10 +172,6 @@ def nan_alarm(findings: tuple[Finding, ...]) -> str:
     return "NaN/Inf" if nan and inf else ("Inf" if inf else "NaN")
 
 
-def _clamp(value: int, lo: int, hi: int) -> int:
-    return max(lo, min(value, hi))
-
-
 def screenshot_name(title: str | None) -> str:
     """``lstm-tui 2025-01-31T12_00_00_123456.svg``: the app's title and the
     time to the microsecond, spelt as Textual spells its screenshots (no
@@ -253,18 +252,13 @@ class DebuggerScreen(Screen[None]):
     # refreshes itself when its copy changes, and a repaint of the screen
     # would redraw every widget on every key press.
 
-    #: The trace being debugged; replaced by opening a file or a live pass.
-    trace: reactive[Trace] = reactive(None, repaint=False)  # type: ignore[arg-type]
-    #: Index of the layer on screen (clamped to the trace's layers).
-    layer_index: reactive[int] = reactive(0, repaint=False)
-    #: The current step, 0 … T-1 (clamped).
-    t: reactive[int] = reactive(0, repaint=False)
-    #: The selected unit of the current layer (clamped).
-    unit: reactive[int] = reactive(0, repaint=False)
-    #: The second run of a comparison (``view A --diff B``), or None.
-    other: reactive[Trace | None] = reactive(None)
-    #: Which run the panes show: "a", "b" or "delta" (B − A).
-    run: reactive[str] = reactive("a")
+    #: What is shown: the trace (replaced by opening a file or a live pass),
+    #: the second run of a comparison (``view A --diff B``) or None, which
+    #: run the panes show ("a", "b" or "delta": B − A), the layer, the step
+    #: and the selected unit. One frozen value, clamped by its constructor
+    #: and set in one place (``_show``); every widget that shows the
+    #: position is bound to it, and gets each new view whole.
+    view: reactive[View] = reactive(None, repaint=False)  # type: ignore[arg-type]
     #: The breakpoints, in the order added.
     breakpoints: reactive[tuple[Breakpoint, ...]] = reactive(())
     #: What the breakpoints pane shows of them on the current layer.
@@ -293,12 +287,9 @@ class DebuggerScreen(Screen[None]):
         other: Trace | None = None,
     ) -> None:
         super().__init__()
-        self.set_reactive(DebuggerScreen.trace, trace)
-        if other is not None:
-            self.set_reactive(DebuggerScreen.other, other)
-            self.set_reactive(DebuggerScreen.run, "delta")
         #: Breakpoints, search, the diff report and the moves (``debug.session``).
         self.session = DebugSession.start(trace, other)
+        self.set_reactive(DebuggerScreen.view, self.session.view)
         self.model_path = model_path
         self.load_model = load_model
         self.predictor_loader = predictor_loader
@@ -319,28 +310,24 @@ class DebuggerScreen(Screen[None]):
     # -- layout ----------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        state = (DebuggerScreen.trace, DebuggerScreen.layer_index, DebuggerScreen.t, DebuggerScreen.unit)
-        compared = (DebuggerScreen.other, DebuggerScreen.run)
-        yield StatusLine(id="status").data_bind(DebuggerScreen.trace, DebuggerScreen.layer_index,
-                                                DebuggerScreen.t, DebuggerScreen.note,
-                                                DebuggerScreen.alarm, DebuggerScreen.other,
-                                                DebuggerScreen.run)
+        view = DebuggerScreen.view
+        yield StatusLine(id="status").data_bind(view, DebuggerScreen.note, DebuggerScreen.alarm)
         yield TooSmall(id="too-small")
         with Horizontal(id="body"):
             with Vertical(id="main"):
                 with Grid(id="panes"):
                     for vector in PANES:
-                        yield VectorPane(vector).data_bind(*state, *compared)
-                yield ExplainPane(id="explain").data_bind(*state, *compared)
+                        yield VectorPane(vector).data_bind(view)
+                yield ExplainPane(id="explain").data_bind(view)
                 # The breakpoints, health and watches lists join here when
                 # first shown (``_view``).
-                yield Timeline(id="timeline").data_bind(*state, *compared, hits=DebuggerScreen.hit_marks)
+                yield Timeline(id="timeline").data_bind(view, hits=DebuggerScreen.hit_marks)
             yield ModelPanel(
                 model_path=self.model_path,
                 loader=self.predictor_loader,
                 enabled=self.load_model,
                 id="model",
-            ).data_bind(DebuggerScreen.trace, DebuggerScreen.t)
+            ).data_bind(view)
         yield KeysFooter()
 
     def _view(self, name: str) -> Widget:
@@ -351,21 +338,19 @@ class DebuggerScreen(Screen[None]):
         found = self.query(f"#{name}")
         if found:
             return found.first()
-        state = (DebuggerScreen.trace, DebuggerScreen.layer_index, DebuggerScreen.t, DebuggerScreen.unit)
-        compared = (DebuggerScreen.other, DebuggerScreen.run)
         from .debug_lists import BreakpointList, HealthList, WatchList
 
         widget: Widget
         with self._context():  # data_bind binds to the active message pump: this screen
             if name == "breakpoints":
                 widget = BreakpointList(id=name).data_bind(
-                    DebuggerScreen.layer_index, statuses=DebuggerScreen.breakpoint_statuses)
+                    DebuggerScreen.view, statuses=DebuggerScreen.breakpoint_statuses)
             elif name == "health":
                 widget = HealthList(id=name).data_bind(DebuggerScreen.findings)
                 # Drawn on mount, before the binding lands: with the findings.
                 widget.set_reactive(HealthList.findings, self.findings)
             elif name == "watches":
-                widget = WatchList(id=name).data_bind(*state, *compared, DebuggerScreen.watches)
+                widget = WatchList(id=name).data_bind(DebuggerScreen.view, DebuggerScreen.watches)
             else:
                 raise ValueError(f"no view {name!r}")
         self.query_one("#main").mount(widget, before=self.query_one("#timeline"))
@@ -385,37 +370,65 @@ class DebuggerScreen(Screen[None]):
 
     # -- state -----------------------------------------------------------------
 
-    def validate_layer_index(self, layer: int) -> int:
-        return _clamp(layer, 0, len(self.trace.layers) - 1)
+    @property
+    def trace(self) -> Trace:
+        """The trace shown (run A)."""
+        return self.view.trace
 
-    def validate_t(self, t: int) -> int:
-        return _clamp(t, 0, self.trace.steps - 1)
+    @property
+    def other(self) -> Trace | None:
+        """The second run of a comparison, or None."""
+        return self.view.other
 
-    def validate_unit(self, unit: int) -> int:
-        layers = self.trace.layers
-        return _clamp(unit, 0, layers[_clamp(self.layer_index, 0, len(layers) - 1)].units - 1)
+    @property
+    def run(self) -> str:
+        """Which run the panes show: "a", "b" or "delta" (B − A)."""
+        return self.view.run
 
-    def watch_layer_index(self) -> None:
-        # Layers may differ in width: re-clamp the unit into the new one.
-        self.unit = self.unit
-        self.fit_panes()
-        self._drop_note()
-        self._update_breakpoints()
-        self._refresh_keys()
+    @property
+    def layer_index(self) -> int:
+        """Index of the layer shown (the name ``layer`` is taken:
+        ``Widget.layer`` is the CSS layer Textual composites by)."""
+        return self.view.layer
 
-    def watch_trace(self, old: Trace | None, trace: Trace) -> None:
+    @property
+    def t(self) -> int:
+        """The current step, 0 … T-1."""
+        return self.view.t
+
+    @property
+    def unit(self) -> int:
+        """The selected unit of the layer shown."""
+        return self.view.unit
+
+    def _show(self, view: View) -> None:
+        """Show ``view``: the one place the position changes."""
+        self.session.view = view
+        self.view = view
+
+    def go(self, **changes: Any) -> None:
+        """Show the current view with ``changes`` (clamped)."""
+        self._show(self.view.moved(**changes))
+
+    def watch_view(self, old: View | None, new: View) -> None:
+        if old is None:
+            return
+        if old.trace is not new.trace:
+            self._trace_changed(new.trace)
+        elif old.layer != new.layer:
+            self.fit_panes()
+            self._drop_note()
+            self._update_breakpoints()
+            self._refresh_keys()
+        elif old.t != new.t:
+            self._drop_note()
+            self._refresh_keys()
+        elif old.unit != new.unit:
+            self._refresh_keys()
+
+    def _trace_changed(self, trace: Trace) -> None:
         self.session.forget_trace()
         self.note = None
-        if self.other is not None:
-            from ..debug.diff import Incomparable, check_comparable
-
-            try:
-                check_comparable(trace, self.other)
-            except Incomparable as e:
-                self.notify(str(e), title="comparison closed: the new trace does not match B",
-                            severity="warning", markup=False)
-                self.other = None
-                self.run = "a"
         # Units pinned on layers this trace does not have go.
         self.watches = tuple((k, u) for k, u in self.watches
                              if k < len(trace.layers) and u < trace.layers[k].units)
@@ -425,9 +438,19 @@ class DebuggerScreen(Screen[None]):
             self._start_scans()
         self._refresh_keys()
 
-    def watch_t(self) -> None:
-        self._drop_note()
-        self._refresh_keys()
+    def _compared_with(self, trace: Trace, other: Trace | None, title: str) -> Trace | None:
+        """``other`` if ``trace`` can be compared with it, else None (and a
+        notice titled ``title`` that says why the comparison closed)."""
+        if other is None:
+            return None
+        from ..debug.diff import Incomparable, check_comparable
+
+        try:
+            check_comparable(trace, other)
+        except Incomparable as e:
+            self.notify(str(e), title=title, severity="warning", markup=False)
+            return None
+        return other
 
     def _drop_note(self) -> None:
         """A note is about one step of one layer: moving elsewhere drops it."""
@@ -448,9 +471,6 @@ class DebuggerScreen(Screen[None]):
         focused = self.focused
         if focused is not None and focused.id in VIEWS and focused.id != self.bottom:
             self.focus_panes()
-
-    def watch_unit(self) -> None:
-        self._refresh_keys()
 
     def watch_maximized(self) -> None:
         # Zoomed, the explain pane shows its whole text (not its usual cap).
@@ -498,7 +518,7 @@ class DebuggerScreen(Screen[None]):
         the rest of the height to the explain pane instead of blank rows."""
         if not self.is_mounted or self.trace is None:
             return
-        layer = self.trace.layers[_clamp(self.layer_index, 0, len(self.trace.layers) - 1)]
+        layer = self.trace.layers[self.layer_index]
         # Rows of the grid (+1 for each pane's title rule): the first holds
         # x_t, whose length is the input's, the others only units.
         first = max(layer.units, layer.input_dim) + 1
@@ -510,11 +530,10 @@ class DebuggerScreen(Screen[None]):
         panes.styles.max_height = sum(needs)
 
     def set_trace(self, trace: Trace) -> None:
-        """Debug ``trace`` from its first step, first layer, first unit."""
-        self.trace = trace
-        self.layer_index = 0
-        self.t = 0
-        self.unit = 0
+        """Debug ``trace`` from its first step, first layer, first unit (still
+        compared with the second run if the two match)."""
+        other = self._compared_with(trace, self.other, "comparison closed: the new trace does not match B")
+        self._show(View(trace, other, self.run))
 
     # -- keys ------------------------------------------------------------------
 
@@ -555,20 +574,15 @@ class DebuggerScreen(Screen[None]):
         """The session, standing where the screen stands."""
         session = self.session
         view = session.view
-        if (view.trace is not self.trace or view.other is not self.other or view.run != self.run
-                or view.layer != self.layer_index or view.t != self.t or view.unit != self.unit):
-            session.view = View(self.trace, self.other, self.run, self.layer_index, self.t, self.unit)
+        if view is not self.view:
+            session.view = self.view
         session.breakpoints = self.breakpoints
         session.watches = self.watches
         return session
 
     def _apply(self, move: Move) -> None:
         """Stand where a move of the session went, and say what it says."""
-        view = move.view
-        self.layer_index = view.layer
-        self.t = view.t
-        self.unit = view.unit
-        self.run = view.run
+        self._show(move.view)
         if move.note is not None:
             self.note = move.note
 
@@ -614,7 +628,7 @@ class DebuggerScreen(Screen[None]):
     # -- breakpoints -------------------------------------------------------------
 
     def _layer_k(self) -> int:
-        return _clamp(self.layer_index, 0, len(self.trace.layers) - 1)
+        return self.layer_index
 
     @property
     def _hits(self) -> HitCache:
@@ -807,11 +821,12 @@ class DebuggerScreen(Screen[None]):
 
     def on_finding_picked(self, message: FindingPicked) -> None:
         message.stop()
-        self.layer_index = message.layer
+        changes: dict[str, int] = {"layer": message.layer}
         if message.step is not None:
-            self.t = message.step
+            changes["t"] = message.step
         if message.unit is not None:
-            self.unit = message.unit
+            changes["unit"] = message.unit
+        self.go(**changes)
 
     # -- search and watches -----------------------------------------------------------
 
@@ -848,8 +863,7 @@ class DebuggerScreen(Screen[None]):
         if message.action == "remove":
             self.watches = tuple(w for w in self.watches if w != (message.layer, message.unit))
         elif message.action == "goto":
-            self.layer_index = message.layer
-            self.unit = message.unit
+            self.go(layer=message.layer, unit=message.unit)
 
     # -- comparing two runs -----------------------------------------------------------
 
@@ -1011,8 +1025,7 @@ class DebuggerScreen(Screen[None]):
                 worker.cancel()  # the scales pass stops at its next block
         if run == "b":
             self._detached_b = _Detached(trace, self.layer_index, self.t, self.unit, None, self.run)
-            self.other = None
-            self.run = "a"
+            self.go(other=None)
             self._diff_report = None
             self._refresh_keys()
             return
@@ -1020,9 +1033,7 @@ class DebuggerScreen(Screen[None]):
         self._detached_b = None
         # The trace first: every pane redraws on the change of any of its
         # inputs, and none may read the old arrays again.
-        self.set_trace(placeholder(trace))
-        self.other = None  # compared again if A loads and B is unchanged
-        self.run = "a"
+        self._show(View(placeholder(trace)))  # compared again if A loads and B is unchanged
         self.note = StatusNote(f"{source_label(trace)}: {why}; loading it again…", "warning")
 
     def _reload(self, run: str, old: Trace, why: str) -> None:
@@ -1091,8 +1102,7 @@ class DebuggerScreen(Screen[None]):
         try:
             check_comparable(self.trace, message.trace)
         except Incomparable as e:
-            self.other = None
-            self.run = "a"
+            self.go(other=None)
             self._diff_report = None
             self._refresh_keys()
             self.notify(f"{name}: {message.why} while open; it now holds a run that cannot be compared ({e}). "
@@ -1100,8 +1110,7 @@ class DebuggerScreen(Screen[None]):
                         timeout=30, markup=False)
             return
         run = detached.run if detached is not None else self.run
-        self.other = message.trace
-        self.run = run
+        self.go(other=message.trace, run=run)
         self._diff_report = None
         self._start_scans(health=False)
         self._refresh_keys()
@@ -1112,35 +1121,29 @@ class DebuggerScreen(Screen[None]):
         """Show the reloaded ``trace`` where the screen stood (clamped into
         it), and compare it again with B if the screen had let go of both
         and B's file is unchanged."""
-        where = (detached.layer, detached.t, detached.unit) if detached is not None \
+        layer, t, unit = (detached.layer, detached.t, detached.unit) if detached is not None \
             else (self.layer_index, self.t, self.unit)
         self._detached = None
         self.note = None
-        self.trace = trace  # (closes a comparison, with a notice, if B no longer matches)
-        self.layer_index, self.t, self.unit = where
-        other = detached.other if detached is not None else None
-        if other is None or (is_mapped(other) and other.changed_on_disk() is not None):
-            return  # no comparison to resume, or B changed too and is not read again
-        from ..debug.diff import Incomparable, check_comparable
-
-        try:
-            check_comparable(trace, other)
-        except Incomparable as e:
-            self.notify(str(e), title="comparison closed: the reloaded trace does not match B",
-                        severity="warning", markup=False)
-            return
-        self.other = other
-        self.run = detached.run if detached is not None else "a"
-        self._start_scans(health=False)
-        self._refresh_keys()
+        # A comparison still open goes on if B matches the reloaded trace.
+        other = self._compared_with(trace, self.other, "comparison closed: the new trace does not match B")
+        run = self.run
+        resumed = detached.other if detached is not None else None
+        if resumed is not None and not (is_mapped(resumed) and resumed.changed_on_disk() is not None):
+            # The screen let go of both: B comes back if its file is
+            # unchanged and it matches (B changed too: it is not read again).
+            other = self._compared_with(trace, resumed,
+                                        "comparison closed: the reloaded trace does not match B")
+            run = detached.run if detached is not None else "a"
+        self._show(View(trace, other, run, layer, t, unit))
 
     # -- messages from the panes -------------------------------------------------
 
     def on_unit_picked(self, message: UnitPicked) -> None:
-        self.unit = message.unit
+        self.go(unit=message.unit)
 
     def on_step_picked(self, message: StepPicked) -> None:
-        self.t = message.t
+        self.go(t=message.t)
 
     def on_trace_ready(self, message: TraceReady) -> None:
         message.stop()

@@ -25,12 +25,12 @@ from textual.widgets import DataTable, OptionList
 from textual.widgets.option_list import Option
 
 from ..core.lstm import VECTORS
-from ..core.trace import Trace
 from ..core.vocabulary import symbol
 from ..debug.health import Finding
+from ..debug.session import View
 from . import draw, runs
-from .bound import RedrawOnChange
 from .messages import BreakpointAction, FindingPicked, WatchAction
+from .view import ShowsView
 
 #: The most rows a list asks for (title rule included); more scroll.
 MAX_HEIGHT = 12
@@ -124,8 +124,9 @@ class BreakpointList(_DebugList):
 
     #: One entry per breakpoint, in the screen's order.
     statuses: reactive[tuple[BreakpointStatus, ...]] = reactive((), init=False)
-    #: The layer the hit counts are for (shown in the title).
-    layer_index: reactive[int] = reactive(0, init=False)
+    #: What is shown (bound to the debugger screen's ``view``): the hit
+    #: counts are for its layer, shown in the title.
+    view: reactive[View | None] = reactive(None, init=False)
 
     def on_mount(self) -> None:
         self._rebuild()
@@ -133,8 +134,13 @@ class BreakpointList(_DebugList):
     def watch_statuses(self) -> None:
         self._rebuild()
 
-    def watch_layer_index(self) -> None:
-        self._rebuild()
+    def watch_view(self, old: View | None, new: View | None) -> None:
+        if old is None or new is None or old.layer != new.layer:
+            self._rebuild()
+
+    @property
+    def layer_index(self) -> int:
+        return 0 if self.view is None else self.view.layer
 
     def _rebuild(self) -> None:
         keep = self.highlighted
@@ -238,7 +244,7 @@ VALUE_WIDTH = runs.DELTA_WIDTH
 UNIT_WIDTH = 8
 
 
-class WatchList(RedrawOnChange, DataTable, inherit_bindings=False):
+class WatchList(ShowsView, DataTable, inherit_bindings=False):
     """Pinned units, their f i ĉ c o h side by side at the current step.
 
     x is left out: it is the layer's input, indexed by input, not by unit.
@@ -273,12 +279,8 @@ class WatchList(RedrawOnChange, DataTable, inherit_bindings=False):
     }
     """
 
-    trace: reactive[Trace | None] = reactive(None, init=False)
-    other: reactive[Trace | None] = reactive(None, init=False)
-    run: reactive[str] = reactive("a", init=False)
-    layer_index: reactive[int] = reactive(0, init=False)
-    t: reactive[int] = reactive(0, init=False)
-    unit: reactive[int] = reactive(0, init=False)
+    #: What is shown (bound to the debugger screen's ``view``).
+    view: reactive[View | None] = reactive(None, init=False)
     #: (layer, unit) of every pinned unit, in the order pinned.
     watches: reactive[tuple[tuple[int, int], ...]] = reactive((), init=False)
 
@@ -290,30 +292,15 @@ class WatchList(RedrawOnChange, DataTable, inherit_bindings=False):
         self.add_column("unit", width=UNIT_WIDTH, key="unit")
         for v in WATCHED:
             self.add_column(Text(SYMBOLS[v], justify="right"), width=VALUE_WIDTH, key=v)
-        self._state_changed()
+        self._view_changed()
 
-    def watch_trace(self) -> None:
-        self._state_changed()
-
-    def watch_other(self) -> None:
-        self._state_changed()
-
-    def watch_run(self) -> None:
-        self._state_changed()
-
-    def watch_layer_index(self) -> None:
-        self._state_changed()
-
-    def watch_t(self) -> None:
-        self._state_changed()
-
-    def watch_unit(self) -> None:
-        self._state_changed()
+    def watch_view(self, old: View | None, new: View | None) -> None:
+        self._view_changed(old, new)
 
     def watch_watches(self) -> None:
-        self._state_changed()
+        self._view_changed()
 
-    def _redraw_state(self) -> None:
+    def _redraw_view(self, old: View | None = None, new: View | None = None) -> None:
         self._refresh_rows()
 
     def _cells(self, k: int, unit: int) -> list[Text]:
@@ -324,7 +311,7 @@ class WatchList(RedrawOnChange, DataTable, inherit_bindings=False):
         label = f"{'▶' if here else ' '}{f'L{k}:' if many else ''}{unit}"
         # Rich Text, not Content: the table measures and aligns its cells.
         cells = [Text(label, style="bold" if here else "")]
-        t = min(max(self.t, 0), trace.steps - 1)
+        t = self.t
         for v in WATCHED:
             row = runs.values(trace, other, run, k, v, t)
             if row is None:
@@ -356,8 +343,7 @@ class WatchList(RedrawOnChange, DataTable, inherit_bindings=False):
             for key, (k, u) in zip(keys, watches):
                 for col, cell in zip(("unit", *WATCHED), self._cells(k, u)):
                     self.update_cell(key, col, cell)
-        t = min(max(self.t, 0), trace.steps - 1)
-        detail = f"t = {t}" + (f" · {runs.LABELS[self.run]}" if self.other is not None else "")
+        detail = f"t = {self.t}" + (f" · {runs.LABELS[self.run]}" if self.other is not None else "")
         hint = "Enter selects · x unpins" if watches else "w pins the selected unit"
         self.border_title = _title("watches", detail, hint)
         _fit_height(self, len(watches) + 1)  # + the header row

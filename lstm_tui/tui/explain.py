@@ -28,10 +28,11 @@ from ..core.trace import Layer, Trace
 from ..core.vocabulary import GATE_NAME, GATE_VECTOR
 from ..core.vocabulary import symbol as vector_symbol
 from ..debug.diff import difference
+from ..debug.session import View
 from . import draw, runs
-from .bound import RedrawOnChange
 from .draw import fmt
 from .refusals import Refusal, action_state
+from .view import ShowsView
 
 #: Gate letter → (name, symbol on screen, weight suffix).
 GATE_ROWS = {g: (GATE_NAME["en"][g], vector_symbol(GATE_VECTOR[g]), g) for g in GATE_VECTOR}
@@ -333,7 +334,7 @@ def compare_lines(a: Explanation, b: Explanation, width: int = 1000) -> list[Con
 SCROLL = Binding.Group("scroll")
 
 
-class ExplainPane(RedrawOnChange, VerticalScroll, can_focus=True, inherit_bindings=False):
+class ExplainPane(ShowsView, VerticalScroll, can_focus=True, inherit_bindings=False):
     """The arithmetic of the selected unit at the current step.
 
     Focused, it is read like pudb's panes: ↑ ↓ (k j) scroll it, line by
@@ -362,14 +363,8 @@ class ExplainPane(RedrawOnChange, VerticalScroll, can_focus=True, inherit_bindin
     }
     """
 
-    trace: reactive[Trace | None] = reactive(None, repaint=False)
-    layer_index: reactive[int] = reactive(0, repaint=False)
-    t: reactive[int] = reactive(0, repaint=False)
-    unit: reactive[int] = reactive(0, repaint=False)
-    #: The second run when two are compared (None: there is only the trace).
-    other: reactive[Trace | None] = reactive(None, repaint=False)
-    #: Which run the panes show when comparing: "a", "b" or "delta" (B − A).
-    run: reactive[str] = reactive("a", repaint=False)
+    #: What is shown (bound to the debugger screen's ``view``).
+    view: reactive[View | None] = reactive(None, repaint=False)
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
@@ -384,25 +379,10 @@ class ExplainPane(RedrawOnChange, VerticalScroll, can_focus=True, inherit_bindin
     def compose(self):
         yield Static(id="explain-body")
 
-    def watch_trace(self) -> None:
-        self._state_changed()
+    def watch_view(self, old: View | None, new: View | None) -> None:
+        self._view_changed(old, new)
 
-    def watch_layer_index(self) -> None:
-        self._state_changed()
-
-    def watch_t(self) -> None:
-        self._state_changed()
-
-    def watch_unit(self) -> None:
-        self._state_changed()
-
-    def watch_other(self) -> None:
-        self._state_changed()
-
-    def watch_run(self) -> None:
-        self._state_changed()
-
-    def _redraw_state(self) -> None:
+    def _redraw_view(self, old: View | None = None, new: View | None = None) -> None:
         self.update_explanation()
 
     def _compared(self) -> bool:
@@ -411,11 +391,8 @@ class ExplainPane(RedrawOnChange, VerticalScroll, can_focus=True, inherit_bindin
     def update_explanation(self) -> None:
         if self.trace is None or not self.is_mounted:
             return
-        layers = self.trace.layers
-        k = min(max(self.layer_index, 0), len(layers) - 1)
-        layer = layers[k]
-        t = min(max(self.t, 0), layer.steps - 1)
-        unit = min(max(self.unit, 0), layer.units - 1)
+        k, t, unit = self.layer_index, self.t, self.unit
+        layer = self.trace.layers[k]
         width = self.scrollable_content_region.width or 1000
         other = self.other if self._compared() else None
         b_layer = other.layers[k] if other is not None else None
@@ -523,7 +500,7 @@ class ExplainPane(RedrawOnChange, VerticalScroll, can_focus=True, inherit_bindin
         self._sync_keys()
 
     def on_resize(self) -> None:
-        self._state_changed()
+        self._view_changed()
         self.call_after_refresh(self._sync_keys)
 
     def on_focus(self) -> None:

@@ -39,9 +39,11 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from ..core import numeric
 from ..core.trace import Trace
+from ..debug.session import View
 from . import draw
 from .files import error_line
 from .messages import TraceReady
+from .view import ShowsView
 
 TOP_K = 5
 BAR_WIDTH = 13
@@ -86,7 +88,7 @@ def _error_line(error: BaseException) -> str:
     return error_line(error)
 
 
-class ModelPanel(Vertical, can_focus=False):
+class ModelPanel(ShowsView, Vertical, can_focus=False):
     """The side panel that queries the next-letter model."""
 
     BINDING_GROUP_TITLE = "Model panel"
@@ -106,10 +108,9 @@ class ModelPanel(Vertical, can_focus=False):
     }
     """
 
-    #: The trace on screen, for the P(next) mini line (bound to the screen).
-    trace: reactive[Trace | None] = reactive(None, repaint=False)
-    #: The current step, marked on the mini line.
-    t: reactive[int] = reactive(0, repaint=False)
+    #: What is shown (bound to the debugger screen's ``view``): its trace
+    #: for the P(next) mini line, its step marked on it.
+    view: reactive[View | None] = reactive(None, repaint=False)
 
     @dataclass
     class Loaded(Message):
@@ -325,11 +326,9 @@ class ModelPanel(Vertical, can_focus=False):
 
     # -- P(next) per step ------------------------------------------------------
 
-    def watch_trace(self) -> None:
-        self._update_about()
-        self._update_pnext()
-
-    def watch_t(self) -> None:
+    def watch_view(self, old: View | None, new: View | None) -> None:
+        if old is None or new is None or old.trace is not new.trace:
+            self._update_about()
         self._update_pnext()
 
     def on_resize(self) -> None:

@@ -28,8 +28,9 @@ from textual.widget import Widget
 
 from ..core import numeric
 from ..core.trace import Layer, Trace
-from ..debug.session import Note
+from ..debug.session import Note, View
 from . import draw
+from .view import ShowsView
 
 
 def source_label(trace: Trace) -> str:
@@ -73,7 +74,7 @@ StatusNote = Note
 NOTE_STYLES = {"info": "bold", "warning": "bold $warning", "error": "bold $error"}
 
 
-class StatusLine(Widget):
+class StatusLine(ShowsView, Widget):
     """One line: app title and source on the left, position on the right."""
 
     DEFAULT_CSS = """
@@ -84,17 +85,13 @@ class StatusLine(Widget):
     }
     """
 
-    trace: reactive[Trace | None] = reactive(None)
-    layer_index: reactive[int] = reactive(0)
-    t: reactive[int] = reactive(0)
+    #: What is shown (bound to the debugger screen's ``view``): the run B's
+    #: name goes in the header when comparing, its token when B is shown.
+    view: reactive[View | None] = reactive(None)
     #: Why the debugger stands here (a stop, a search match), or None.
     note: reactive[StatusNote | None] = reactive(None)
     #: "NaN", "Inf" or "NaN/Inf" when the health scan found one, else "".
     alarm: reactive[str] = reactive("")
-    #: The second run when comparing two (its name goes in the header).
-    other: reactive[Trace | None] = reactive(None)
-    #: Which run the panes show when comparing: "a", "b" or "delta".
-    run: reactive[str] = reactive("a")
 
     def where(self, compact: bool = False, minimal: bool = False, readout: bool = True) -> Content:
         """Layer, step, token and prediction (the part that must not be cut);
@@ -102,9 +99,8 @@ class StatusLine(Widget):
         trace = self.trace
         if trace is None:
             return Content("")
-        k = min(max(self.layer_index, 0), len(trace.layers) - 1)
+        k, t = self.layer_index, self.t
         layer = trace.layers[k]
-        t = min(max(self.t, 0), layer.steps - 1)
         step = f"t = {t} of 0…{layer.steps - 1}"
         if minimal:
             return Content.styled(step, "bold")

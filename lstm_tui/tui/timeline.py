@@ -34,10 +34,12 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from ..core.trace import Layer, Trace
+from ..core.trace import Layer
 from ..core.vocabulary import VECTORS, symbol
+from ..debug.session import View
 from . import draw, runs
 from .messages import StepPicked
+from .view import ShowsView, step_only
 
 #: (vector, label) per row, in the notebook's order of the cell update.
 SERIES = tuple((v, symbol(v)) for v in VECTORS if v != "x")
@@ -72,7 +74,7 @@ class Marks:
         self.steps = steps
 
 
-class Timeline(ScrollView, can_focus=True, inherit_bindings=False):
+class Timeline(ShowsView, ScrollView, can_focus=True, inherit_bindings=False):
     """Every step of the selected unit at a glance, with a marker at t."""
 
     COMPONENT_CLASSES = {
@@ -103,18 +105,12 @@ class Timeline(ScrollView, can_focus=True, inherit_bindings=False):
     }
     """
 
-    trace: reactive[Trace | None] = reactive(None, repaint=False)
-    layer_index: reactive[int] = reactive(0, repaint=False)
-    t: reactive[int] = reactive(0, repaint=False)
-    unit: reactive[int] = reactive(0, repaint=False)
+    #: What is shown (bound to the debugger screen's ``view``); the series
+    #: show the run the panes show ("a", "b" or "delta"), and the title says which.
+    view: reactive[View | None] = reactive(None, repaint=False)
     #: Steps where an enabled breakpoint holds on this layer; None: no
     #: breakpoint is enabled, and the row is not shown.
     hits: reactive[Marks | None] = reactive(None, repaint=False)
-    #: The second run when two are compared (None: there is only the trace).
-    other: reactive[Trace | None] = reactive(None, repaint=False)
-    #: Which run the series show when comparing: "a", "b" or "delta" (B − A),
-    #: as the panes do; the title says which.
-    run: reactive[str] = reactive("a", repaint=False)
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
@@ -127,28 +123,14 @@ class Timeline(ScrollView, can_focus=True, inherit_bindings=False):
         #: ``_line_state``'s key and value.
         self._frame_key: tuple[object, ...] | None = None
         self._frame: tuple[tuple[Layer, int, int] | None, int, int] = (None, 0, 1)
-
-    def _layer(self) -> Layer | None:
-        if self.trace is None:
-            return None
-        layers = self.trace.layers
-        return layers[min(max(self.layer_index, 0), len(layers) - 1)]
-
-    def _k(self) -> int:
-        assert self.trace is not None
-        return min(max(self.layer_index, 0), len(self.trace.layers) - 1)
-
-    def _run(self) -> str:
-        """The run the series show ("a" when there is only the trace)."""
-        return self.run if self.other is not None else "a"
+        #: One more for every new view: the key of ``_line_state``'s cache.
+        self._generation = 0
 
     def _state(self) -> tuple[Layer, int, int] | None:
         layer = self._layer()
         if layer is None:
             return None
-        t = min(max(self.t, 0), layer.steps - 1)
-        unit = min(max(self.unit, 0), layer.units - 1)
-        return layer, t, unit
+        return layer, self.t, self.unit
 
     def _invalidate_rows(self) -> None:
         self._rows.clear()
@@ -166,8 +148,8 @@ class Timeline(ScrollView, can_focus=True, inherit_bindings=False):
             layer, t, unit = state
             assert self.trace is not None
             title: list[str | tuple[str, str]] = [("timeline", "bold"), f"  unit {unit} · t = {t}"]
-            run = self._run()
-            scale = runs.stats(self.trace, self.other, run, self._k(), "c").scale
+            run = self.run
+            scale = runs.stats(self.trace, self.other, run, self.layer_index, "c").scale
             title.append((f"  c {scale.label()}", "dim"))
             if self.other is not None:
                 title.append((f"  {'run ' if run != 'delta' else ''}{runs.LABELS[run]}", "bold"))
@@ -175,24 +157,13 @@ class Timeline(ScrollView, can_focus=True, inherit_bindings=False):
         self._follow()
         self.refresh()
 
-    def watch_trace(self) -> None:
-        self._invalidate_rows()
-
-    def watch_layer_index(self) -> None:
-        self._invalidate_rows()
-
-    def watch_unit(self) -> None:
-        self._invalidate_rows()
-
-    def watch_t(self) -> None:
-        # The series do not depend on t: only the window and the marker move.
-        self._moved()
-
-    def watch_other(self) -> None:
-        self._invalidate_rows()
-
-    def watch_run(self) -> None:
-        self._invalidate_rows()
+    def watch_view(self, old: View | None, new: View | None) -> None:
+        self._generation += 1
+        if step_only(old, new):
+            # The series do not depend on t: only the window and the marker move.
+            self._moved()
+        else:
+            self._invalidate_rows()
 
     def watch_hits(self) -> None:
         self._rows.pop(HITS_ROW, None)
@@ -262,7 +233,7 @@ class Timeline(ScrollView, can_focus=True, inherit_bindings=False):
 
         def build(a: int, b: int) -> Strip:
             assert self.trace is not None
-            k, run = self._k(), self._run()
+            k, run = self.layer_index, self.run
             scale = runs.stats(self.trace, self.other, run, k, vector).scale
             values, missing = runs.series(self.trace, self.other, run, k, vector, unit, a, b)
             base = self.rich_style
@@ -318,7 +289,7 @@ class Timeline(ScrollView, can_focus=True, inherit_bindings=False):
         """(state, width, span) for the lines of this frame, worked out once
         per frame rather than once per line."""
         width = self.scrollable_content_region.width
-        key = (id(self.trace), self.layer_index, self.t, self.unit, width)
+        key = (self._generation, width)
         if self._frame_key != key:
             # The window is placed for the width drawn at: a step taken while
             # the timeline was hidden (terminal too small) placed it for no width.

@@ -30,11 +30,12 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from ..core.trace import Layer, Trace
+from ..core.trace import Trace
 from ..core.vocabulary import NAME, SUBSCRIPTED
+from ..debug.session import View
 from . import draw, runs
-from .bound import RedrawOnChange
 from .messages import UnitPicked
+from .view import ShowsView, step_only
 
 #: Title of each pane, as the seed notebook names the vectors.
 TITLES = {v: (SUBSCRIPTED[v], "" if v == "x" else NAME["en"][v]) for v in SUBSCRIPTED}
@@ -68,7 +69,7 @@ class _RowContext:
 _SHARED_STYLES: dict[tuple[object, ...], dict[str, Style]] = {}
 
 
-class VectorPane(RedrawOnChange, ScrollView, can_focus=True, inherit_bindings=False):
+class VectorPane(ShowsView, ScrollView, can_focus=True, inherit_bindings=False):
     """The values of one vector (x, f, i, c_hat, c, o or h) at step ``t``.
 
     ``inherit_bindings=False`` drops ScrollView's arrow-key scrolling: the
@@ -99,18 +100,10 @@ class VectorPane(RedrawOnChange, ScrollView, can_focus=True, inherit_bindings=Fa
     }
     """
 
-    #: The trace on screen (bound to the debugger screen's reactive).
-    trace: reactive[Trace | None] = reactive(None, repaint=False)
-    #: Index of the layer shown.
-    layer_index: reactive[int] = reactive(0, repaint=False)
-    #: The current step.
-    t: reactive[int] = reactive(0, repaint=False)
-    #: The selected unit (highlighted here, and kept in view).
-    unit: reactive[int] = reactive(0, repaint=False)
-    #: The second run of a comparison (None: there is only the trace).
-    other: reactive[Trace | None] = reactive(None, repaint=False)
-    #: Which run is shown when comparing: "a", "b" or "delta" (B − A).
-    run: reactive[str] = reactive("a", repaint=False)
+    #: What is shown: trace, other run, which run, layer, step and the
+    #: selected unit (highlighted here, and kept in view); bound to the
+    #: debugger screen's (``view``).
+    view: reactive[View | None] = reactive(None, repaint=False)
 
     def __init__(self, vector: str, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id or f"pane-{vector}", classes=classes)
@@ -127,19 +120,6 @@ class VectorPane(RedrawOnChange, ScrollView, can_focus=True, inherit_bindings=Fa
 
     # -- state ---------------------------------------------------------------
 
-    def _layer(self) -> Layer | None:
-        if self.trace is None:
-            return None
-        layers = self.trace.layers
-        return layers[min(max(self.layer_index, 0), len(layers) - 1)]
-
-    def _k(self) -> int:
-        assert self.trace is not None
-        return min(max(self.layer_index, 0), len(self.trace.layers) - 1)
-
-    def _step(self, layer: Layer) -> int:
-        return min(max(self.t, 0), layer.steps - 1)
-
     def values(self) -> np.ndarray:
         """The vector at the current step, as float64 (read once per step);
         empty when the run shown has no such step (B shorter than A)."""
@@ -148,25 +128,21 @@ class VectorPane(RedrawOnChange, ScrollView, can_focus=True, inherit_bindings=Fa
             if layer is None or self.trace is None:
                 self._values = np.zeros(0)
             else:
-                found = runs.values(self.trace, self.other, self.run, self._k(), self.vector,
-                                    self._step(layer))
+                found = runs.values(self.trace, self.other, self.run, self.layer_index, self.vector, self.t)
                 self._values = np.zeros(0) if found is None else found
         return self._values
 
     def stats(self) -> draw.VectorStats:
         """Scale and value width of what is shown (``runs.stats``)."""
         assert self.trace is not None
-        return runs.stats(self.trace, self.other, self.run, self._k(), self.vector)
+        return runs.stats(self.trace, self.other, self.run, self.layer_index, self.vector)
 
     def cursor_row(self) -> int | None:
         """The highlighted row: the selected unit, or for x_t the hot input of
         a one-hot vector (x has no units of its own)."""
         if self.vector == "x":
             return None if self.run == "delta" and self.other is not None else draw.one_hot_index(self.values())
-        layer = self._layer()
-        if layer is None:
-            return None
-        return min(max(self.unit, 0), layer.units - 1)
+        return None if self.view is None else self.unit
 
     def _invalidate(self, cursor_moved: bool = True) -> None:
         """Forget the rows drawn for the old state and repaint. The title is
@@ -185,8 +161,10 @@ class VectorPane(RedrawOnChange, ScrollView, can_focus=True, inherit_bindings=Fa
         if cursor_moved:
             self.call_after_refresh(self.keep_cursor_visible)
 
-    def _redraw_state(self, cursor_moved: bool = True) -> None:
-        self._invalidate(cursor_moved)
+    def _redraw_view(self, old: View | None = None, new: View | None = None) -> None:
+        # x_t's highlighted row is the step's hot input; the others keep
+        # theirs when only the step changed.
+        self._invalidate(cursor_moved=self.vector == "x" or not step_only(old, new))
 
     def _update_title(self) -> None:
         key = self._title_key()
@@ -204,33 +182,17 @@ class VectorPane(RedrawOnChange, ScrollView, can_focus=True, inherit_bindings=Fa
         layer = self._layer()
         if layer is None or self.trace is None:
             return (None,)
-        t = self._step(layer)
+        t = self.t
         masked = layer.mask is not None and not bool(layer.mask[t])
         hot = None
         if self.vector == "x":
             hot = (draw.one_hot_index(self.values()), t)  # its token is the step's
         past_b = self.other is not None and self.run != "a" and t >= self.other.steps
         scale = None if self.vector == "x" else self.stats().scale
-        return (self._k(), self.run, self.size.width, masked, hot, past_b, scale)
+        return (self.layer_index, self.run, self.size.width, masked, hot, past_b, scale)
 
-    def watch_trace(self) -> None:
-        self._state_changed()
-
-    def watch_layer_index(self) -> None:
-        self._state_changed()
-
-    def watch_t(self) -> None:
-        # x_t's highlighted row is the step's hot input; the others keep theirs.
-        self._state_changed(self.vector == "x")
-
-    def watch_unit(self) -> None:
-        self._state_changed()
-
-    def watch_other(self) -> None:
-        self._state_changed()
-
-    def watch_run(self) -> None:
-        self._state_changed()
+    def watch_view(self, old: View | None, new: View | None) -> None:
+        self._view_changed(old, new)
 
     def on_resize(self, event: events.Resize) -> None:
         self._cache.clear()
@@ -290,7 +252,7 @@ class VectorPane(RedrawOnChange, ScrollView, can_focus=True, inherit_bindings=Fa
         layer = self._layer()
         if layer is None:
             return Content(symbol)
-        t = self._step(layer)
+        t = self.t
         masked = [(" masked", "italic")] if layer.mask is not None and not bool(layer.mask[t]) else []
         hot = draw.one_hot_index(self.values()) if self.vector == "x" and not (
             self.other is not None and self.run == "delta") else None

@@ -167,20 +167,20 @@ async def test_go_to_step_rejects_out_of_range_and_cancels():
         assert app.debugger.t == 0
 
 
-async def test_validators_clamp_state():
+async def test_the_view_clamps_state():
     app = make_app(two_layer_trace(), load_model=False)
     async with app.run_test(size=SIZE):
         screen = app.debugger
-        screen.t = 99
+        screen.go(t=99)
         assert screen.t == 4
-        screen.t = -3
+        screen.go(t=-3)
         assert screen.t == 0
-        screen.unit = 100
+        screen.go(unit=100)
         assert screen.unit == 5
-        screen.layer_index = 7
+        screen.go(layer=7)
         assert screen.layer_index == 1
         assert screen.unit == 3
-        screen.layer_index = -1
+        screen.go(layer=-1)
         assert screen.layer_index == 0
 
 

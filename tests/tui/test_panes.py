@@ -106,7 +106,7 @@ async def test_wide_layer_renders_and_scrolls():
         f_pane = pane(app, "f")
         assert f_pane.virtual_size.height == 1024
         screen = app.debugger
-        screen.unit = 1000
+        screen.go(unit=1000)
         await pilot.pause()
         rows = widget_lines(f_pane)
         assert any(row.startswith("▶1000") for row in rows)
@@ -188,7 +188,7 @@ async def test_timeline_marks_t_and_follows_long_traces():
         assert [line[:1] for line in lines[:6]] == ["f", "i", "ĉ", "c", "o", "h"]
         assert lines[6].startswith("t  ▲")
         assert all(ch in draw.SPARKS for ch in lines[0][3:40])
-        app.debugger.t = 250
+        app.debugger.go(t=250)
         await pilot.pause()
         lines = widget_lines(timeline)
         col = lines[6].index("▲")
