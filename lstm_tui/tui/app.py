@@ -97,7 +97,6 @@ from .vector_pane import VectorPane
 if TYPE_CHECKING:
     from ..debug.breakpoints import Breakpoint, HitCache
     from ..debug.conditions import Condition
-    from ..debug.diff import DiffReport
     from ..debug.health import Finding
     from .debug_lists import BreakpointStatus
 
@@ -248,8 +247,8 @@ class DebuggerScreen(Screen[None]):
 
     # Not reactive(bindings=True): that would rebuild the footer on every
     # step. ``_refresh_keys`` does it only when a key becomes (un)available.
-    # repaint=False on the state the panes copy with data_bind: each pane
-    # refreshes itself when its copy changes, and a repaint of the screen
+    # repaint=False on the view the widgets receive with data_bind: each
+    # refreshes itself when its view changes, and a repaint of the screen
     # would redraw every widget on every key press.
 
     #: What is shown: the trace (replaced by opening a file or a live pass),
@@ -586,18 +585,6 @@ class DebuggerScreen(Screen[None]):
         if move.note is not None:
             self.note = move.note
 
-    @property
-    def _search(self) -> str | None:
-        return self.session.search
-
-    @property
-    def _diff_report(self) -> DiffReport | None:
-        return self.session.diff_report
-
-    @_diff_report.setter
-    def _diff_report(self, report: DiffReport | None) -> None:
-        self.session.diff_report = report
-
     def action_step(self, delta: int) -> None:
         self._apply(self._synced().step(delta))
 
@@ -738,7 +725,7 @@ class DebuggerScreen(Screen[None]):
             else:
                 from ..debug.diff import diff as diff_traces
 
-                self._diff_report = diff_traces(trace, self.other)
+                self.session.diff_report = diff_traces(trace, self.other)
                 self._refresh_keys()
 
     def run_scan(self, kind: str, trace: Trace, other: Trace | None) -> Worker[None]:
@@ -807,7 +794,7 @@ class DebuggerScreen(Screen[None]):
         elif message.kind == "health":
             self._set_findings(message.result)  # type: ignore[arg-type]
         else:
-            self._diff_report = message.result  # type: ignore[assignment]
+            self.session.diff_report = message.result  # type: ignore[assignment]
             self._refresh_keys()
 
     def _set_findings(self, findings: list[Finding]) -> None:
@@ -844,7 +831,7 @@ class DebuggerScreen(Screen[None]):
 
         from .dialogs import SearchScreen
 
-        self.app.push_screen(SearchScreen(self._search or ""), searched)
+        self.app.push_screen(SearchScreen(self.session.search or ""), searched)
 
     def action_search_step(self, backwards: bool = False) -> None:
         self._apply(self._synced().search_step(backwards))
@@ -1026,7 +1013,7 @@ class DebuggerScreen(Screen[None]):
         if run == "b":
             self._detached_b = _Detached(trace, self.layer_index, self.t, self.unit, None, self.run)
             self.go(other=None)
-            self._diff_report = None
+            self.session.diff_report = None
             self._refresh_keys()
             return
         self._detached = _Detached(trace, self.layer_index, self.t, self.unit, self.other, self.run)
@@ -1103,7 +1090,7 @@ class DebuggerScreen(Screen[None]):
             check_comparable(self.trace, message.trace)
         except Incomparable as e:
             self.go(other=None)
-            self._diff_report = None
+            self.session.diff_report = None
             self._refresh_keys()
             self.notify(f"{name}: {message.why} while open; it now holds a run that cannot be compared ({e}). "
                         "The comparison is closed.", title="second run's file changed", severity="warning",
@@ -1111,7 +1098,7 @@ class DebuggerScreen(Screen[None]):
             return
         run = detached.run if detached is not None else self.run
         self.go(other=message.trace, run=run)
-        self._diff_report = None
+        self.session.diff_report = None
         self._start_scans(health=False)
         self._refresh_keys()
         self.notify(f"{name}: {message.why} while open; it was loaded again", title="second run reloaded",
