@@ -9,10 +9,15 @@ there is no other run. A view can never hold one trace with another trace's
 step, so whatever receives one need not clamp it again.
 
 ``DebugSession`` holds the position (a ``View``), the breakpoints, the
-watched units, the token search and the diff report of a comparison. Its
-moves (step, first/last step, unit, layer, go to, continue forwards and
-backwards, search, first divergence, cycle the run, watch) set the new view
-and return it with what the status line says about it (a ``Note``, or None).
+watched units, the token search and the diff report of a comparison: it is
+their one owner, and a screen only shows them. Its moves (step, first/last
+step, unit, layer, go to, continue forwards and backwards, search, first
+divergence, cycle the run) set the new view and return it with what the
+status line says about it (a ``Move``: the view and a ``Note``, or None).
+Its edits (add, toggle and delete a breakpoint; pin and unpin a unit)
+return what changed and the note (an ``Edit``); after one, the screen
+publishes ``pins()``, what the breakpoints and watches lists show, taken
+whole from the session.
 ``why_not`` is the one answer to whether a key's action can act now, and if
 not why: the screen's ``check_action`` (dimmed keys in the footer) and the
 status line's reason for a key pressed anyway both ask it.
@@ -114,6 +119,39 @@ class Move:
     note: Note | None = None
 
 
+@dataclass(frozen=True)
+class Edit:
+    """An edit's result: what changed in the breakpoints or the watches
+    ("added", "removed", "enabled", "disabled"; None: nothing), and what
+    the status line says about it (None: nothing)."""
+
+    changed: str | None
+    note: Note | None = None
+
+
+@dataclass(frozen=True)
+class BreakpointStatus:
+    """One row of the breakpoints list, on the layer shown: ``hits`` is
+    None when the condition does not fit the layer, and ``error`` then
+    says why."""
+
+    source: str
+    enabled: bool
+    hits: int | None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Pins:
+    """What the breakpoints and watches lists show, taken from the session
+    (``DebugSession.pins``) after each edit, layer or trace: the breakpoints
+    with their hit counts on the layer shown, and the watched units. Equal
+    snapshots compare equal, so a list redraws only when its part changed."""
+
+    breakpoints: tuple[BreakpointStatus, ...] = ()
+    watches: tuple[tuple[int, int], ...] = ()
+
+
 @dataclass
 class DebugSession:
     """The state of one debugging session and the moves that change it."""
@@ -137,11 +175,34 @@ class DebugSession:
         return cls(View(trace, other, "delta" if other is not None else "a"))
 
     def forget_trace(self) -> None:
-        """Another trace is opened: the search, its matches and the diff
-        report were about the last one (breakpoints and watches stay)."""
+        """Another trace is shown: the search, its matches and the diff
+        report were about the last one. Breakpoints stay; watched units
+        stay where the trace shown has them (its layers, its units)."""
         self.search = None
         self._search_hits = {}
         self.diff_report = None
+        layers = self.view.trace.layers
+        self.watches = tuple((k, u) for k, u in self.watches if k < len(layers) and u < layers[k].units)
+
+    def pins(self) -> Pins:
+        """What the breakpoints and watches lists show now (the hit counts
+        are for the layer shown)."""
+        k = self.view.layer
+        statuses = []
+        if self.breakpoints:
+            hits = self.hits
+            for bp in self.breakpoints:
+                error = hits.error(bp.condition, k)
+                statuses.append(BreakpointStatus(bp.source, bp.enabled, hits.count(bp.condition, k),
+                                                 None if error is None else str(error)))
+        return Pins(tuple(statuses), self.watches)
+
+    def hit_steps(self) -> Any:
+        """(T,) bool: the steps of the layer shown where an enabled
+        breakpoint holds; None when none is enabled (no row of hits)."""
+        if not any(bp.enabled for bp in self.breakpoints):
+            return None
+        return self.hits.any(self.breakpoints, self.view.layer)
 
     # -- the one answer to "can this key act now?" ---------------------------------
 
@@ -253,19 +314,47 @@ class DebugSession:
         condition.check(self.view.trace, self.view.layer)
         return condition
 
-    def add_breakpoint(self, condition: Condition) -> Note:
+    def add_breakpoint(self, condition: Condition) -> Edit:
         """Add a breakpoint on ``condition`` (not twice) and say how often it
         holds on the layer shown."""
         view = self.view
         if any(bp.condition == condition for bp in self.breakpoints):
-            return Note(f"already a breakpoint: {condition.source}", "warning", t=view.t, layer=view.layer)
+            return Edit(None, Note(f"already a breakpoint: {condition.source}", "warning",
+                                   t=view.t, layer=view.layer))
         from .breakpoints import Breakpoint
 
         self.breakpoints = (*self.breakpoints, Breakpoint(condition))
         k = view.layer
         n = self.hits.count(condition, k) or 0
-        return Note(f"breakpoint {condition.source}: {n} hit{'' if n == 1 else 's'} on layer {k}",
-                    t=view.t, layer=k)
+        return Edit("added", Note(f"breakpoint {condition.source}: {n} hit{'' if n == 1 else 's'} on layer {k}",
+                                  t=view.t, layer=k))
+
+    def toggle_breakpoint(self, index: int) -> Edit:
+        """Enable the breakpoint at ``index`` if it is off, disable it if it
+        is on (nothing to say: its list shows it)."""
+        if not 0 <= index < len(self.breakpoints):
+            return Edit(None)
+        bps = list(self.breakpoints)
+        bps[index] = bps[index].toggled()
+        self.breakpoints = tuple(bps)
+        return Edit("enabled" if bps[index].enabled else "disabled")
+
+    def delete_breakpoint(self, index: int) -> Edit:
+        """Delete the breakpoint at ``index`` (nothing to say: its list
+        shows it)."""
+        if not 0 <= index < len(self.breakpoints):
+            return Edit(None)
+        self.breakpoints = self.breakpoints[:index] + self.breakpoints[index + 1:]
+        return Edit("removed")
+
+    def next_hit_of(self, index: int) -> Move:
+        """Continue to the next step where the breakpoint at ``index`` holds,
+        enabled or not, as if it were the only one."""
+        if not 0 <= index < len(self.breakpoints):
+            return Move(self.view)
+        from .breakpoints import Breakpoint
+
+        return self.resume(breakpoints=(Breakpoint(self.breakpoints[index].condition),))
 
     def resume(self, backwards: bool = False, breakpoints: tuple[Breakpoint, ...] | None = None) -> Move:
         """Continue to the next (previous) step where an enabled breakpoint
@@ -354,15 +443,22 @@ class DebugSession:
 
     # -- watches -------------------------------------------------------------------------
 
-    def watch(self) -> Note:
+    def watch(self) -> Edit:
         """Pin the selected unit to the watch list, or unpin it."""
         view = self.view
         k, unit = view.layer, view.unit
         if (k, unit) in self.watches:
             self.watches = tuple(w for w in self.watches if w != (k, unit))
-            return Note(f"unit {unit} of layer {k} no longer watched", t=view.t, layer=k)
+            return Edit("removed", Note(f"unit {unit} of layer {k} no longer watched", t=view.t, layer=k))
         self.watches = (*self.watches, (k, unit))
-        return Note(f"watching unit {unit} of layer {k}", t=view.t, layer=k)
+        return Edit("added", Note(f"watching unit {unit} of layer {k}", t=view.t, layer=k))
+
+    def unwatch(self, layer: int, unit: int) -> Edit:
+        """Unpin ``unit`` of ``layer`` (from its list: nothing to say)."""
+        if (layer, unit) not in self.watches:
+            return Edit(None)
+        self.watches = tuple(w for w in self.watches if w != (layer, unit))
+        return Edit("removed")
 
     # -- comparing two runs -------------------------------------------------------------
 

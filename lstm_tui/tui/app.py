@@ -19,14 +19,16 @@ breakpoint), and pressing one anyway puts the reason in the status line
 
 Debugging: ``b`` adds a breakpoint condition, ``c``/``C`` continue to the
 next/previous step where an enabled one holds, ``/`` ``n`` ``N`` search the
-tokens, ``w`` pins a unit to the watch list. The screen owns the
-breakpoints, the findings of the health scan (run once per trace, in a
-thread when the trace is large) and the watched units as reactives too;
-where a condition holds comes from the core (``breakpoints.HitCache``:
-evaluated once per condition and layer, never per key press). The
-breakpoints, health and watches panes share the slot of the explain pane,
-one shown at a time (``E`` ``B`` ``H`` ``W``), so the layout that fits
-80×24 is unchanged. With a second run (``view A --diff B``) the panes show
+tokens, ``w`` pins a unit to the watch list. The session owns the
+breakpoints and the watched units; after each change the screen publishes
+what the lists show, one snapshot taken from the session (``pins``), and
+where the enabled breakpoints hold (``hit_marks``, for the timeline). The
+screen owns the findings of the health scan (run once per trace, in a
+thread when the trace is large). Where a condition holds comes from
+``breakpoints.HitCache``: evaluated once per condition and layer, never per
+key press. The breakpoints, health and watches panes share the slot of the
+explain pane, one shown at a time (``E`` ``B`` ``H`` ``W``), so the layout
+that fits 80×24 is unchanged. With a second run (``view A --diff B``) the panes show
 A, B or B − A (``d``) and ``D`` goes to where the runs first part.
 
 Nothing here imports TensorFlow or Keras: the model panel does that in a
@@ -67,12 +69,23 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from ..core.trace import Trace, TraceError, write_atomically
 from ..core.trace import load as load_trace
-from ..debug.session import DebugSession, Move, View
+from ..debug.session import DebugSession, Edit, Move, Pins, View
 from ..errors import LstmTuiError
 from . import draw
 from .commands import DebuggerCommands, binding_command
 from .explain import ExplainPane
-from .files import Placeholder, error_line, file_state, in_memory, is_mapped, placeholder
+from .files import (
+    NO_LONGER_LOADS,
+    Notice,
+    Placeholder,
+    error_line,
+    file_state,
+    in_memory,
+    is_mapped,
+    loading_again,
+    placeholder,
+    reload_notice,
+)
 from .footer import KeysFooter
 from .messages import (
     BreakpointAction,
@@ -95,10 +108,8 @@ from .vector_pane import VectorPane
 # What only breakpoints, searches, comparisons, dialogs and the lists need is
 # imported where it is first used: start-up (the first frame) does without.
 if TYPE_CHECKING:
-    from ..debug.breakpoints import Breakpoint, HitCache
     from ..debug.conditions import Condition
     from ..debug.health import Finding
-    from .debug_lists import BreakpointStatus
 
 #: The seven vectors, in the order the notebook prints them.
 PANES = ("x", "f", "i", "c_hat", "c", "o", "h")
@@ -258,18 +269,17 @@ class DebuggerScreen(Screen[None]):
     #: and set in one place (``_show``); every widget that shows the
     #: position is bound to it, and gets each new view whole.
     view: reactive[View] = reactive(None, repaint=False)  # type: ignore[arg-type]
-    #: The breakpoints, in the order added.
-    breakpoints: reactive[tuple[Breakpoint, ...]] = reactive(())
-    #: What the breakpoints pane shows of them on the current layer.
-    breakpoint_statuses: reactive[tuple[BreakpointStatus, ...]] = reactive(())
-    #: Steps where an enabled breakpoint holds (None: none enabled).
+    #: What the breakpoints and watches lists show: a snapshot taken from
+    #: the session (which owns them) after each change, set only in
+    #: ``_publish``; the lists are bound to it.
+    pins: reactive[Pins] = reactive(Pins())
+    #: Steps where an enabled breakpoint holds (None: none enabled), from
+    #: the session, set only in ``_publish``; the timeline is bound to it.
     hit_marks: reactive[Marks | None] = reactive(None)
     #: The health scan's findings, errors first; None while it runs.
     findings: reactive[tuple[Finding, ...] | None] = reactive(None)
     #: "NaN", "Inf" or "NaN/Inf" when the scan found one (the header's ⚠).
     alarm: reactive[str] = reactive("")
-    #: (layer, unit) of every pinned unit.
-    watches: reactive[tuple[tuple[int, int], ...]] = reactive(())
     #: Why the debugger stands at this step (status line), or None.
     note: reactive[StatusNote | None] = reactive(None)
     #: Which pane has the slot under the vector panes (one of VIEWS).
@@ -286,7 +296,8 @@ class DebuggerScreen(Screen[None]):
         other: Trace | None = None,
     ) -> None:
         super().__init__()
-        #: Breakpoints, search, the diff report and the moves (``debug.session``).
+        #: Breakpoints, watches, search, the diff report and the moves
+        #: (``debug.session``): their one owner.
         self.session = DebugSession.start(trace, other)
         self.set_reactive(DebuggerScreen.view, self.session.view)
         self.model_path = model_path
@@ -342,14 +353,13 @@ class DebuggerScreen(Screen[None]):
         widget: Widget
         with self._context():  # data_bind binds to the active message pump: this screen
             if name == "breakpoints":
-                widget = BreakpointList(id=name).data_bind(
-                    DebuggerScreen.view, statuses=DebuggerScreen.breakpoint_statuses)
+                widget = BreakpointList(id=name).data_bind(DebuggerScreen.view, DebuggerScreen.pins)
             elif name == "health":
                 widget = HealthList(id=name).data_bind(DebuggerScreen.findings)
                 # Drawn on mount, before the binding lands: with the findings.
                 widget.set_reactive(HealthList.findings, self.findings)
             elif name == "watches":
-                widget = WatchList(id=name).data_bind(DebuggerScreen.view, DebuggerScreen.watches)
+                widget = WatchList(id=name).data_bind(DebuggerScreen.view, DebuggerScreen.pins)
             else:
                 raise ValueError(f"no view {name!r}")
         self.query_one("#main").mount(widget, before=self.query_one("#timeline"))
@@ -358,7 +368,7 @@ class DebuggerScreen(Screen[None]):
     def on_mount(self) -> None:
         self.fit_panes()
         self.watch_bottom()
-        self._update_breakpoints()
+        self._publish()
         self._start_scans()
         if self.load_model and self.model_autoload is not None:
             self.set_timer(self.model_autoload, self.model_panel.ensure_model)
@@ -417,8 +427,7 @@ class DebuggerScreen(Screen[None]):
         elif old.layer != new.layer:
             self.fit_panes()
             self._drop_note()
-            self._update_breakpoints()
-            self._refresh_keys()
+            self._publish()
         elif old.t != new.t:
             self._drop_note()
             self._refresh_keys()
@@ -426,13 +435,11 @@ class DebuggerScreen(Screen[None]):
             self._refresh_keys()
 
     def _trace_changed(self, trace: Trace) -> None:
+        # Units pinned on layers this trace does not have go with the search.
         self.session.forget_trace()
         self.note = None
-        # Units pinned on layers this trace does not have go.
-        self.watches = tuple((k, u) for k, u in self.watches
-                             if k < len(trace.layers) and u < trace.layers[k].units)
         self.fit_panes()
-        self._update_breakpoints()
+        self._publish()
         if self.is_mounted:
             self._start_scans()
         self._refresh_keys()
@@ -456,9 +463,6 @@ class DebuggerScreen(Screen[None]):
         note = self.note
         if note is not None and (note.t != self.t or note.layer not in (None, self.layer_index)):
             self.note = None
-
-    def watch_breakpoints(self) -> None:
-        self._update_breakpoints()
 
     def watch_bottom(self) -> None:
         if not self.is_mounted:
@@ -550,7 +554,7 @@ class DebuggerScreen(Screen[None]):
                                            or not focused.allow_maximize):
                 return Refusal("z zooms a pane: Tab to one first")
             return None
-        return self._synced().why_not(action, parameters)
+        return self.session.why_not(action, parameters)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """None (shown dimmed) for keys that cannot act now, False (not in
@@ -569,16 +573,6 @@ class DebuggerScreen(Screen[None]):
             self.note = None
         self._refusal_note = None
 
-    def _synced(self) -> DebugSession:
-        """The session, standing where the screen stands."""
-        session = self.session
-        view = session.view
-        if view is not self.view:
-            session.view = self.view
-        session.breakpoints = self.breakpoints
-        session.watches = self.watches
-        return session
-
     def _apply(self, move: Move) -> None:
         """Stand where a move of the session went, and say what it says."""
         self._show(move.view)
@@ -586,27 +580,27 @@ class DebuggerScreen(Screen[None]):
             self.note = move.note
 
     def action_step(self, delta: int) -> None:
-        self._apply(self._synced().step(delta))
+        self._apply(self.session.step(delta))
 
     def action_first_step(self) -> None:
-        self._apply(self._synced().first_step())
+        self._apply(self.session.first_step())
 
     def action_last_step(self) -> None:
-        self._apply(self._synced().last_step())
+        self._apply(self.session.last_step())
 
     def action_unit(self, delta: int) -> None:
-        self._apply(self._synced().unit(delta))
+        self._apply(self.session.unit(delta))
 
     def action_layer(self, delta: int) -> None:
-        self._apply(self._synced().layer(delta))
+        self._apply(self.session.layer(delta))
 
     def switch_layer(self, k: int) -> None:
-        self._apply(self._synced().switch_layer(k))
+        self._apply(self.session.switch_layer(k))
 
     def action_goto(self) -> None:
         def go(step: int | None) -> None:
             if step is not None:
-                self._apply(self._synced().goto(step))
+                self._apply(self.session.goto(step))
 
         from .dialogs import GoToStepScreen
 
@@ -614,47 +608,36 @@ class DebuggerScreen(Screen[None]):
 
     # -- breakpoints -------------------------------------------------------------
 
-    def _layer_k(self) -> int:
-        return self.layer_index
-
-    @property
-    def _hits(self) -> HitCache:
-        """Where each condition holds, per layer, for the trace on screen
-        (built on first use, and again for a new trace)."""
-        return self._synced().hits
-
-    def _update_breakpoints(self) -> None:
-        """Hit counts and timeline marks for the current layer, from the
-        cache (each condition is evaluated once per layer)."""
-        if self.trace is None:
-            return
-        k = self._layer_k()
-        statuses = []
-        if self.breakpoints:
-            from .debug_lists import BreakpointStatus
-        for bp in self.breakpoints:
-            error = self._hits.error(bp.condition, k)
-            statuses.append(BreakpointStatus(bp.source, bp.enabled, self._hits.count(bp.condition, k),
-                                             None if error is None else str(error)))
-        self.breakpoint_statuses = tuple(statuses)
-        enabled = any(bp.enabled for bp in self.breakpoints)
-        self.hit_marks = Marks(self._hits.any(self.breakpoints, k)) if enabled else None
+    def _publish(self, hits: bool = True) -> None:
+        """Show what the session holds now: the lists' snapshot, and (unless
+        ``hits`` is False: the watches changed, not the breakpoints) the
+        timeline's marks, both for the layer shown (each condition is
+        evaluated once per layer, by the session's cache)."""
+        session = self.session
+        self.pins = session.pins()
+        if hits:
+            steps = session.hit_steps()
+            self.hit_marks = None if steps is None else Marks(steps)
         self._refresh_keys()
+
+    def _edited(self, edit: Edit, hits: bool = True) -> None:
+        """After an edit of the session's breakpoints or watches: publish
+        what changed, and say what the edit says."""
+        if edit.changed is not None:
+            self._publish(hits)
+        if edit.note is not None:
+            self.note = edit.note
 
     def check_condition(self, text: str) -> Condition:
         """Parse ``text`` and fit it to the layer on screen; raises
         ``ConditionError`` (with its column) when either fails."""
-        return self._synced().check_condition(text)
+        return self.session.check_condition(text)
 
     def add_breakpoint(self, condition: Condition) -> None:
-        session = self._synced()
-        note = session.add_breakpoint(condition)
-        if session.breakpoints is self.breakpoints:  # already there
-            self.note = note
-            return
-        self.breakpoints = session.breakpoints
-        self.note = note
-        self.bottom = "breakpoints"
+        edit = self.session.add_breakpoint(condition)
+        self._edited(edit)
+        if edit.changed == "added":
+            self.bottom = "breakpoints"
 
     def action_add_breakpoint(self) -> None:
         def added(condition: Condition | None) -> None:
@@ -663,33 +646,22 @@ class DebuggerScreen(Screen[None]):
 
         from .dialogs import AddBreakpointScreen
 
-        k = self._layer_k()
-        self.app.push_screen(AddBreakpointScreen(self.check_condition, f"layer {k}"), added)
-
-    def _stop_note(self, breakpoints: tuple[Breakpoint, ...] | list[Breakpoint], backwards: bool) -> None:
-        """Go to the next (previous) stop of ``breakpoints`` and say why, or
-        say that there is none that way (no wrap-around)."""
-        self._apply(self._synced().resume(backwards, tuple(breakpoints)))
+        self.app.push_screen(AddBreakpointScreen(self.check_condition, f"layer {self.layer_index}"), added)
 
     def action_resume(self, backwards: bool = False) -> None:
-        self._stop_note(self.breakpoints, backwards)
+        """Go to the next (previous) stop of the enabled breakpoints and say
+        why, or say that there is none that way (no wrap-around)."""
+        self._apply(self.session.resume(backwards))
 
     def on_breakpoint_action(self, message: BreakpointAction) -> None:
         message.stop()
-        bps = list(self.breakpoints)
-        if not 0 <= message.index < len(bps):
-            return
         if message.action == "toggle":
-            bps[message.index] = bps[message.index].toggled()
-            self.breakpoints = tuple(bps)
+            self._edited(self.session.toggle_breakpoint(message.index))
         elif message.action == "delete":
-            del bps[message.index]
-            self.breakpoints = tuple(bps)
+            self._edited(self.session.delete_breakpoint(message.index))
         elif message.action == "goto":
             # This breakpoint alone, enabled or not.
-            from ..debug.breakpoints import Breakpoint
-
-            self._stop_note([Breakpoint(bps[message.index].condition)], backwards=False)
+            self._apply(self.session.next_hit_of(message.index))
 
     # -- health and diff scans -----------------------------------------------------
 
@@ -820,7 +792,7 @@ class DebuggerScreen(Screen[None]):
     def search(self, query: str) -> None:
         """Search the tokens for ``query`` and go to the first match at or
         after the current step."""
-        move = self._synced().search_tokens(query)
+        move = self.session.search_tokens(query)
         self._refresh_keys()
         self._apply(move)
 
@@ -834,31 +806,28 @@ class DebuggerScreen(Screen[None]):
         self.app.push_screen(SearchScreen(self.session.search or ""), searched)
 
     def action_search_step(self, backwards: bool = False) -> None:
-        self._apply(self._synced().search_step(backwards))
+        self._apply(self.session.search_step(backwards))
 
     def action_watch(self) -> None:
-        session = self._synced()
-        note = session.watch()
-        added = len(session.watches) > len(self.watches)
-        self.watches = session.watches
-        self.note = note
-        if added and self.bottom == "explain":
+        edit = self.session.watch()
+        self._edited(edit, hits=False)
+        if edit.changed == "added" and self.bottom == "explain":
             self.bottom = "watches"
 
     def on_watch_action(self, message: WatchAction) -> None:
         message.stop()
         if message.action == "remove":
-            self.watches = tuple(w for w in self.watches if w != (message.layer, message.unit))
+            self._edited(self.session.unwatch(message.layer, message.unit), hits=False)
         elif message.action == "goto":
             self.go(layer=message.layer, unit=message.unit)
 
     # -- comparing two runs -----------------------------------------------------------
 
     def action_cycle_run(self) -> None:
-        self._apply(self._synced().cycle_run())
+        self._apply(self.session.cycle_run())
 
     def action_first_divergence(self) -> None:
-        self._apply(self._synced().first_divergence())
+        self._apply(self.session.first_divergence())
 
     def action_show(self, view: str) -> None:
         """Give the slot under the panes to ``view`` and focus it."""
@@ -1021,7 +990,7 @@ class DebuggerScreen(Screen[None]):
         # The trace first: every pane redraws on the change of any of its
         # inputs, and none may read the old arrays again.
         self._show(View(placeholder(trace)))  # compared again if A loads and B is unchanged
-        self.note = StatusNote(f"{source_label(trace)}: {why}; loading it again…", "warning")
+        self.note = StatusNote(loading_again(source_label(trace), why), "warning")
 
     def _reload(self, run: str, old: Trace, why: str) -> None:
         self.run_worker(partial(self._reload_work, run, old, why), name="reload", group=f"reload-{run}",
@@ -1049,40 +1018,30 @@ class DebuggerScreen(Screen[None]):
             detached = self._detached if self._detached is not None and self._detached.old is old else None
             if self.trace is not old and not (detached is not None and isinstance(self.trace, Placeholder)):
                 return  # another trace was opened meanwhile
+            notice = reload_notice("a", name, message.why, message.error, let_go=detached is not None)
             if message.trace is not None:
                 self._take_reloaded(message.trace, detached)
-                self.notify(f"{name}: {message.why} while open; it was loaded again", title="trace reloaded",
-                            markup=False)
+                self._say(notice)
                 return
-            text = f"{name}: {message.why} while open, and it no longer loads ({message.error})."
             if detached is None:
-                # In memory: what was loaded is intact, and stays.
-                self.notify(f"{text} Still showing the trace as it was loaded.", title="trace file changed",
-                            severity="warning", timeout=30, markup=False)
+                self._say(notice)  # in memory: what was loaded is intact, and stays
                 return
             self._detached = None
-            self.note = StatusNote("the trace's file no longer loads · o opens another", "error")
+            self.note = StatusNote(NO_LONGER_LOADS, "error")
             from .dialogs import FileChangedScreen
 
             def chosen(choice: str | None) -> None:
                 if choice == "open":
                     self.action_open_trace()
 
-            self.app.push_screen(FileChangedScreen(text), chosen)
+            self.app.push_screen(FileChangedScreen(notice.text), chosen)
             return
         detached = self._detached_b if self._detached_b is not None and self._detached_b.old is old else None
         if self.other is not old and detached is None:
             return  # the comparison was closed or changed meanwhile
         self._detached_b = None
         if message.trace is None:
-            if detached is None:
-                self.notify(f"{name}: {message.why} while open, and it no longer loads ({message.error}). "
-                            "Still comparing with the run as it was loaded.", title="second run's file changed",
-                            severity="warning", timeout=30, markup=False)
-            else:
-                self.notify(f"{name}: {message.why} while open, and it no longer loads ({message.error}). "
-                            "The comparison is closed.", title="second run's file changed",
-                            severity="error", timeout=30, markup=False)
+            self._say(reload_notice("b", name, message.why, message.error, let_go=detached is not None))
             return
         from ..debug.diff import Incomparable, check_comparable
 
@@ -1092,17 +1051,20 @@ class DebuggerScreen(Screen[None]):
             self.go(other=None)
             self.session.diff_report = None
             self._refresh_keys()
-            self.notify(f"{name}: {message.why} while open; it now holds a run that cannot be compared ({e}). "
-                        "The comparison is closed.", title="second run's file changed", severity="warning",
-                        timeout=30, markup=False)
+            self._say(reload_notice("b", name, message.why, incomparable=str(e)))
             return
         run = detached.run if detached is not None else self.run
         self.go(other=message.trace, run=run)
         self.session.diff_report = None
         self._start_scans(health=False)
         self._refresh_keys()
-        self.notify(f"{name}: {message.why} while open; it was loaded again", title="second run reloaded",
-                    markup=False)
+        self._say(reload_notice("b", name, message.why))
+
+    def _say(self, notice: Notice) -> None:
+        """Notify ``notice`` (its text comes from file names and file
+        contents: never markup)."""
+        self.notify(notice.text, title=notice.title, severity=notice.severity,
+                    timeout=notice.timeout, markup=False)
 
     def _take_reloaded(self, trace: Trace, detached: _Detached | None) -> None:
         """Show the reloaded ``trace`` where the screen stood (clamped into

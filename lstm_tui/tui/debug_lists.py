@@ -3,9 +3,11 @@
 They share the slot under the vector panes with the explain pane, one at a
 time (``E`` ``B`` ``H`` ``W`` on the debugger screen), so the layout that
 fits 80×24 stays the same whatever is shown there. Each is a pure view of
-state the debugger screen owns and binds down (the breakpoints with their
-hit counts, the health findings, the watched units); a key pressed in one
-posts a message up and the screen decides.
+state bound down from the debugger screen: the breakpoints with their hit
+counts and the watched units come from the debugging session, which owns
+them, as one snapshot (``debug.session.Pins``) the screen publishes after
+each change; the health findings are the screen's. A key pressed in one
+posts a message up and the screen asks the session.
 
 Only ↑ ↓ (k j), Enter and the list's own keys are bound here: ← → and the
 other stepping keys still reach the screen, so stepping works wherever the
@@ -13,8 +15,6 @@ focus is, as in the other panes.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 from rich.text import Text
 from textual.binding import Binding
@@ -27,7 +27,7 @@ from textual.widgets.option_list import Option
 from ..core.lstm import VECTORS
 from ..core.vocabulary import symbol
 from ..debug.health import Finding
-from ..debug.session import View
+from ..debug.session import BreakpointStatus, Pins, View
 from . import draw, runs
 from .messages import BreakpointAction, FindingPicked, WatchAction
 from .view import ShowsView
@@ -98,18 +98,6 @@ class _DebugList(OptionList, inherit_bindings=False):
             self.highlighted = min(highlighted if highlighted is not None else 0, count - 1)
 
 
-@dataclass(frozen=True)
-class BreakpointStatus:
-    """One row of the breakpoints pane, as the screen sees it on the
-    current layer: ``hits`` is None when the condition does not fit the
-    layer, and ``error`` then says why."""
-
-    source: str
-    enabled: bool
-    hits: int | None
-    error: str | None = None
-
-
 class BreakpointList(_DebugList):
     """The breakpoints, each with its hit count on the current layer."""
 
@@ -122,8 +110,9 @@ class BreakpointList(_DebugList):
         Binding("enter", "select", "Next hit", id="breakpoint_goto", tooltip="Go to the breakpoint's next hit"),
     ]
 
-    #: One entry per breakpoint, in the screen's order.
-    statuses: reactive[tuple[BreakpointStatus, ...]] = reactive((), init=False)
+    #: What the lists show (bound to the debugger screen's ``pins``): this
+    #: list shows its breakpoints, in the order added.
+    pins: reactive[Pins] = reactive(Pins(), init=False)
     #: What is shown (bound to the debugger screen's ``view``): the hit
     #: counts are for its layer, shown in the title.
     view: reactive[View | None] = reactive(None, init=False)
@@ -131,8 +120,14 @@ class BreakpointList(_DebugList):
     def on_mount(self) -> None:
         self._rebuild()
 
-    def watch_statuses(self) -> None:
-        self._rebuild()
+    def watch_pins(self, old: Pins, new: Pins) -> None:
+        if old.breakpoints != new.breakpoints:
+            self._rebuild()
+
+    @property
+    def statuses(self) -> tuple[BreakpointStatus, ...]:
+        """One entry per breakpoint, on the layer shown."""
+        return self.pins.breakpoints
 
     def watch_view(self, old: View | None, new: View | None) -> None:
         if old is None or new is None or old.layer != new.layer:
@@ -281,8 +276,9 @@ class WatchList(ShowsView, DataTable, inherit_bindings=False):
 
     #: What is shown (bound to the debugger screen's ``view``).
     view: reactive[View | None] = reactive(None, init=False)
-    #: (layer, unit) of every pinned unit, in the order pinned.
-    watches: reactive[tuple[tuple[int, int], ...]] = reactive((), init=False)
+    #: What the lists show (bound to the debugger screen's ``pins``): this
+    #: list shows its watched units.
+    pins: reactive[Pins] = reactive(Pins(), init=False)
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes, cursor_type="row", zebra_stripes=False,
@@ -297,8 +293,14 @@ class WatchList(ShowsView, DataTable, inherit_bindings=False):
     def watch_view(self, old: View | None, new: View | None) -> None:
         self._view_changed(old, new)
 
-    def watch_watches(self) -> None:
-        self._view_changed()
+    def watch_pins(self, old: Pins, new: Pins) -> None:
+        if old.watches != new.watches:
+            self._view_changed()
+
+    @property
+    def watches(self) -> tuple[tuple[int, int], ...]:
+        """(layer, unit) of every pinned unit, in the order pinned."""
+        return self.pins.watches
 
     def _redraw_view(self, old: View | None = None, new: View | None = None) -> None:
         self._refresh_rows()

@@ -28,7 +28,7 @@ from __future__ import annotations
 import dataclasses
 import mmap
 import os
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -132,6 +132,54 @@ def file_state(path: os.PathLike[str] | str | None) -> tuple[int, int, int, int]
     except (OSError, ValueError):
         return None
     return (st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev)
+
+
+#: The status line once a let-go trace's file no longer loads.
+NO_LONGER_LOADS = "the trace's file no longer loads · o opens another"
+
+
+def loading_again(name: str, why: str) -> str:
+    """The status line while the trace named ``name``, let go of because
+    ``why`` ("the file was rewritten"), loads again."""
+    return f"{name}: {why}; loading it again…"
+
+
+@dataclasses.dataclass(frozen=True)
+class Notice:
+    """What the screen says when a changed trace file was loaded again or
+    no longer loads: a notification's ``text``, ``title``, ``severity`` and
+    ``timeout`` (None: the app's), or the text of a dialog."""
+
+    text: str
+    title: str
+    severity: Literal["information", "warning", "error"] = "information"
+    timeout: float | None = None
+
+
+def reload_notice(run: str, name: str, why: str, error: str | None = None, *, let_go: bool = False,
+                  incomparable: str | None = None) -> Notice:
+    """What to say once the file of run ``run`` ("a", or "b": the second
+    run of a comparison), named ``name``, changed (``why``) and was loaded
+    again: it loaded (``error`` None), it no longer loads (``error`` says
+    why; ``let_go``: the screen had let go of the run, so it is gone), or
+    the second run now holds a run that ``incomparable`` says cannot be
+    compared."""
+    second = run == "b"
+    changed = "second run's file changed" if second else "trace file changed"
+    if incomparable is not None:
+        return Notice(f"{name}: {why} while open; it now holds a run that cannot be compared "
+                      f"({incomparable}). The comparison is closed.", changed, "warning", 30)
+    if error is None:
+        return Notice(f"{name}: {why} while open; it was loaded again",
+                      "second run reloaded" if second else "trace reloaded")
+    text = f"{name}: {why} while open, and it no longer loads ({error})."
+    if not second:
+        # Let go of: the dialog says it; in memory: what was loaded is intact, and stays.
+        return Notice(text, changed, "error") if let_go else \
+            Notice(f"{text} Still showing the trace as it was loaded.", changed, "warning", 30)
+    if let_go:
+        return Notice(f"{text} The comparison is closed.", changed, "error", 30)
+    return Notice(f"{text} Still comparing with the run as it was loaded.", changed, "warning", 30)
 
 
 #: What ``placeholder`` traces say they are (their ``source``).

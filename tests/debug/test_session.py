@@ -11,7 +11,7 @@ from lstm_tui.core.trace import Layer, Trace
 from lstm_tui.debug.breakpoints import Breakpoint
 from lstm_tui.debug.conditions import Condition
 from lstm_tui.debug.diff import diff
-from lstm_tui.debug.session import DebugSession, Move, Note, Refusal, View
+from lstm_tui.debug.session import BreakpointStatus, DebugSession, Edit, Move, Note, Pins, Refusal, View
 
 
 def crafted() -> Trace:
@@ -120,10 +120,73 @@ def test_continue_with_two_breakpoints_at_one_step_and_on_another_layer():
 def test_adding_a_breakpoint_twice_and_counting_its_hits():
     s = DebugSession.start(crafted())
     low = Condition.parse("f[1] < 0.05")
-    assert s.add_breakpoint(low) == Note("breakpoint f[1] < 0.05: 3 hits on layer 0", t=0, layer=0)
-    assert s.add_breakpoint(Condition.parse("f[1] < 0.05")).text == "already a breakpoint: f[1] < 0.05"
-    assert len(s.breakpoints) == 1
-    assert s.add_breakpoint(Condition.parse("t == 1")).text == "breakpoint t == 1: 1 hit on layer 0"
+    assert s.add_breakpoint(low) == Edit("added", Note("breakpoint f[1] < 0.05: 3 hits on layer 0", t=0, layer=0))
+    assert s.breakpoints == (Breakpoint(low),)
+    again = s.add_breakpoint(Condition.parse("f[1] < 0.05"))
+    assert again == Edit(None, Note("already a breakpoint: f[1] < 0.05", "warning", t=0, layer=0))
+    assert s.breakpoints == (Breakpoint(low),)
+    s.goto(4)
+    assert s.add_breakpoint(Condition.parse("t == 1")) == Edit("added", Note("breakpoint t == 1: 1 hit on layer 0",
+                                                                             t=4, layer=0))
+    assert [bp.source for bp in s.breakpoints] == ["f[1] < 0.05", "t == 1"]
+
+
+def test_toggling_and_deleting_breakpoints():
+    s = DebugSession.start(crafted())
+    s.add_breakpoint(Condition.parse("f[1] < 0.05"))
+    s.add_breakpoint(Condition.parse("t == 1"))
+    assert s.toggle_breakpoint(0) == Edit("disabled")
+    assert [bp.enabled for bp in s.breakpoints] == [False, True]
+    assert s.why_not("resume", (False,)) is None
+    assert s.toggle_breakpoint(1) == Edit("disabled")
+    assert [bp.enabled for bp in s.breakpoints] == [False, False]
+    assert s.why_not("resume", (False,)) == Refusal("no breakpoint enabled (B lists them)")
+    assert s.hit_steps() is None  # nothing enabled: no row of hits
+    assert s.toggle_breakpoint(0) == Edit("enabled")
+    assert [bp.enabled for bp in s.breakpoints] == [True, False]
+    assert s.hit_steps().nonzero()[0].tolist() == [2, 5, 8]
+    assert s.toggle_breakpoint(2) == Edit(None)  # no such breakpoint: nothing changes
+    assert s.toggle_breakpoint(-1) == Edit(None)
+    assert [bp.enabled for bp in s.breakpoints] == [True, False]
+    assert s.delete_breakpoint(0) == Edit("removed")
+    assert s.breakpoints == (bp("t == 1", enabled=False),)
+    assert s.delete_breakpoint(1) == Edit(None)
+    assert s.delete_breakpoint(0) == Edit("removed")
+    assert s.breakpoints == ()
+    assert s.why_not("resume", (False,)) == Refusal("no breakpoints: press b to add one")
+
+
+def test_the_next_hit_of_one_breakpoint_enabled_or_not():
+    s = DebugSession.start(crafted())
+    s.breakpoints = (bp("t == 7"), bp("f[1] < 0.05", enabled=False))
+    s.goto(3)
+    move = s.next_hit_of(1)
+    assert move.view.t == 5
+    assert move.note == Note("stopped: f[1] < 0.05 (hit 2 of 3)", t=5, layer=0)
+    assert [b.enabled for b in s.breakpoints] == [True, False]  # still off
+    assert s.next_hit_of(0).view.t == 7
+    assert s.next_hit_of(5) == Move(s.view)  # no such breakpoint: stays
+
+
+def test_pins_are_what_the_lists_show_on_the_layer_shown():
+    s = DebugSession.start(crafted())
+    assert s.pins() == Pins()
+    s.add_breakpoint(Condition.parse("f[1] < 0.05"))
+    s.add_breakpoint(Condition.parse("t == 1"))
+    s.toggle_breakpoint(1)
+    s.unit(2)
+    s.watch()
+    assert s.pins() == Pins((BreakpointStatus("f[1] < 0.05", True, 3), BreakpointStatus("t == 1", False, 1)),
+                            ((0, 2),))
+    s.switch_layer(1)  # f[1] of the second layer is never low
+    pins = s.pins()
+    assert pins.breakpoints[0] == BreakpointStatus("f[1] < 0.05", True, 0)
+    assert pins.watches == ((0, 2),)
+    s.breakpoints = (bp("f[4] < 0.05"),)
+    s.switch_layer(0)  # three units: f[4] does not fit
+    (status,) = s.pins().breakpoints
+    assert (status.source, status.enabled, status.hits) == ("f[4] < 0.05", True, None)
+    assert status.error is not None and "4" in status.error
 
 
 def test_search_next_and_previous():
@@ -144,10 +207,40 @@ def test_search_next_and_previous():
 def test_watch_toggles_the_selected_unit():
     s = DebugSession.start(crafted())
     s.unit(2)
-    assert s.watch().text == "watching unit 2 of layer 0"
+    assert s.watch() == Edit("added", Note("watching unit 2 of layer 0", t=0, layer=0))
     assert s.watches == ((0, 2),)
-    assert s.watch().text == "unit 2 of layer 0 no longer watched"
+    s.goto(3)
+    assert s.watch() == Edit("removed", Note("unit 2 of layer 0 no longer watched", t=3, layer=0))
     assert s.watches == ()
+
+
+def test_pinning_on_two_layers_and_unpinning_from_the_list():
+    s = DebugSession.start(crafted())
+    s.unit(1)
+    s.watch()
+    s.layer(1)
+    s.unit(3)
+    assert s.watch() == Edit("added", Note("watching unit 4 of layer 1", t=0, layer=1))
+    assert s.watches == ((0, 1), (1, 4))
+    assert s.unwatch(0, 2) == Edit(None)  # not pinned: nothing changes
+    assert s.unwatch(0, 1) == Edit("removed")  # from the list: nothing to say
+    assert s.watches == ((1, 4),)
+
+
+def test_a_new_trace_keeps_the_breakpoints_and_the_watches_that_fit_it():
+    s = DebugSession.start(crafted())
+    s.add_breakpoint(Condition.parse("f[1] < 0.05"))
+    s.unit(1)
+    s.watch()
+    s.layer(1)
+    s.unit(3)
+    s.watch()
+    s.search_tokens("the")
+    s.view = View(random_trace(T=4, H=3))  # one layer of three units
+    s.forget_trace()
+    assert s.watches == ((0, 1),)
+    assert [b.source for b in s.breakpoints] == ["f[1] < 0.05"]
+    assert s.search is None
 
 
 def test_cycle_run_and_first_divergence():

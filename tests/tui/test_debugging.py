@@ -76,7 +76,7 @@ async def test_add_a_breakpoint_by_typing_it():
         await pilot.pause()
         assert isinstance(app.screen, DebuggerScreen)
         screen = app.debugger
-        assert [bp.source for bp in screen.breakpoints] == ["f[1] < 0.05"]
+        assert [bp.source for bp in screen.session.breakpoints] == ["f[1] < 0.05"]
         # the pane shows it with its hit count, the timeline marks the hits
         pane = screen.query_one(BreakpointList)
         assert screen.bottom == "breakpoints" and pane.display
@@ -106,7 +106,7 @@ async def test_parse_error_is_shown_in_the_dialog_under_its_column():
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, DebuggerScreen)
-        assert len(app.debugger.breakpoints) == 1
+        assert len(app.debugger.session.breakpoints) == 1
 
 
 async def test_bind_error_index_out_of_range_is_shown_and_escape_cancels():
@@ -121,7 +121,7 @@ async def test_bind_error_index_out_of_range_is_shown_and_escape_cancels():
         assert error.startswith("column 3: ") and "7" in error and "3" in error
         await pilot.press("escape")
         assert isinstance(app.screen, DebuggerScreen)
-        assert app.debugger.breakpoints == ()
+        assert app.debugger.session.breakpoints == ()
 
 
 async def test_continue_forwards_and_backwards_stops_at_the_ends():
@@ -198,19 +198,20 @@ async def test_enable_disable_and_delete_with_the_keyboard():
         pane = screen.query_one(BreakpointList)
         assert app.focused is pane and screen.bottom == "breakpoints"
         await pilot.press("space")  # the first is highlighted
-        assert [bp.enabled for bp in screen.breakpoints] == [False, True]
+        assert [bp.enabled for bp in screen.session.breakpoints] == [False, True]
+        assert screen.pins == screen.session.pins()  # what the list shows is the session's, published
         assert options(pane)[0] == "○ f[1] < 0.05  3 hits  off"
         assert hit_row(app).startswith("b  ·····●···●··")
         await pilot.press("c")
         assert screen.t == 5  # the disabled one does not stop
         await pilot.press("down", "space")
-        assert not any(bp.enabled for bp in screen.breakpoints)
+        assert not any(bp.enabled for bp in screen.session.breakpoints)
         assert screen.hit_marks is None  # no row of hits with nothing enabled
         assert screen.check_action("resume", (False,)) is None
         await pilot.press("up", "space", "x")
-        assert [bp.source for bp in screen.breakpoints] == ["h[0] > 0.5"]
+        assert [bp.source for bp in screen.session.breakpoints] == ["h[0] > 0.5"]
         await pilot.press("delete")
-        assert screen.breakpoints == ()
+        assert screen.session.breakpoints == ()
         assert options(pane)[0].startswith("no breakpoints")
         # ← → still step with the list focused
         await pilot.press("left")
@@ -593,7 +594,7 @@ async def test_w_pins_and_unpins_a_unit_and_the_watches_follow_the_step():
         assert not screen.query(WatchList)  # mounted the first time it is shown
         await pilot.press("down", "down", "w")
         table = screen.query_one(WatchList)
-        assert screen.watches == ((0, 2),)
+        assert screen.session.watches == ((0, 2),)
         assert screen.bottom == "watches" and table.display
         await pilot.pause()
         layer = trace.layers[0]
@@ -607,15 +608,16 @@ async def test_w_pins_and_unpins_a_unit_and_the_watches_follow_the_step():
         assert row()[1:] == [f"{layer.vector(v)[2, 2]:.4f}" for v in ("f", "i", "c_hat", "c", "o", "h")]
         assert f"{layer.h[2, 2]:.4f}" in screen_text(app)
         await pilot.press("up", "w")  # a second unit
-        assert screen.watches == ((0, 2), (0, 1))
+        assert screen.session.watches == ((0, 2), (0, 1))
+        assert screen.pins.watches == screen.session.watches
         await pilot.pause()
         assert table.row_count == 2 and str(table.get_row_at(0)[0]) == " 2"
         await pilot.press("w")  # on a watched unit: unpins it
-        assert screen.watches == ((0, 2),)
+        assert screen.session.watches == ((0, 2),)
         await pilot.press("W", "enter")  # Enter selects the watched unit
         assert screen.unit == 2
         await pilot.press("x")
-        assert screen.watches == ()
+        assert screen.session.watches == ()
 
 
 # -- layout -------------------------------------------------------------------------
@@ -627,7 +629,8 @@ async def test_extra_panes_fit_without_overlap(size):
     async with app.run_test(size=size) as pilot:
         screen = app.debugger
         await add(pilot, "f[1] < 0.05")
-        screen.watches = ((0, 1),)
+        await pilot.press("down", "w")  # unit 1 pinned
+        assert screen.session.watches == ((0, 1),)
         width, height = size
         for view in ("breakpoints", "health", "watches", "explain"):
             await pilot.press(view[0].upper())

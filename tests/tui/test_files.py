@@ -330,7 +330,7 @@ async def test_a_pasted_condition_of_500_terms_adds_a_breakpoint():
         await pilot.pause()
         screen = app.debugger
         assert app.screen is screen
-        assert [bp.source for bp in screen.breakpoints] == [condition]
+        assert [bp.source for bp in screen.session.breakpoints] == [condition]
         assert screen_text(app).splitlines()[0].startswith(" breakpoint nan or nan or nan")
         assert screen.note is not None and screen.note.text.endswith(": 0 hits on layer 0")
 
@@ -366,7 +366,7 @@ async def test_a_paste_longer_than_the_limit_is_refused_by_the_field():
         await paste(app, pilot, "nan")
         await pilot.press("enter")
         await pilot.pause()
-        assert [bp.source for bp in app.debugger.breakpoints] == ["nan"]
+        assert [bp.source for bp in app.debugger.session.breakpoints] == ["nan"]
 
 
 # -- o on things that are not trace files ------------------------------------------------
@@ -426,3 +426,25 @@ async def test_worker_errors_are_one_line_of_text(monkeypatch, error, shown):
         assert [(n.title, n.message, n.markup) for n in app._notifications] == [
             ("scan failed", shown, False), ("could not open the trace", shown, False)]
         assert app.return_code is None
+
+
+def test_the_words_for_a_file_that_changed_and_was_loaded_again():
+    from lstm_tui.tui.files import Notice, loading_again, reload_notice
+
+    why = "the file was rewritten"
+    assert loading_again("a.npz", why) == "a.npz: the file was rewritten; loading it again…"
+    assert reload_notice("a", "a.npz", why) == Notice("a.npz: the file was rewritten while open; it was loaded again",
+                                                      "trace reloaded")
+    assert reload_notice("b", "b.npz", why).title == "second run reloaded"
+    gone = "a.npz: the file was rewritten while open, and it no longer loads (no such file)."
+    assert reload_notice("a", "a.npz", why, "no such file") == Notice(
+        gone + " Still showing the trace as it was loaded.", "trace file changed", "warning", 30)
+    assert reload_notice("a", "a.npz", why, "no such file", let_go=True).text == gone  # the dialog's text
+    gone = gone.replace("a.npz", "b.npz")
+    assert reload_notice("b", "b.npz", why, "no such file") == Notice(
+        gone + " Still comparing with the run as it was loaded.", "second run's file changed", "warning", 30)
+    assert reload_notice("b", "b.npz", why, "no such file", let_go=True) == Notice(
+        gone + " The comparison is closed.", "second run's file changed", "error", 30)
+    assert reload_notice("b", "b.npz", why, incomparable="2 layers, not 1") == Notice(
+        "b.npz: the file was rewritten while open; it now holds a run that cannot be compared (2 layers, not 1). "
+        "The comparison is closed.", "second run's file changed", "warning", 30)

@@ -115,12 +115,15 @@ async def test_continue_without_breakpoints_says_how_to_add_one(key):
 
 
 async def test_continue_with_only_disabled_breakpoints():
-    from lstm_tui.debug.breakpoints import Breakpoint
     from lstm_tui.debug.conditions import Condition
+    from lstm_tui.tui.messages import BreakpointAction
 
     app = make_app(stops_trace(), load_model=False)
     async with app.run_test(size=SIZE) as pilot:
-        app.debugger.breakpoints = (Breakpoint(Condition.parse("f[1] < 0.05")).toggled(),)
+        screen = app.debugger
+        screen.add_breakpoint(Condition.parse("f[1] < 0.05"))
+        screen.on_breakpoint_action(BreakpointAction("toggle", 0))
+        assert [bp.enabled for bp in screen.session.breakpoints] == [False]
         await pilot.pause()
         assert "no breakpoint enabled (B lists them)" in await press_and_read(pilot, "c")
 
