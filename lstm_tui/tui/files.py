@@ -6,9 +6,10 @@ process truncates the file (or rewrites it in place) while it is on screen,
 the next read of a page past the new end kills the process with SIGBUS,
 which Python cannot catch. The screen defends itself three ways:
 
-- **Small traces are copied into memory** (``in_memory``): below
-  ``IN_MEMORY_BELOW`` bytes the app reads the arrays once and lets go of the
-  mapping, so nothing done to the file can hurt them any more. Large traces
+- **Small traces are read into memory** (``in_memory``): below
+  ``IN_MEMORY_BELOW`` bytes the app reads the file again with plain reads
+  (``load(..., in_memory=True)``) and lets go of the mapping, so nothing
+  done to the file can hurt them any more. Large traces
   stay mapped: copying a gigabyte would cost the memory and the start-up
   time that mapping exists to save.
 - **The file is checked before anything new is read** (``Trace.changed_on_disk``,
@@ -26,13 +27,12 @@ This module imports only the standard library, NumPy and the core.
 from __future__ import annotations
 
 import dataclasses
-import mmap
 import os
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 
-from ..core.trace import Layer, Trace, release_pages
+from ..core.trace import Layer, Trace, load
 from ..errors import LstmTuiError
 
 #: Traces whose file is smaller than this many bytes are read into memory
@@ -55,70 +55,32 @@ def error_line(error: BaseException | None) -> str:
     return f"{type(error).__name__}: {first}" if first else type(error).__name__
 
 
-def _mapped(a: Any) -> bool:
-    """Whether ``a`` is a view of a memory-mapped file."""
-    base = a
-    while isinstance(base, np.ndarray):
-        base = base.base
-    if isinstance(base, memoryview):
-        base = base.obj
-    return isinstance(base, mmap.mmap)
-
-
-def _arrays(trace: Trace) -> list[Any]:
-    out: list[Any] = [trace.tokens, trace.probs, trace.vocab]
-    for layer in trace.layers:
-        out += [layer.x, layer.f, layer.i, layer.c_hat, layer.c, layer.o, layer.h, layer.h0, layer.c0, layer.mask]
-        if layer.cell is not None:
-            for weights in (layer.cell.W, layer.cell.U, layer.cell.b):
-                out += list(weights.values())
-    return out
-
-
 def is_mapped(trace: Trace) -> bool:
     """Whether any array of ``trace`` is read from a memory-mapped file (so
-    a truncated file would make reading it fatal)."""
-    return any(_mapped(a) for a in _arrays(trace))
-
-
-def _copy(a: Any) -> Any:
-    if not _mapped(a):
-        return a
-    out = np.array(a)
-    release_pages(a)  # read once: the copy holds the values now
-    return out
+    a truncated file would make reading it fatal): ``Trace.mapped``."""
+    return trace.mapped
 
 
 def in_memory(trace: Trace, below: int | None = None) -> Trace:
-    """``trace`` with every memory-mapped array copied into memory, when its
-    file is smaller than ``below`` bytes (``IN_MEMORY_BELOW``); otherwise
-    ``trace`` itself. The copy keeps the file's path and stamp, so
-    ``changed_on_disk`` still says when the file changes (and the screen
-    loads it again), but nothing done to the file can make reading it fail.
+    """``trace`` read again into memory (``load(..., in_memory=True)``:
+    plain reads, no mapping), when it is mapped and its file is smaller than
+    ``below`` bytes (``IN_MEMORY_BELOW``); otherwise ``trace`` itself. The
+    new trace has the file's path and stamp, so ``changed_on_disk`` still
+    says when the file changes (and the screen loads it again), but nothing
+    done to the file can make reading it fail.
 
-    A file that has already changed is not read: ``trace`` comes back as
-    it is, for the screen's own check to find."""
+    A file that has already changed, or that no longer loads, is not read:
+    ``trace`` comes back as it is, for the screen's own check to find."""
     limit = IN_MEMORY_BELOW if below is None else below
-    if trace.stamp is None or trace.stamp[0] >= limit or not is_mapped(trace):
+    if trace.path is None or trace.stamp is None or trace.stamp[0] >= limit or not trace.mapped:
         return trace
     if trace.changed_on_disk() is not None:
         return trace
-    layers = []
-    for layer in trace.layers:
-        cell = layer.cell
-        if cell is not None:
-            cell = dataclasses.replace(cell, W={g: _copy(a) for g, a in cell.W.items()},
-                                       U={g: _copy(a) for g, a in cell.U.items()},
-                                       b={g: _copy(a) for g, a in cell.b.items()})
-        layers.append(dataclasses.replace(
-            layer, x=_copy(layer.x), f=_copy(layer.f), i=_copy(layer.i), c_hat=_copy(layer.c_hat),
-            c=_copy(layer.c), o=_copy(layer.o), h=_copy(layer.h), h0=_copy(layer.h0), c0=_copy(layer.c0),
-            mask=None if layer.mask is None else _copy(layer.mask), cell=cell, info=dict(layer.info)))
-    copy = dataclasses.replace(trace, layers=layers, tokens=None if trace.tokens is None else _copy(trace.tokens),
-                               probs=None if trace.probs is None else _copy(trace.probs),
-                               vocab=None if trace.vocab is None else _copy(trace.vocab), meta=dict(trace.meta))
-    copy.stamp = trace.stamp
-    return copy
+    try:
+        copy = load(trace.path, in_memory=True)
+    except LstmTuiError:
+        return trace
+    return trace if copy.stamp != trace.stamp else copy
 
 
 def file_state(path: os.PathLike[str] | str | None) -> tuple[int, int, int, int] | None:
