@@ -37,6 +37,17 @@ def random_trace(seed: int = 0, T: int = 5, D: int = 3, H: int = 4, layers: int 
                  probs=probs, vocab=vocab, source="test")
 
 
+@pytest.fixture(autouse=True)
+def english_screen():
+    """The screen's language is the process's (``tui.catalogue``): a test
+    that speaks Portuguese (a snapshot app built with ``lang="pt"``, a
+    command run with ``--lang pt``) must not leave the next test in it."""
+    yield
+    from lstm_tui.tui import catalogue
+
+    catalogue.set_language("en")
+
+
 @pytest.fixture
 def small_trace() -> Trace:
     return random_trace()

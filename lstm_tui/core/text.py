@@ -50,3 +50,31 @@ def one_line(what: object, limit: int | None = None) -> str:
     if limit is not None and len(text) > limit:
         text = text[: limit - 1] + "…"
     return text
+
+
+class Message(str):
+    """Text for a person that a screen may show in another language.
+
+    The string itself is the English text, so the command line prints it,
+    tests compare it and code that wants a ``str`` gets one; beside it the
+    message keeps the English ``template`` it was made from and the
+    ``values`` filled into it, for the screen's catalogue to look the
+    template up and fill the values into the translation
+    (``Message("already at the last step (t = {t})", t=25)``). The core and
+    the debugger cannot import the screen, so this is how their words reach
+    it unflattened. A value may itself be a ``Message`` (a fragment such as
+    "a number"), translated with it.
+    """
+
+    template: str
+    values: dict[str, object]
+
+    def __new__(cls, template: str, /, **values: object) -> Message:
+        self = super().__new__(cls, template.format(**values) if values else template)
+        self.template = template
+        self.values = values
+        return self
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Pickled (a worker's exception crossing a process) as plain text.
+        return (str, (str(self),))

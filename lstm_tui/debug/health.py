@@ -71,6 +71,7 @@ import numpy as np
 
 from ..core.lstm import VECTORS
 from ..core.numeric import blocks
+from ..core.text import Message
 from ..core.trace import Layer, Trace, release_pages
 from ..core.vocabulary import NAME
 
@@ -335,13 +336,14 @@ def _scan_layer(k: int, layer: Layer, saturation: float, most: float, dead_tol: 
 
     for dead in np.flatnonzero(h_seen & (h_max < dead_tol)):
         found.append(Finding("dead", k, None, int(dead),
-                             f"layer {k}: unit {dead} is dead: |h| < {dead_tol:g} at every step "
-                             f"(largest {h_max[dead]:.3g})", "warning", "h", float(h_max[dead])))
+                             Message("layer {k}: unit {u} is dead: |h| < {tol:g} at every step (largest {h:.3g})",
+                                     k=k, u=int(dead), tol=dead_tol, h=float(h_max[dead])),
+                             "warning", "h", float(h_max[dead])))
 
     if c_best[1] >= 0:
         value, t, u = c_best
-        found.append(Finding("max_c", k, t, u, f"layer {k}: largest |c| is {value:.4g} at step {t}, unit {u}",
-                             "info", "c", value))
+        found.append(Finding("max_c", k, t, u, Message("layer {k}: largest |c| is {value:.4g} at step {t}, unit {u}",
+                                                       k=k, value=value, t=t, u=u), "info", "c", value))
     return found
 
 

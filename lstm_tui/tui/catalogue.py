@@ -13,13 +13,16 @@ English. It is a module value rather than something threaded through every
 widget because bindings' descriptions, the footer, help and palette are all
 read at render time and must agree.
 
-This module imports only the standard library.
+This module imports only the standard library and ``core.text`` (the
+``Message`` the debugger's words arrive in).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+
+from ..core.text import Message
 
 #: The languages the screen speaks.
 LANGUAGES = ("en", "pt")
@@ -30,6 +33,291 @@ _current = "en"
 #: shows it; keep each group's entries together.
 PT: dict[str, str] = {
     # -- shared words -----------------------------------------------------
+    "step": "passo",
+    "unit": "unidade",
+    "layer": "camada",
+    "continue": "seguir",
+    "diff": "comparar",
+    "layer {k}": "camada {k}",
+    "unit {unit}": "unidade {unit}",
+    "run {run}": "execução {run}",
+    "unknown error": "erro desconhecido",
+    "screenshot": "captura de tela",
+    "masked": "mascarado",
+    "token": "token",
+    "next": "próxima",
+    "model": "modelo",
+    "timeline": "linha do tempo",
+    "breakpoints": "pontos de parada",
+    "health": "saúde",
+    "watches": "observadas",
+    "keys": "teclas",
+    "the": "de",
+    # -- keys: footer, help and palette (the bindings' descriptions) --------
+    "Quit": "Sair",
+    "Command palette": "Paleta de comandos",
+    "Step back": "Passo anterior",
+    "Step forward": "Próximo passo",
+    "First step": "Primeiro passo",
+    "Last step": "Último passo",
+    "Back 10 steps": "Voltar 10 passos",
+    "Forward 10 steps": "Avançar 10 passos",
+    "Go to step": "Ir para o passo",
+    "Previous unit": "Unidade anterior",
+    "Next unit": "Próxima unidade",
+    "Previous layer": "Camada anterior",
+    "Next layer": "Próxima camada",
+    "Break": "Parada",
+    "Add a breakpoint condition": "Adicionar uma condição de parada",
+    "Continue to next hit": "Seguir até a próxima parada",
+    "Continue back to previous hit": "Voltar até a parada anterior",
+    "Show A, B or B−A": "Mostrar A, B ou B−A",
+    "Go to first divergence": "Ir para a primeira divergência",
+    "Search tokens": "Buscar tokens",
+    "Next match": "Próxima ocorrência",
+    "Previous match": "Ocorrência anterior",
+    "Watch / unwatch unit": "Observar / deixar de observar a unidade",
+    "Show explain pane": "Mostrar o painel explicar",
+    "Show breakpoints": "Mostrar os pontos de parada",
+    "Show health findings": "Mostrar os achados de saúde",
+    "Show watches": "Mostrar as unidades observadas",
+    "Next pane": "Próximo painel",
+    "Previous pane": "Painel anterior",
+    "Zoom pane": "Ampliar painel",
+    "Zoom the focused pane, or back (Esc too)": "Ampliar o painel em foco, ou voltar (Esc também)",
+    "Model panel": "Painel do modelo",
+    "Open trace file": "Abrir arquivo de registro",
+    "Toggle theme": "Alternar tema",
+    "Save screenshot": "Salvar captura de tela",
+    "Help": "Ajuda",
+    "Previous item": "Item anterior",
+    "Next item": "Próximo item",
+    "On/off": "Liga/desliga",
+    "Enable / disable breakpoint": "Ativar / desativar o ponto de parada",
+    "Delete": "Apagar",
+    "Delete breakpoint": "Apagar o ponto de parada",
+    "Next hit": "Próxima parada",
+    "Go to the breakpoint's next hit": "Ir para a próxima parada deste ponto",
+    "Go there": "Ir lá",
+    "Go to the finding": "Ir para o achado",
+    "Select": "Selecionar",
+    "Select the watched unit": "Selecionar a unidade observada",
+    "Unpin": "Desafixar",
+    "Unpin the watched unit": "Desafixar a unidade observada",
+    "Cancel": "Cancelar",
+    "Open another trace": "Abrir outro registro",
+    "Close help": "Fechar a ajuda",
+    "Back to the panes": "Voltar aos painéis",
+    # -- help screen ------------------------------------------------------
+    "Lesson": "Lição",
+    "Stepping": "Passos",
+    "Units and layers": "Unidades e camadas",
+    "Debugging": "Depuração",
+    "Panes": "Painéis",
+    "Explain pane": "Painel explicar",
+    "Breakpoints, health and watches panes": "Painéis de paradas, saúde e observadas",
+    "App": "Aplicativo",
+    "Other": "Outras",
+    "Esc, q or ? to close": "Esc, q ou ? para fechar",
+    "Reserved (coming)": "Reservadas (em breve)",
+    "← → step wherever the focus is, except in the model panel's input (Esc leaves it). ↑ ↓ select a unit, "
+    "except in the explain pane, which they scroll, and in the lists, where they move. A key that cannot act "
+    "says why in the status line.":
+        "← → avançam e voltam o passo onde quer que esteja o foco, exceto no campo do painel do modelo (Esc "
+        "sai dele). ↑ ↓ escolhem uma unidade, exceto no painel explicar, que elas rolam, e nas listas, onde "
+        "elas se movem. Uma tecla que não pode agir diz por quê na linha de estado.",
+    # -- command palette --------------------------------------------------
+    "key {keys}": "tecla {keys}",
+    "Switch to {layer}": "Mudar para {layer}",
+    "show layer {k}": "mostrar a camada {k}",
+    "show layer {k} (current)": "mostrar a camada {k} (atual)",
+    "Search for commands…": "Buscar comandos…",
+    # Textual's own palette commands (``LstmTuiApp.get_system_commands``).
+    "Theme": "Tema",
+    "Change the current theme": "Mudar o tema atual",
+    "Quit the application as soon as possible": "Sair do aplicativo o quanto antes",
+    "Keys": "Teclas",
+    "Show help for the focused widget and a summary of available keys":
+        "Mostrar a ajuda do elemento em foco e um resumo das teclas disponíveis",
+    "Hide the keys and widget help panel": "Esconder o painel de teclas e ajuda",
+    "Minimize": "Restaurar",
+    "Minimize the widget and restore to normal size": "Restaurar o elemento ao tamanho normal",
+    "Maximize": "Ampliar",
+    "Maximize the focused widget": "Ampliar o elemento em foco",
+    "Screenshot": "Captura de tela",
+    "Save an SVG 'screenshot' of the current screen": "Salvar uma captura da tela atual em SVG",
+    # Textual's own keys, on every app and screen (its key panel lists them).
+    "Copy selected text": "Copiar o texto selecionado",
+    "Focus Next": "Foco no próximo",
+    "Focus Previous": "Foco no anterior",
+    "Quit the app and return to the command prompt.": "Sair do aplicativo e voltar ao prompt de comando.",
+    # -- status line ------------------------------------------------------
+    "t = {t} of 0…{last}": "t = {t} de 0…{last}",
+    "layer {k} ({name}, {units} units)": "camada {k} ({name}, {units} unidades)",
+    "layer {k} ({name}, {units} units, reversed)": "camada {k} ({name}, {units} unidades, invertida)",
+    "L{k} {name} {units}u": "C{k} {name} {units}u",
+    " rev": " inv",
+    "(unnamed trace)": "(registro sem nome)",
+    "diff vs": "comparando com",
+    "z zooms a pane: Tab to one first": "z amplia um painel: vá a um com Tab antes",
+    # -- status notes from the debugging session (debug/session.py) ---------
+    "already at the first step (t = 0)": "já no primeiro passo (t = 0)",
+    "already at the last step (t = {t})": "já no último passo (t = {t})",
+    "only one step in this trace": "este registro tem um só passo",
+    "this layer has one unit": "esta camada tem uma só unidade",
+    "already at the first unit (0)": "já na primeira unidade (0)",
+    "already at the last unit ({unit})": "já na última unidade ({unit})",
+    "only one layer in this trace": "este registro tem uma só camada",
+    "already at the first layer (0)": "já na primeira camada (0)",
+    "already at the last layer ({layer})": "já na última camada ({layer})",
+    "no breakpoints: press b to add one": "nenhum ponto de parada: b adiciona um",
+    "no breakpoint enabled (B lists them)": "nenhum ponto de parada ativo (B os lista)",
+    "this trace has no tokens to search": "este registro não tem tokens para buscar",
+    "no search yet: / searches the tokens": "nenhuma busca ainda: / busca nos tokens",
+    "no second run (lstm-tui view A --diff B)": "não há segunda execução (lstm-tui view A --diff B)",
+    "still comparing the two runs": "ainda comparando as duas execuções",
+    "no divergence between the two runs": "as duas execuções não divergem",
+    "already a breakpoint: {source}": "já é um ponto de parada: {source}",
+    "breakpoint {source}: {n} hit on layer {k}": "ponto de parada {source}: {n} parada na camada {k}",
+    "breakpoint {source}: {n} hits on layer {k}": "ponto de parada {source}: {n} paradas na camada {k}",
+    "no enabled breakpoint holds on layer {k}": "nenhum ponto de parada ativo vale na camada {k}",
+    "no earlier hit: this is the first": "nenhuma parada antes: esta é a primeira",
+    "no later hit: this is the last": "nenhuma parada depois: esta é a última",
+    "no earlier hit: the first is at t = {t}": "nenhuma parada antes: a primeira é em t = {t}",
+    "no later hit: the last is at t = {t}": "nenhuma parada depois: a última é em t = {t}",
+    "stopped: {source} (hit {hit} of {hits})": "parado: {source} (parada {hit} de {hits})",
+    "stopped: {source} (hit {hit} of {hits}) · {also} more hold here":
+        "parado: {source} (parada {hit} de {hits}) · mais {also} valem aqui",
+    "search {query!r}: match {nth} of {total}, token {token!r}":
+        "busca {query!r}: ocorrência {nth} de {total}, token {token!r}",
+    "search: {why}": "busca: {why}",
+    "search {query!r}: no token matches": "busca {query!r}: nenhum token corresponde",
+    "search {query!r}: no match at or after t = {t} (N goes back)":
+        "busca {query!r}: nada em t = {t} nem depois (N volta)",
+    "search {query!r}: no earlier match": "busca {query!r}: nenhuma ocorrência antes",
+    "search {query!r}: no later match": "busca {query!r}: nenhuma ocorrência depois",
+    "unit {unit} of layer {k} no longer watched": "unidade {unit} da camada {k} não é mais observada",
+    "watching unit {unit} of layer {k}": "observando a unidade {unit} da camada {k}",
+    "first divergence: {vector}[{unit}] A {a}, B {b}": "primeira divergência: {vector}[{unit}] A {a}, B {b}",
+    "the trace has no tokens to search": "o registro não tem tokens para buscar",
+    "nothing to search for": "nada para buscar",
+    # Health findings (debug/health.py).
+    "layer {k}: unit {u} is dead: |h| < {tol:g} at every step (largest {h:.3g})":
+        "camada {k}: a unidade {u} está morta: |h| < {tol:g} em todos os passos (maior {h:.3g})",
+    "layer {k}: largest |c| is {value:.4g} at step {t}, unit {u}":
+        "camada {k}: o maior |c| é {value:.4g}, no passo {t}, unidade {u}",
+    # Condition errors (debug/conditions.py), after "column N: ".
+    "{what} has {w} value (0…{last}, or -{w}…-1 from the end)":
+        "{what} tem {w} valor (0…{last}, ou -{w}…-1 a partir do fim)",
+    "{what} has {w} values (0…{last}, or -{w}…-1 from the end)":
+        "{what} tem {w} valores (0…{last}, ou -{w}…-1 a partir do fim)",
+    "index {k} is out of range: {units}": "o índice {k} está fora do intervalo: {units}",
+    # -- notices ----------------------------------------------------------
+    "comparison closed: the new trace does not match B": "comparação encerrada: o novo registro não corresponde a B",
+    "comparison closed: the reloaded trace does not match B":
+        "comparação encerrada: o registro recarregado não corresponde a B",
+    "{finding}; H lists the findings": "{finding}; H lista os achados",
+    "health: {alarm}": "saúde: {alarm}",
+    "scan failed": "a varredura falhou",
+    "could not open the trace": "não foi possível abrir o registro",
+    "could not size the bars": "não foi possível dimensionar as barras",
+    "screenshot not saved": "captura de tela não salva",
+    "saved {path}": "salva em {path}",
+    "trace opened": "registro aberto",
+    "live: {text}": "ao vivo: {text}",
+    # -- the trace's file changes underneath (files.py) --------------------
+    "the trace's file no longer loads · o opens another": "o arquivo do registro não carrega mais · o abre outro",
+    "no trace: its file changed on disk": "sem registro: o arquivo mudou no disco",
+    "{name}: {why}; loading it again…": "{name}: {why}; carregando de novo…",
+    "second run's file changed": "o arquivo da segunda execução mudou",
+    "trace file changed": "o arquivo do registro mudou",
+    "{name}: {why} while open; it now holds a run that cannot be compared ({incomparable}). "
+    "The comparison is closed.":
+        "{name}: {why} enquanto aberto; agora contém uma execução que não pode ser comparada "
+        "({incomparable}). A comparação foi encerrada.",
+    "{name}: {why} while open; it was loaded again": "{name}: {why} enquanto aberto; foi carregado de novo",
+    "second run reloaded": "segunda execução recarregada",
+    "trace reloaded": "registro recarregado",
+    "{name}: {why} while open, and it no longer loads ({error}).":
+        "{name}: {why} enquanto aberto, e não carrega mais ({error}).",
+    "Still showing the trace as it was loaded.": "O registro continua na tela como foi carregado.",
+    "The comparison is closed.": "A comparação foi encerrada.",
+    "Still comparing with the run as it was loaded.": "A comparação segue com a execução como foi carregada.",
+    # What happened to a trace's file (core/trace.py, ``Trace.changed_on_disk``).
+    "the file was truncated from {old} to {new} bytes": "o arquivo foi truncado de {old} para {new} bytes",
+    "the file was removed or renamed": "o arquivo foi removido ou renomeado",
+    "the file can no longer be examined ({why})": "o arquivo não pode mais ser examinado ({why})",
+    "the file was replaced by another file": "o arquivo foi substituído por outro",
+    "the file was rewritten": "o arquivo foi reescrito",
+    # Why two runs cannot be compared (debug/diff.py, ``check_comparable``).
+    "A has {a} layer(s), B has {b}": "A tem {a} camada(s), B tem {b}",
+    "layer {k}: A has {a} units, B has {b}": "camada {k}: A tem {a} unidades, B tem {b}",
+    "layer {k}: A's input x has {a} values, B's has {b}":
+        "camada {k}: a entrada x de A tem {a} valores, a de B tem {b}",
+    # -- dialogs ----------------------------------------------------------
+    "go to step": "ir para o passo",
+    "step 0…{last} (now {now}); Enter to go, Esc to cancel": "passo 0…{last} (agora {now}); Enter vai, Esc cancela",
+    "a step between 0 and {last}": "um passo entre 0 e {last}",
+    "not a step": "não é um passo",
+    "open trace file": "abrir arquivo de registro",
+    "path of a .npz trace; Enter to open, Esc to cancel": "caminho de um registro .npz; Enter abre, Esc cancela",
+    "add breakpoint": "adicionar ponto de parada",
+    "stop where this holds on {where}; Enter to add, Esc to cancel":
+        "parar onde isto vale na {where}; Enter adiciona, Esc cancela",
+    "e.g. f[7] < 0.05   max(abs(c)) > 5   token == 'q'   nan":
+        "ex.: f[7] < 0.05   max(abs(c)) > 5   token == 'q'   nan",
+    "column {column}: {message}": "coluna {column}: {message}",
+    "the trace's file changed": "o arquivo do registro mudou",
+    "o open another trace · q quit · Esc close this message": "o abre outro registro · q sai · Esc fecha esta mensagem",
+    "search tokens": "buscar tokens",
+    "part of a token (case-sensitive), or 'quoted' for the whole token; Enter to search, Esc to cancel":
+        "parte de um token (maiúsculas contam), ou 'entre aspas' para o token inteiro; Enter busca, Esc cancela",
+    # -- breakpoints, health and watches panes ------------------------------
+    "no breakpoints: b adds one, e.g. f[0] < 0.05 or max(abs(c)) > 5":
+        "nenhum ponto de parada: b adiciona um, ex.: f[0] < 0.05 ou max(abs(c)) > 5",
+    "{n} hit": "{n} parada",
+    "{n} hits": "{n} paradas",
+    "off": "desligado",
+    "{n} · {on} on · layer {k}": "{n} · {on} ligados · camada {k}",
+    "space on/off · x delete · Enter next hit": "espaço liga/desliga · x apaga · Enter próxima parada",
+    "error": "erro",
+    "warn": "aviso",
+    "info": "info",
+    "{n} error": "{n} erro",
+    "{n} errors": "{n} erros",
+    "{n} warning": "{n} aviso",
+    "{n} warnings": "{n} avisos",
+    "{n} info": "{n} info",
+    "{n} infos": "{n} infos",
+    "scanning…": "verificando…",
+    "nothing found": "nada encontrado",
+    "Enter goes there": "Enter vai lá",
+    "Enter selects · x unpins": "Enter seleciona · x desafixa",
+    "w pins the selected unit": "w fixa a unidade escolhida",
+    # -- the model panel --------------------------------------------------
+    "type letters…": "digite letras…",
+    "model off: this session does not load the model": "modelo desligado: esta sessão não carrega o modelo",
+    "type letters to ask the model (it loads on first use)":
+        "digite letras para perguntar ao modelo (ele carrega no primeiro uso)",
+    "loading model…": "carregando o modelo…",
+    "vocabulary {vocab} · Enter records a pass": "vocabulário {vocab} · Enter grava uma passagem",
+    "model failed to load: {why}": "o modelo não carregou: {why}",
+    "could not record: {why}": "não foi possível gravar: {why}",
+    "{letters} not in the vocabulary {vocab}": "{letters} fora do vocabulário {vocab}",
+    "after {text}:": "depois de {text}:",
+    "the model is still loading…": "o modelo ainda está carregando…",
+    "recording a forward pass of {text}…": "gravando uma passagem direta de {text}…",
+    "recorded {text}: now in the debugger": "{text} gravado: agora no depurador",
+    "P(next) per step": "P(próxima) por passo",
+    "as in training": "como no treino",
+    "outside its training": "fora do treino",
+    # -- panes, timeline, small terminals -----------------------------------
+    "B has {steps} steps": "B tem {steps} passos",
+    "{token} (one-hot {hot})": "{token} (one-hot {hot})",
+    "one-hot {hot}": "one-hot {hot}",
+    "terminal too small: need at least {need}": "terminal pequeno demais: precisa de pelo menos {need}",
+    "too small: need {need}": "pequeno demais: precisa de {need}",
+    "need {need}": "precisa de {need}",
 }
 
 
@@ -60,10 +348,47 @@ def language() -> str:
     return _current
 
 
+#: English texts ``tr`` was asked for in Portuguese and found no entry for,
+#: since the last ``MISSES.clear()``: the catalogue test drives the screen in
+#: Portuguese and fails on any (it shows the English meanwhile).
+MISSES: set[str] = set()
+
+
 def tr(text: str, /, **values: object) -> str:
     """``text`` in the screen's language, with ``values`` filled in
     (``str.format`` fields). An entry missing from ``PT`` shows the English
-    text; the catalogue test fails on it."""
+    text; the catalogue test fails on it.
+
+    ``text`` may be a ``core.text.Message`` from the debugger or the core
+    (a refusal, a note, a finding): its template is looked up and its
+    values, Messages among them, are filled into the translation."""
+    if isinstance(text, Message):
+        values = {**text.values, **values}
+        text = text.template
     if _current == "pt":
-        text = PT.get(text, text)
+        found = PT.get(text)
+        if found is None:
+            MISSES.add(text)
+        else:
+            text = found
+        values = {k: tr(v) if isinstance(v, Message) else v for k, v in values.items()}
     return text.format(**values) if values else text
+
+
+def N_(text: str) -> str:
+    """``text`` itself: marks an English text kept in a table (a severity's
+    word, a help section's title) as one to translate when it is shown, so
+    that the catalogue test finds it (gettext's name for the same idea)."""
+    return text
+
+
+def say(what: object) -> str:
+    """Words from the debugger or the core for the screen: a ``Message``
+    (or an exception raised with one) in the screen's language; anything
+    else, such as an operating system's error or a file name, as it is."""
+    if isinstance(what, BaseException) and what.args and isinstance(what.args[0], Message) \
+            and len(what.args) == 1:
+        what = what.args[0]
+    if isinstance(what, Message):
+        return tr(what)
+    return str(what)

@@ -29,7 +29,9 @@ from ..core.vocabulary import symbol
 from ..debug.health import Finding
 from ..debug.session import BreakpointStatus, Pins, View
 from . import draw, runs
+from .catalogue import N_, say, tr
 from .messages import BreakpointAction, FindingPicked, WatchAction
+from .translated import Translated
 from .view import ShowsView
 
 #: The most rows a list asks for (title rule included); more scroll.
@@ -59,7 +61,7 @@ def _title(name: str, detail: str = "", hint: str = "") -> Content:
 LISTS_TITLE = "Breakpoints, health and watches panes"
 
 
-class _DebugList(OptionList, inherit_bindings=False):
+class _DebugList(Translated, OptionList, inherit_bindings=False):
     """An option list without OptionList's Home/End/PgUp/PgDn: those step
     through the trace here, as everywhere on the debugger screen."""
 
@@ -143,21 +145,25 @@ class BreakpointList(_DebugList):
         self.clear_options()
         if not statuses:
             self.add_option(Option(Content.styled(
-                "no breakpoints: b adds one, e.g. f[0] < 0.05 or max(abs(c)) > 5", DIM), disabled=True))
+                tr("no breakpoints: b adds one, e.g. f[0] < 0.05 or max(abs(c)) > 5"), DIM), disabled=True))
         for s in statuses:
             mark = ("● ", "bold $error") if s.enabled else ("○ ", DIM)
             if s.hits is None:
-                count: tuple[str, str] = (f"  ✗ {s.error}", WARN)
+                count: tuple[str, str] = (f"  ✗ {say(s.error)}", WARN)
             else:
-                count = (f"  {s.hits} hit{'' if s.hits == 1 else 's'}", "" if s.enabled else DIM)
+                hits = tr("{n} hit", n=s.hits) if s.hits == 1 else tr("{n} hits", n=s.hits)
+                count = (f"  {hits}", "" if s.enabled else DIM)
+            if s.scanning:
+                # A long trace: its hits are being found in a worker.
+                count = ("  " + tr("scanning…"), DIM)
             source = (s.source, "bold") if s.enabled else (s.source, DIM)
-            off = ("  off", DIM) if not s.enabled else ""
+            off = ("  " + tr("off"), DIM) if not s.enabled else ""
             self.add_option(Option(Content.assemble(mark, source, count, off)))
         self._keep_highlight(keep)
         on = sum(s.enabled for s in statuses)
-        detail = f"{len(statuses)} · {on} on · layer {self.layer_index}" if statuses else ""
-        self.border_title = _title("breakpoints", detail,
-                                   "space on/off · x delete · Enter next hit" if statuses else "")
+        detail = tr("{n} · {on} on · layer {k}", n=len(statuses), on=on, k=self.layer_index) if statuses else ""
+        self.border_title = _title(tr("breakpoints"), detail,
+                                   tr("space on/off · x delete · Enter next hit") if statuses else "")
         _fit_height(self, len(statuses))
 
     def _post(self, action: str) -> None:
@@ -176,7 +182,13 @@ class BreakpointList(_DebugList):
         self._post("goto")
 
 
-SEVERITY = {"error": ("error", WARN), "warning": ("warn ", "bold $warning"), "info": ("info ", DIM)}
+#: How each severity is marked, and in which style; the words go through
+#: the catalogue when drawn, padded to one width.
+SEVERITY = {"error": (N_("error"), WARN), "warning": (N_("warn"), "bold $warning"), "info": (N_("info"), DIM)}
+
+#: The health list's title counts, singular and plural, per severity.
+COUNTED = {"error": (N_("{n} error"), N_("{n} errors")), "warning": (N_("{n} warning"), N_("{n} warnings")),
+           "info": (N_("{n} info"), N_("{n} infos"))}
 
 
 class HealthList(_DebugList):
@@ -204,18 +216,21 @@ class HealthList(_DebugList):
         # an immediate False would leave the spinner over the findings.
         self.call_later(self._show_scanning)
         if findings is None:
-            self.border_title = _title("health", "scanning…")
+            self.border_title = _title(tr("health"), tr("scanning…"))
             _fit_height(self, 2)
             return
         if not findings:
-            self.add_option(Option(Content.styled("nothing found", DIM), disabled=True))
+            self.add_option(Option(Content.styled(tr("nothing found"), DIM), disabled=True))
+        words = {s: tr(word) for s, (word, _) in SEVERITY.items()}
+        width = max(len(w) for w in words.values())
         for f in findings:
             word, style = SEVERITY.get(f.severity, (f.severity, ""))
-            self.add_option(Option(Content.assemble((word, style), "  ", f.message)))
+            word = words.get(f.severity, word).ljust(width)
+            self.add_option(Option(Content.assemble((word, style), "  ", say(f.message))))
         self._keep_highlight(keep)
         counts = [(sum(f.severity == s for f in findings), s) for s in ("error", "warning", "info")]
-        detail = " · ".join(f"{n} {s}{'' if n == 1 else 's'}" for n, s in counts if n)
-        self.border_title = _title("health", detail, "Enter goes there" if findings else "")
+        detail = " · ".join(tr(COUNTED[s][n != 1], n=n) for n, s in counts if n)
+        self.border_title = _title(tr("health"), detail, tr("Enter goes there") if findings else "")
         _fit_height(self, len(findings))
 
     def _show_scanning(self) -> None:
@@ -239,7 +254,7 @@ VALUE_WIDTH = runs.DELTA_WIDTH
 UNIT_WIDTH = 8
 
 
-class WatchList(ShowsView, DataTable, inherit_bindings=False):
+class WatchList(Translated, ShowsView, DataTable, inherit_bindings=False):
     """Pinned units, their f i ĉ c o h side by side at the current step.
 
     x is left out: it is the layer's input, indexed by input, not by unit.
@@ -285,7 +300,7 @@ class WatchList(ShowsView, DataTable, inherit_bindings=False):
                          show_row_labels=False)
 
     def on_mount(self) -> None:
-        self.add_column("unit", width=UNIT_WIDTH, key="unit")
+        self.add_column(tr("unit"), width=UNIT_WIDTH, key="unit")
         for v in WATCHED:
             self.add_column(Text(SYMBOLS[v], justify="right"), width=VALUE_WIDTH, key=v)
         self._view_changed()
@@ -346,8 +361,8 @@ class WatchList(ShowsView, DataTable, inherit_bindings=False):
                 for col, cell in zip(("unit", *WATCHED), self._cells(k, u)):
                     self.update_cell(key, col, cell)
         detail = f"t = {self.t}" + (f" · {runs.LABELS[self.run]}" if self.other is not None else "")
-        hint = "Enter selects · x unpins" if watches else "w pins the selected unit"
-        self.border_title = _title("watches", detail, hint)
+        hint = tr("Enter selects · x unpins") if watches else tr("w pins the selected unit")
+        self.border_title = _title(tr("watches"), detail, hint)
         _fit_height(self, len(watches) + 1)  # + the header row
 
     def _watch_at_cursor(self) -> tuple[int, int] | None:

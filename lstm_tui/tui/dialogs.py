@@ -19,9 +19,11 @@ from textual.validation import Integer
 from textual.widgets import Input, Label, Static
 
 from ..debug.conditions import MAX_LENGTH, Condition, ConditionError
+from .catalogue import say, tr
+from .translated import Translated
 
 
-class _Dialog(ModalScreen):
+class _Dialog(Translated, ModalScreen):
     """A one-input dialog in a bordered box."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="dialog_cancel")]
@@ -58,14 +60,14 @@ class GoToStepScreen(_Dialog):
     def compose(self) -> ComposeResult:
         last = self.steps - 1
         with Vertical() as box:
-            box.border_title = "go to step"
-            yield Label(Content(f"step 0…{last} (now {self.current}); Enter to go, Esc to cancel"),
-                        classes="-hint")
+            box.border_title = tr("go to step")
+            yield Label(Content(tr("step 0…{last} (now {now}); Enter to go, Esc to cancel", last=last,
+                                   now=self.current)), classes="-hint")
             yield Input(
                 placeholder=f"0…{last}",
                 type="integer",
                 validators=[Integer(minimum=0, maximum=last,
-                                    failure_description=f"a step between 0 and {last}")],
+                                    failure_description=tr("a step between 0 and {last}", last=last))],
                 validate_on=["submitted"],
                 id="goto-input",
             )
@@ -81,7 +83,7 @@ class GoToStepScreen(_Dialog):
             return
         result = event.validation_result
         if result is not None and not result.is_valid:
-            why = "; ".join(result.failure_descriptions) or "not a step"
+            why = "; ".join(result.failure_descriptions) or tr("not a step")
             self.query_one("#goto-error", Label).update(Content(why))
             return
         self.dismiss(int(event.value))
@@ -92,8 +94,8 @@ class OpenTraceScreen(_Dialog):
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
-            box.border_title = "open trace file"
-            yield Label("path of a .npz trace; Enter to open, Esc to cancel", classes="-hint")
+            box.border_title = tr("open trace file")
+            yield Label(tr("path of a .npz trace; Enter to open, Esc to cancel"), classes="-hint")
             yield Input(placeholder="traces/example.npz", id="open-input")
 
     @on(Input.Submitted, "#open-input")
@@ -119,10 +121,10 @@ class AddBreakpointScreen(_Dialog):
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
-            box.border_title = "add breakpoint"
-            yield Label(Content(f"stop where this holds on {self.where}; Enter to add, Esc to cancel"),
-                        classes="-hint")
-            yield Label(Content("e.g. f[7] < 0.05   max(abs(c)) > 5   token == 'q'   nan"), classes="-hint")
+            box.border_title = tr("add breakpoint")
+            yield Label(Content(tr("stop where this holds on {where}; Enter to add, Esc to cancel",
+                                   where=self.where)), classes="-hint")
+            yield Label(Content(tr("e.g. f[7] < 0.05   max(abs(c)) > 5   token == 'q'   nan")), classes="-hint")
             # The parser's own limit: a longer paste is refused by the field
             # instead of by the parser.
             yield Input(placeholder="f[0] < 0.05", max_length=MAX_LENGTH, id="breakpoint-input")
@@ -141,7 +143,8 @@ class AddBreakpointScreen(_Dialog):
             # The caret line is plain text (a condition may hold "["), and
             # shows the part of a long condition around the column.
             self.query_one("#breakpoint-error", Static).update(
-                Content(f"column {e.column}: {e.message}\n{pointer_window(e.source, e.column)}"))
+                Content(tr("column {column}: {message}", column=e.column, message=say(e.message))
+                        + f"\n{pointer_window(e.source, e.column)}"))
             field = self.query_one("#breakpoint-input", Input)
             field.cursor_position = min(max(e.column - 1, 0), len(text))
             return
@@ -198,10 +201,10 @@ class FileChangedScreen(_Dialog):
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
-            box.border_title = "the trace's file changed"
+            box.border_title = tr("the trace's file changed")
             # From a file name and the operating system: text, not markup.
             yield Static(Content(self.message), id="changed-message")
-            yield Label(Content("o open another trace · q quit · Esc close this message"), classes="-hint")
+            yield Label(Content(tr("o open another trace · q quit · Esc close this message")), classes="-hint")
 
     def action_choose(self, choice: str) -> None:
         self.dismiss(choice)
@@ -217,10 +220,10 @@ class SearchScreen(_Dialog):
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
-            box.border_title = "search tokens"
-            yield Label(Content("part of a token (case-sensitive), or 'quoted' for the whole token; "
-                                "Enter to search, Esc to cancel"), classes="-hint")
-            yield Input(value=self.previous, placeholder="the", id="search-input")
+            box.border_title = tr("search tokens")
+            yield Label(Content(tr("part of a token (case-sensitive), or 'quoted' for the whole token; "
+                                   "Enter to search, Esc to cancel")), classes="-hint")
+            yield Input(value=self.previous, placeholder=tr("the"), id="search-input")
 
     @on(Input.Submitted, "#search-input")
     def _submitted(self, event: Input.Submitted) -> None:

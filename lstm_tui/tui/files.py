@@ -21,7 +21,8 @@ which Python cannot catch. The screen defends itself three ways:
   value NaN, while the file is loaded again; if it no longer loads, it stays
   so and a dialog says what happened and what can be done.
 
-This module imports only the standard library, NumPy and the core.
+This module imports only the standard library, NumPy, the core and the
+screen's catalogue (its words are the screen's).
 """
 
 from __future__ import annotations
@@ -32,8 +33,10 @@ from typing import Literal
 
 import numpy as np
 
+from ..core.text import Message
 from ..core.trace import Layer, Trace, load
 from ..errors import LstmTuiError
+from .catalogue import tr
 
 #: Traces whose file is smaller than this many bytes are read into memory
 #: when the app takes them (the CLI's trace, ``o``, a reload): truncating
@@ -47,7 +50,7 @@ def error_line(error: BaseException | None) -> str:
     bug or a surprise, shown as ``Type: first line``. Never markup: the text
     may come from a file name or a file's contents."""
     if error is None:
-        return "unknown error"
+        return tr("unknown error")
     text = str(error).strip()
     first = text.splitlines()[0] if text else ""
     if isinstance(error, LstmTuiError) and first:
@@ -97,13 +100,13 @@ def file_state(path: os.PathLike[str] | str | None) -> tuple[int, int, int, int]
 
 
 #: The status line once a let-go trace's file no longer loads.
-NO_LONGER_LOADS = "the trace's file no longer loads · o opens another"
+NO_LONGER_LOADS = Message("the trace's file no longer loads · o opens another")
 
 
 def loading_again(name: str, why: str) -> str:
     """The status line while the trace named ``name``, let go of because
     ``why`` ("the file was rewritten"), loads again."""
-    return f"{name}: {why}; loading it again…"
+    return tr("{name}: {why}; loading it again…", name=name, why=why)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -127,25 +130,26 @@ def reload_notice(run: str, name: str, why: str, error: str | None = None, *, le
     the second run now holds a run that ``incomparable`` says cannot be
     compared."""
     second = run == "b"
-    changed = "second run's file changed" if second else "trace file changed"
+    changed = tr("second run's file changed") if second else tr("trace file changed")
     if incomparable is not None:
-        return Notice(f"{name}: {why} while open; it now holds a run that cannot be compared "
-                      f"({incomparable}). The comparison is closed.", changed, "warning", 30)
+        return Notice(tr("{name}: {why} while open; it now holds a run that cannot be compared "
+                         "({incomparable}). The comparison is closed.", name=name, why=why,
+                         incomparable=incomparable), changed, "warning", 30)
     if error is None:
-        return Notice(f"{name}: {why} while open; it was loaded again",
-                      "second run reloaded" if second else "trace reloaded")
-    text = f"{name}: {why} while open, and it no longer loads ({error})."
+        return Notice(tr("{name}: {why} while open; it was loaded again", name=name, why=why),
+                      tr("second run reloaded") if second else tr("trace reloaded"))
+    text = tr("{name}: {why} while open, and it no longer loads ({error}).", name=name, why=why, error=error)
     if not second:
         # Let go of: the dialog says it; in memory: what was loaded is intact, and stays.
         return Notice(text, changed, "error") if let_go else \
-            Notice(f"{text} Still showing the trace as it was loaded.", changed, "warning", 30)
+            Notice(text + " " + tr("Still showing the trace as it was loaded."), changed, "warning", 30)
     if let_go:
-        return Notice(f"{text} The comparison is closed.", changed, "error", 30)
-    return Notice(f"{text} Still comparing with the run as it was loaded.", changed, "warning", 30)
+        return Notice(text + " " + tr("The comparison is closed."), changed, "error", 30)
+    return Notice(text + " " + tr("Still comparing with the run as it was loaded."), changed, "warning", 30)
 
 
 #: What ``placeholder`` traces say they are (their ``source``).
-PLACEHOLDER_SOURCE = "no trace: its file changed on disk"
+PLACEHOLDER_SOURCE = Message("no trace: its file changed on disk")
 
 
 def placeholder(trace: Trace, source: str = PLACEHOLDER_SOURCE) -> Trace:

@@ -41,8 +41,10 @@ from ..core import numeric
 from ..core.trace import Trace
 from ..debug.session import View
 from . import draw
+from .catalogue import tr
 from .files import error_line
 from .messages import TraceReady
+from .translated import Translated
 from .view import ShowsView
 
 TOP_K = 5
@@ -88,7 +90,7 @@ def _error_line(error: BaseException) -> str:
     return error_line(error)
 
 
-class ModelPanel(ShowsView, Vertical, can_focus=False):
+class ModelPanel(Translated, ShowsView, Vertical, can_focus=False):
     """The side panel that queries the next-letter model."""
 
     BINDING_GROUP_TITLE = "Model panel"
@@ -155,10 +157,10 @@ class ModelPanel(ShowsView, Vertical, can_focus=False):
         self._pnext_done = False
         self._loading = False
         name = Path(model_path).stem if model_path is not None else "next_letter"
-        self.border_title = Content.assemble(("model", "bold"), f": {name}")
+        self.border_title = Content.assemble((tr("model"), "bold"), f": {name}")
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder="type letters…", id="model-input", select_on_focus=False,
+        yield Input(placeholder=tr("type letters…"), id="model-input", select_on_focus=False,
                     compact=True)
         yield Static(id="model-status")
         yield Static(id="model-top")
@@ -167,9 +169,9 @@ class ModelPanel(ShowsView, Vertical, can_focus=False):
 
     def on_mount(self) -> None:
         if not self.enabled:
-            self._status("model off: this session does not load the model")
+            self._status(tr("model off: this session does not load the model"))
         else:
-            self._status("type letters to ask the model (it loads on first use)")
+            self._status(tr("type letters to ask the model (it loads on first use)"))
         self._update_about()
         self._update_pnext()
 
@@ -182,7 +184,7 @@ class ModelPanel(ShowsView, Vertical, can_focus=False):
         if self._loading:
             return
         self._loading = True
-        self._status("loading model…")
+        self._status(tr("loading model…"))
         self.query_one("#model-top").loading = True
         if self.loader is load_bridge_predictor:
             # The bridge silences file descriptor 2 while TensorFlow imports
@@ -220,8 +222,8 @@ class ModelPanel(ShowsView, Vertical, can_focus=False):
         self.query_one("#model-top").loading = False
         path = getattr(self.predictor, "path", None)
         if path is not None:
-            self.border_title = Content.assemble(("model", "bold"), f": {Path(path).stem}")
-        self._status(f"vocabulary {_vocab_label(self.predictor.vocab)} · Enter records a pass")
+            self.border_title = Content.assemble((tr("model"), "bold"), f": {Path(path).stem}")
+        self._status(tr("vocabulary {vocab} · Enter records a pass", vocab=_vocab_label(self.predictor.vocab)))
         self.query_text(self.query_one("#model-input", Input).value)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -232,13 +234,13 @@ class ModelPanel(ShowsView, Vertical, can_focus=False):
         if event.worker.group == "model":
             self._loading = False
             self._repaint_after_bridge()
-            self._failed = _error_line(error) if error is not None else "unknown error"
+            self._failed = _error_line(error) if error is not None else tr("unknown error")
             self.query_one("#model-top").loading = False
-            self._status(f"model failed to load: {self._failed}", error=True)
+            self._status(tr("model failed to load: {why}", why=self._failed), error=True)
         elif event.worker.group == "record":
             self.query_one("#model-top").loading = False
-            msg = _error_line(error) if error is not None else "unknown error"
-            self._status(f"could not record: {msg}", error=True)
+            msg = _error_line(error) if error is not None else tr("unknown error")
+            self._status(tr("could not record: {why}", why=msg), error=True)
 
     # -- querying --------------------------------------------------------------
 
@@ -268,13 +270,14 @@ class ModelPanel(ShowsView, Vertical, can_focus=False):
             return
         if not text:
             top.update("")
-            self._status(f"vocabulary {_vocab_label(self.predictor.vocab)} · Enter records a pass")
+            self._status(tr("vocabulary {vocab} · Enter records a pass", vocab=_vocab_label(self.predictor.vocab)))
             return
         bad = self.bad_chars(text)
         if bad:
             top.update("")
             shown = ", ".join(draw.quote(ch) for ch in bad)
-            self._status(f"{shown} not in the vocabulary {_vocab_label(self.predictor.vocab)}",
+            self._status(tr("{letters} not in the vocabulary {vocab}", letters=shown,
+                            vocab=_vocab_label(self.predictor.vocab)),
                          error=True)
             return
         try:
@@ -283,7 +286,7 @@ class ModelPanel(ShowsView, Vertical, can_focus=False):
             top.update("")
             self._status(_error_line(error), error=True)
             return
-        self._status(f"after {draw.quote(text)}:")
+        self._status(tr("after {text}:", text=draw.quote(text)))
         top.update(Content("\n").join(self._result_line(ch, p) for ch, p in results))
 
     @staticmethod
@@ -302,9 +305,9 @@ class ModelPanel(ShowsView, Vertical, can_focus=False):
         text = event.value
         if self.predictor is None or not text or self.bad_chars(text):
             if self.predictor is None and self.enabled and self._failed is None:
-                self._status("the model is still loading…")
+                self._status(tr("the model is still loading…"))
             return
-        self._status(f"recording a forward pass of {draw.quote(text)}…")
+        self._status(tr("recording a forward pass of {text}…", text=draw.quote(text)))
         self.record_worker = self._record(text)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="record",
@@ -318,7 +321,7 @@ class ModelPanel(ShowsView, Vertical, can_focus=False):
 
     def on_model_panel_recorded(self, message: Recorded) -> None:
         message.stop()
-        self._status(f"recorded {draw.quote(message.text)}: now in the debugger")
+        self._status(tr("recorded {text}: now in the debugger", text=draw.quote(message.text)))
         self.post_message(TraceReady(message.trace, f"live: {message.text}"))
 
     def action_leave(self) -> None:
@@ -444,7 +447,7 @@ def pnext_lines(trace: Trace, t: int, width: int) -> Content:
         for k in window))
     sparks = "".join(draw.spark(float(p[k - x0]), draw.GATE_SCALE) for k in window)
     marker = "".join("▲" if k == t else " " for k in window)
-    head = Content.assemble(("P(next) per step", "bold"), "\n",
+    head = Content.assemble((tr("P(next) per step"), "bold"), "\n",
                             f"t = {t}: {draw.quote(labels[t - x0])} {draw.fmt(float(p[t - x0]))}")
     col = t - x0
     spark_line = Content.assemble(sparks[:col], (sparks[col], "reverse bold"), sparks[col + 1:])
@@ -452,6 +455,6 @@ def pnext_lines(trace: Trace, t: int, width: int) -> Content:
     lines = [head, letters, spark_line, Content(marker)]
     if trained is not None:
         # Right under the step's prediction, which it qualifies.
-        lines.insert(1, Content.styled("as in training", "bold $text-success") if t in trained
-                     else Content.styled("outside its training", "italic $text-warning"))
+        lines.insert(1, Content.styled(tr("as in training"), "bold $text-success") if t in trained
+                     else Content.styled(tr("outside its training"), "italic $text-warning"))
     return Content("\n").join(lines)

@@ -30,6 +30,7 @@ from ..core import numeric
 from ..core.trace import Layer, Trace
 from ..debug.session import Note, View
 from . import draw
+from .catalogue import say, tr
 from .view import ShowsView
 
 
@@ -43,7 +44,8 @@ def source_label(trace: Trace) -> str:
         except ValueError:  # another drive
             rel = str(trace.path)
         return draw.printable(str(trace.path) if rel.startswith("..") else rel)
-    return draw.printable(trace.source) or "(unnamed trace)"
+    source = draw.printable(say(trace.source))  # a Message: the placeholder's (``files``)
+    return source or tr("(unnamed trace)")
 
 
 def prediction_at(trace: Trace, t: int) -> tuple[str, float] | None:
@@ -61,9 +63,10 @@ def prediction_at(trace: Trace, t: int) -> tuple[str, float] | None:
 def layer_label(k: int, layer: Layer, compact: bool = False) -> str:
     name = draw.printable(layer.name)  # from the trace file: no raw ESC or newline
     if compact:
-        return f"L{k} {name} {layer.units}u" + (" rev" if layer.reversed else "")
-    rev = ", reversed" if layer.reversed else ""
-    return f"layer {k} ({name}, {layer.units} units{rev})"
+        return tr("L{k} {name} {units}u", k=k, name=name, units=layer.units) + (tr(" rev") if layer.reversed else "")
+    if layer.reversed:
+        return tr("layer {k} ({name}, {units} units, reversed)", k=k, name=name, units=layer.units)
+    return tr("layer {k} ({name}, {units} units)", k=k, name=name, units=layer.units)
 
 
 #: A line for the status bar about the step the debugger stands at (the
@@ -92,6 +95,9 @@ class StatusLine(ShowsView, Widget):
     note: reactive[StatusNote | None] = reactive(None)
     #: "NaN", "Inf" or "NaN/Inf" when the health scan found one, else "".
     alarm: reactive[str] = reactive("")
+    #: What a scan running in a worker has got to ("scanning 40% for
+    #: h[3] > 0.5"), shown first on the left while it runs; "" when none.
+    busy: reactive[str] = reactive("")
 
     def where(self, compact: bool = False, minimal: bool = False, readout: bool = True) -> Content:
         """Layer, step, token and prediction (the part that must not be cut);
@@ -101,7 +107,7 @@ class StatusLine(ShowsView, Widget):
             return Content("")
         k, t = self.layer_index, self.t
         layer = trace.layers[k]
-        step = f"t = {t} of 0…{layer.steps - 1}"
+        step = tr("t = {t} of 0…{last}", t=t, last=layer.steps - 1)
         if minimal:
             return Content.styled(step, "bold")
         parts: list[tuple[str, str] | str] = [
@@ -111,13 +117,13 @@ class StatusLine(ShowsView, Widget):
             trace, layer = self.other, self.other.layers[k]  # B's token and prediction
         token = trace.token(layer.position(t))
         if token is not None:
-            parts += [" · ", "" if compact else "token ", (draw.quote(token), "bold")]
+            parts += [" · ", "" if compact else tr("token") + " ", (draw.quote(token), "bold")]
         if layer.mask is not None and not bool(layer.mask[t]):
-            parts += [" · ", ("masked", "italic")]
+            parts += [" · ", (tr("masked"), "italic")]
         pred = prediction_at(trace, t) if readout else None
         if pred is not None:
             label, p = pred
-            parts += [" · ", "→ " if compact else "next ", (draw.quote(label), "bold"),
+            parts += [" · ", "→ " if compact else tr("next") + " ", (draw.quote(label), "bold"),
                       " ", draw.fmt(p)]
         return Content.assemble(*parts)
 
@@ -126,11 +132,12 @@ class StatusLine(ShowsView, Widget):
         title and the folders, never the words "diff vs"."""
         assert self.other is not None
         other = source_label(self.other)
+        vs = tr("diff vs")
         short_a, short_b = os.path.basename(source) or source, os.path.basename(other) or other
-        return [Content.assemble(f" {title} · {source} · ", ("diff vs", "bold"), f" {other}"),
-                Content.assemble(f" {source} · ", ("diff vs", "bold"), f" {other}"),
-                Content.assemble(f" {short_a} · ", ("diff vs", "bold"), f" {short_b}"),
-                Content.assemble(" ", ("diff vs", "bold"), f" {short_b}")]
+        return [Content.assemble(f" {title} · {source} · ", (vs, "bold"), f" {other}"),
+                Content.assemble(f" {source} · ", (vs, "bold"), f" {other}"),
+                Content.assemble(f" {short_a} · ", (vs, "bold"), f" {short_b}"),
+                Content.assemble(" ", (vs, "bold"), f" {short_b}")]
 
     def render(self) -> Content:
         width = self.size.width
@@ -141,9 +148,15 @@ class StatusLine(ShowsView, Widget):
         note = self.note
         lefts = [Content(f" {title} · {source}")]
         if note is not None:
-            lefts = [Content.assemble(" ", (note.text, NOTE_STYLES.get(note.severity, "bold")))]
+            # The session's notes are Messages, in the screen's language here.
+            lefts = [Content.assemble(" ", (say(note.text), NOTE_STYLES.get(note.severity, "bold")))]
         elif self.other is not None:
             lefts = self._diff_lefts(title, source)
+        if self.busy:
+            # A long scan says how far it got before anything else on the
+            # left: the note after it, the source gives way meanwhile.
+            busy = Content.styled(f"⟳ {self.busy}", "bold $accent")
+            lefts = [Content.assemble(" ", busy, *((" · ", lefts[0][1:]) if note is not None else ()))]
         left = lefts[0]
         alarm = Content.styled(f"⚠ {self.alarm}", "bold reverse $error") + " · " if self.alarm else Content("")
         tiers = [alarm + self.where() + " ", alarm + self.where(compact=True) + " "]

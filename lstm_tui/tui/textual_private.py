@@ -15,18 +15,33 @@ names.
   and it drops the ``data_bind`` callbacks of key widgets it removed, which
   Textual keeps (in a private ``__watchers`` table) until the bound reactive
   next changes.
+- The screen in Portuguese (``translated.py``) gives each node its
+  bindings with translated descriptions by replacing the bindings in the
+  node's private ``_bindings`` map, the one the footer, the help screen, the
+  palette and Textual's key panel all read; Textual has no public way to
+  change a binding's description after the class is made.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from textual._loop import loop_last
 from textual._xterm_parser import XTermParser
+from textual.binding import Binding
 from textual.widgets._footer import FooterKey
 
 __all__ = ["FooterKey", "XTermParser", "drop_stale_watchers", "footer_key_disabled", "loop_last",
-           "set_footer_key_disabled"]
+           "map_bindings", "set_footer_key_disabled"]
+
+
+def map_bindings(node: Any, change: Callable[[Binding], Binding]) -> None:
+    """Replace every binding of ``node`` (its own copy of its class's
+    bindings, made when the node was constructed) by ``change(binding)``."""
+    table = node._bindings.key_to_bindings
+    for key, bindings in list(table.items()):
+        table[key] = [change(binding) for binding in bindings]
 
 
 def footer_key_disabled(key: Any) -> bool:

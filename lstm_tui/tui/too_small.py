@@ -16,6 +16,8 @@ from textual.content import Content
 from textual.geometry import Size
 from textual.widget import Widget
 
+from .catalogue import tr
+
 #: The smallest terminal the panes are drawn in: at 40×10 every pane still
 #: shows at least one value and the status line its layer and step.
 MIN_WIDTH = 40
@@ -41,8 +43,8 @@ class TooSmall(Widget):
     def render(self) -> Content:
         need = f"{MIN_WIDTH}×{MIN_HEIGHT}"
         # One line, never cut mid-word: the longest spelling that fits.
-        for text in (f"terminal too small: need at least {need}", f"too small: need {need}",
-                     f"need {need}", need):
+        for text in (tr("terminal too small: need at least {need}", need=need),
+                     tr("too small: need {need}", need=need), tr("need {need}", need=need), need):
             if len(text) <= self.size.width:
                 return Content(text)
         return Content("")

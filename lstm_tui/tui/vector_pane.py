@@ -31,14 +31,27 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from ..core.trace import Trace
-from ..core.vocabulary import NAME, SUBSCRIPTED
+from ..core.vocabulary import NAME, NOTEBOOK, SUBSCRIPTED
 from ..debug.session import View
 from . import draw, runs
+from .catalogue import language, tr
 from .messages import UnitPicked
 from .view import ShowsView, step_only
 
 #: Title of each pane, as the seed notebook names the vectors.
 TITLES = {v: (SUBSCRIPTED[v], "" if v == "x" else NAME["en"][v]) for v in SUBSCRIPTED}
+
+
+def pane_title(vector: str) -> tuple[str, str]:
+    """(symbol, name) of a pane in the screen's language: in Portuguese the
+    notebook's own word for the vector, the one in its printout's
+    parentheses ("f_t (esquece)", "o_t (saída gate)", "h_t (saída bloco)")."""
+    symbol, name = TITLES[vector]
+    lang = language()
+    if name and lang != "en":
+        label = NOTEBOOK[lang][vector]
+        name = label[label.index("(") + 1 : label.rindex(")")]
+    return symbol, name
 
 #: Bars never grow past this many cells: a 250-column terminal should show
 #: more context, not one enormous bar.
@@ -248,12 +261,12 @@ class VectorPane(ShowsView, ScrollView, can_focus=True, inherit_bindings=False):
         """The longest title that fits: symbol, name, scale (or for a one-hot
         x_t its token), then "masked"; parts are dropped whole, never cut
         mid-number."""
-        symbol, name = TITLES[self.vector]
+        symbol, name = pane_title(self.vector)
         layer = self._layer()
         if layer is None:
             return Content(symbol)
         t = self.t
-        masked = [(" masked", "italic")] if layer.mask is not None and not bool(layer.mask[t]) else []
+        masked = [(" " + tr("masked"), "italic")] if layer.mask is not None and not bool(layer.mask[t]) else []
         hot = draw.one_hot_index(self.values()) if self.vector == "x" and not (
             self.other is not None and self.run == "delta") else None
         head: list[tuple[str, str] | str] = [(symbol, "bold")]
@@ -261,13 +274,14 @@ class VectorPane(ShowsView, ScrollView, can_focus=True, inherit_bindings=False):
             # Which run, on every title: the same pane shows A, B or B − A.
             head.append((f" {runs.LABELS[self.run]}", "bold reverse"))
             if self.run != "a" and t >= self.other.steps:
-                return Content.assemble(*head, (f" B has {self.other.steps} steps", "italic"))
+                return Content.assemble(*head, (" " + tr("B has {steps} steps", steps=self.other.steps), "italic"))
         if hot is not None:
             shown = self.other if self.other is not None and self.run == "b" else self.trace
             token = shown.token(layer.position(t)) if shown is not None else None
             quoted = draw.quote(token) if token is not None else None
             candidates = [
-                [*head, f" {quoted} (one-hot {hot})", *masked] if quoted else [*head, f" one-hot {hot}", *masked],
+                [*head, " " + tr("{token} (one-hot {hot})", token=quoted, hot=hot), *masked] if quoted
+                else [*head, " " + tr("one-hot {hot}", hot=hot), *masked],
                 [*head, f" {quoted}", *masked] if quoted else [*head, f" #{hot}", *masked],
                 head,
             ]

@@ -86,3 +86,14 @@ def test_diff_explain_80x24(snap_compare):
     """B − A at the step where the runs part: A's line over B's, each term."""
     assert snap_compare(APPS / "diff_app.py", press=[*["right"] * 6, "down", "down", "down", "E", "z"],
                         terminal_size=(80, 24))
+
+
+def test_portuguese_screen_80x24(snap_compare):
+    """The notebook's words on the pane titles, the footer in Portuguese,
+    and a refusal in the status line (already at the first step)."""
+    assert snap_compare(APPS / "seed_app_pt.py", press=["down", "left"], terminal_size=(80, 24))
+
+
+def test_portuguese_screen_120x40(snap_compare):
+    assert snap_compare(APPS / "letters_app_pt.py", press=["right", "right", "right", "down", "down"],
+                        terminal_size=(120, 40))
