@@ -48,7 +48,7 @@ import asyncio
 import os
 import sys
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -57,8 +57,9 @@ from typing import TYPE_CHECKING, Any
 
 from textual import events, work
 from textual.actions import parse as parse_action
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
+from textual.command import CommandPalette
 from textual.containers import Grid, Horizontal, Vertical
 from textual.driver import Driver
 from textual.reactive import reactive
@@ -72,6 +73,7 @@ from ..core.trace import load as load_trace
 from ..debug.session import DebugSession, Edit, Move, Pins, View
 from ..errors import LstmTuiError
 from . import draw
+from .catalogue import say, set_language, tr
 from .commands import DebuggerCommands, binding_command
 from .explain import ExplainPane
 from .files import (
@@ -103,6 +105,7 @@ from .status import StatusLine, StatusNote, layer_label, source_label
 from .threads import DaemonExecutor
 from .timeline import Marks, Timeline
 from .too_small import TooSmall, too_small
+from .translated import Translated
 from .vector_pane import VectorPane
 
 # What only breakpoints, searches, comparisons, dialogs and the lists need is
@@ -192,7 +195,7 @@ def screenshot_name(title: str | None) -> str:
     return stem + ".svg"
 
 
-class DebuggerScreen(Screen[None]):
+class DebuggerScreen(Translated, Screen[None]):
     """The main screen: the seven panes, explain, timeline and model panel."""
 
     AUTO_FOCUS = "#pane-f"
@@ -454,7 +457,7 @@ class DebuggerScreen(Screen[None]):
         try:
             check_comparable(trace, other)
         except Incomparable as e:
-            self.notify(str(e), title=title, severity="warning", markup=False)
+            self.notify(say(e), title=title, severity="warning", markup=False)
             return None
         return other
 
@@ -535,7 +538,7 @@ class DebuggerScreen(Screen[None]):
     def set_trace(self, trace: Trace) -> None:
         """Debug ``trace`` from its first step, first layer, first unit (still
         compared with the second run if the two match)."""
-        other = self._compared_with(trace, self.other, "comparison closed: the new trace does not match B")
+        other = self._compared_with(trace, self.other, tr("comparison closed: the new trace does not match B"))
         self._show(View(trace, other, self.run))
 
     # -- keys ------------------------------------------------------------------
@@ -552,7 +555,7 @@ class DebuggerScreen(Screen[None]):
             focused = self.focused
             if self.maximized is None and (focused is None or isinstance(focused, Input)
                                            or not focused.allow_maximize):
-                return Refusal("z zooms a pane: Tab to one first")
+                return Refusal(tr("z zooms a pane: Tab to one first"))
             return None
         return self.session.why_not(action, parameters)
 
@@ -646,7 +649,8 @@ class DebuggerScreen(Screen[None]):
 
         from .dialogs import AddBreakpointScreen
 
-        self.app.push_screen(AddBreakpointScreen(self.check_condition, f"layer {self.layer_index}"), added)
+        self.app.push_screen(AddBreakpointScreen(self.check_condition, tr("layer {k}", k=self.layer_index)),
+                             added)
 
     def action_resume(self, backwards: bool = False) -> None:
         """Go to the next (previous) stop of the enabled breakpoints and say
@@ -775,8 +779,8 @@ class DebuggerScreen(Screen[None]):
         self.alarm = nan_alarm(ordered)
         if self.alarm:
             first = next(f for f in ordered if f.kind == "nan")
-            self.notify(f"{first.message}; H lists the findings", title=f"health: {self.alarm}",
-                        severity="warning", markup=False)
+            self.notify(tr("{finding}; H lists the findings", finding=say(first.message)),
+                        title=tr("health: {alarm}", alarm=self.alarm), severity="warning", markup=False)
 
     def on_finding_picked(self, message: FindingPicked) -> None:
         message.stop()
@@ -881,9 +885,9 @@ class DebuggerScreen(Screen[None]):
 
         lists = [BreakpointList(), HealthList(), WatchList()]
         rows = key_rows([self, self.query_one(ExplainPane), *lists, self.model_panel, self.app])
-        notes = ["← → step wherever the focus is, except in the model panel's input (Esc leaves "
-                 "it). ↑ ↓ select a unit, except in the explain pane, which they scroll, and in "
-                 "the lists, where they move. A key that cannot act says why in the status line."]
+        notes = [tr("← → step wherever the focus is, except in the model panel's input (Esc leaves "
+                    "it). ↑ ↓ select a unit, except in the explain pane, which they scroll, and in "
+                    "the lists, where they move. A key that cannot act says why in the status line.")]
         self.app.push_screen(HelpScreen(help_text(rows, notes)))
 
     def action_open_trace(self) -> None:
@@ -914,14 +918,16 @@ class DebuggerScreen(Screen[None]):
             return
         error = event.worker.error
         if event.worker.name == "run_scan":
-            self.notify(error_line(error), title="scan failed", severity="error", markup=False)
+            self.notify(error_line(error), title=tr("scan failed"), severity="error", markup=False)
             if self.findings is None:
                 self.findings = ()
         elif event.worker.group == "trace":
             # The trace on screen stays.
-            self.notify(error_line(error), title="could not open the trace", severity="error", markup=False)
+            self.notify(error_line(error), title=tr("could not open the trace"), severity="error",
+                        markup=False)
         elif event.worker.name == "run_scales":
-            self.notify(error_line(error), title="could not size the bars", severity="error", markup=False)
+            self.notify(error_line(error), title=tr("could not size the bars"), severity="error",
+                        markup=False)
 
     def action_toggle_theme(self) -> None:
         self.app.theme = "textual-light" if self.app.current_theme.dark else "textual-dark"
@@ -936,9 +942,9 @@ class DebuggerScreen(Screen[None]):
             write_atomically(path, lambda fp: fp.write(svg.encode("utf-8")), overwrite=False,
                              what="the screenshot")
         except (LstmTuiError, OSError) as e:
-            self.notify(error_line(e), title="screenshot not saved", severity="error", markup=False)
+            self.notify(error_line(e), title=tr("screenshot not saved"), severity="error", markup=False)
             return
-        self.notify(f"saved {path}", title="screenshot", markup=False)
+        self.notify(tr("saved {path}", path=path), title=tr("screenshot"), markup=False)
 
     # -- the trace's file changes underneath ---------------------------------------
 
@@ -990,7 +996,7 @@ class DebuggerScreen(Screen[None]):
         # The trace first: every pane redraws on the change of any of its
         # inputs, and none may read the old arrays again.
         self._show(View(placeholder(trace)))  # compared again if A loads and B is unchanged
-        self.note = StatusNote(loading_again(source_label(trace), why), "warning")
+        self.note = StatusNote(loading_again(source_label(trace), say(why)), "warning")
 
     def _reload(self, run: str, old: Trace, why: str) -> None:
         self.run_worker(partial(self._reload_work, run, old, why), name="reload", group=f"reload-{run}",
@@ -1018,7 +1024,7 @@ class DebuggerScreen(Screen[None]):
             detached = self._detached if self._detached is not None and self._detached.old is old else None
             if self.trace is not old and not (detached is not None and isinstance(self.trace, Placeholder)):
                 return  # another trace was opened meanwhile
-            notice = reload_notice("a", name, message.why, message.error, let_go=detached is not None)
+            notice = reload_notice("a", name, say(message.why), message.error, let_go=detached is not None)
             if message.trace is not None:
                 self._take_reloaded(message.trace, detached)
                 self._say(notice)
@@ -1027,7 +1033,7 @@ class DebuggerScreen(Screen[None]):
                 self._say(notice)  # in memory: what was loaded is intact, and stays
                 return
             self._detached = None
-            self.note = StatusNote(NO_LONGER_LOADS, "error")
+            self.note = StatusNote(tr(NO_LONGER_LOADS), "error")
             from .dialogs import FileChangedScreen
 
             def chosen(choice: str | None) -> None:
@@ -1041,7 +1047,7 @@ class DebuggerScreen(Screen[None]):
             return  # the comparison was closed or changed meanwhile
         self._detached_b = None
         if message.trace is None:
-            self._say(reload_notice("b", name, message.why, message.error, let_go=detached is not None))
+            self._say(reload_notice("b", name, say(message.why), message.error, let_go=detached is not None))
             return
         from ..debug.diff import Incomparable, check_comparable
 
@@ -1051,14 +1057,14 @@ class DebuggerScreen(Screen[None]):
             self.go(other=None)
             self.session.diff_report = None
             self._refresh_keys()
-            self._say(reload_notice("b", name, message.why, incomparable=str(e)))
+            self._say(reload_notice("b", name, say(message.why), incomparable=say(e)))
             return
         run = detached.run if detached is not None else self.run
         self.go(other=message.trace, run=run)
         self.session.diff_report = None
         self._start_scans(health=False)
         self._refresh_keys()
-        self._say(reload_notice("b", name, message.why))
+        self._say(reload_notice("b", name, say(message.why)))
 
     def _say(self, notice: Notice) -> None:
         """Notify ``notice`` (its text comes from file names and file
@@ -1075,14 +1081,14 @@ class DebuggerScreen(Screen[None]):
         self._detached = None
         self.note = None
         # A comparison still open goes on if B matches the reloaded trace.
-        other = self._compared_with(trace, self.other, "comparison closed: the new trace does not match B")
+        other = self._compared_with(trace, self.other, tr("comparison closed: the new trace does not match B"))
         run = self.run
         resumed = detached.other if detached is not None else None
         if resumed is not None and not (is_mapped(resumed) and resumed.changed_on_disk() is not None):
             # The screen let go of both: B comes back if its file is
             # unchanged and it matches (B changed too: it is not read again).
             other = self._compared_with(trace, resumed,
-                                        "comparison closed: the reloaded trace does not match B")
+                                        tr("comparison closed: the reloaded trace does not match B"))
             run = detached.run if detached is not None else "a"
         self._show(View(trace, other, run, layer, t, unit))
 
@@ -1097,7 +1103,10 @@ class DebuggerScreen(Screen[None]):
     def on_trace_ready(self, message: TraceReady) -> None:
         message.stop()
         self.set_trace(message.trace)
-        self.notify(message.origin, title="trace opened", markup=False)  # a path, not markup
+        origin = message.origin
+        if origin.startswith("live:"):
+            origin = tr("live: {text}", text=origin[len("live:"):].lstrip())
+        self.notify(origin, title=tr("trace opened"), markup=False)  # a path, not markup
         if message.origin.startswith("live:"):
             self.model_panel.remove_class("-shown")
             self.focus_panes()
@@ -1113,14 +1122,14 @@ class DebuggerScreen(Screen[None]):
             _, name, params = parse_action(row.binding.action)
             if not self.check_action(name, params):
                 continue
-            yield row.description, binding_command(self, row.binding.action), "key " + " ".join(row.keys)
+            yield (row.description, binding_command(self, row.binding.action),
+                   tr("key {keys}", keys=" ".join(row.keys)))
         for k, layer in enumerate(self.trace.layers):
-            here = " (current)" if k == self.layer_index else ""
-            yield (f"Switch to {layer_label(k, layer)}", partial(self.switch_layer, k),
-                   f"show layer {k}{here}")
+            yield (tr("Switch to {layer}", layer=layer_label(k, layer)), partial(self.switch_layer, k),
+                   tr("show layer {k} (current)", k=k) if k == self.layer_index else tr("show layer {k}", k=k))
 
 
-class LstmTuiApp(App[None]):
+class LstmTuiApp(Translated, App[None]):
     """A terminal step-through debugger for LSTM forward passes."""
 
     CSS_PATH = "app.tcss"
@@ -1231,7 +1240,7 @@ class LstmTuiApp(App[None]):
             if isinstance(screen, DebuggerScreen):
                 screen.refuse(refusal)
             else:
-                self.notify(refusal.reason, severity="warning", markup=False)
+                self.notify(say(refusal.reason), severity="warning", markup=False)
             return True
         if isinstance(screen, DebuggerScreen):
             screen.forget_refusal()  # this key acts: the reason for the last one is old news
@@ -1239,6 +1248,18 @@ class LstmTuiApp(App[None]):
 
     def get_default_screen(self) -> Screen[Any]:
         return DebuggerScreen(self._initial_trace, **self._screen_options)  # type: ignore[arg-type]
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """Textual's own palette commands (theme, quit, keys, screenshot), their
+        titles and help in the screen's language: they sit in the same list
+        as the debugger's."""
+        for command in super().get_system_commands(screen):
+            yield command._replace(title=tr(command.title), help=tr(command.help))
+
+    def action_command_palette(self) -> None:
+        """Textual's palette, with its prompt in the screen's language."""
+        if self.use_command_palette and not CommandPalette.is_open(self):
+            self.push_screen(CommandPalette(id="--command-palette", placeholder=tr("Search for commands…")))
 
     @property
     def debugger(self) -> DebuggerScreen:
@@ -1257,6 +1278,7 @@ def make_app(
     predictor_loader: PredictorLoader | None = None,
     model_autoload: float | None = None,
     diff: Trace | None = None,
+    lang: str | None = None,
 ) -> LstmTuiApp:
     """Build the debugger for ``trace``.
 
@@ -1269,7 +1291,12 @@ def make_app(
     (B − A in the panes); ``Incomparable`` if its layers do not match.
     Traces from files smaller than ``files.IN_MEMORY_BELOW`` are copied into
     memory, so that the file changing underneath cannot hurt them.
+    ``lang`` ("en" or "pt") sets the screen's language, which is the
+    process's (``catalogue.set_language``); None leaves it as it is
+    (English unless set).
     """
+    if lang is not None:
+        set_language(lang)
     if diff is not None:
         from ..debug.diff import check_comparable
 

@@ -20,13 +20,15 @@ from textual.dom import DOMNode
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from .catalogue import N_, tr
+from .translated import Translated
+
 #: The help screen's sections, in order. Which section a key is in comes
 #: from the bindings themselves (``binding_section``): the titled groups the
 #: debugger screen declares its keys in, and each widget's
 #: ``BINDING_GROUP_TITLE``.
-ORDER = ("Stepping", "Units and layers", "Debugging", "Panes", "Explain pane",
-         "Breakpoints, health and watches panes",
-         "Model panel", "App", "Other")
+ORDER = (N_("Stepping"), N_("Units and layers"), N_("Debugging"), N_("Panes"), N_("Explain pane"),
+         N_("Breakpoints, health and watches panes"), N_("Model panel"), N_("App"), N_("Other"))
 
 #: Keys kept free for features that are designed but not built yet, so no
 #: one binds them to something else meanwhile (none at the moment).
@@ -100,19 +102,19 @@ def help_text(rows: list[KeyRow], notes: Iterable[str] = ()) -> Content:
         if row.section != section:
             if lines:
                 lines.append(Content(""))
-            lines.append(Content.styled(row.section, "bold $accent"))
+            lines.append(Content.styled(tr(row.section), "bold $accent"))
             section = row.section
         lines.append(Content.assemble(("  " + " ".join(row.keys)).ljust(width + 2), row.description))
     if RESERVED:
-        lines += [Content(""), Content.styled("Reserved (coming)", "bold $accent")]
+        lines += [Content(""), Content.styled(tr("Reserved (coming)"), "bold $accent")]
     for keys, what in RESERVED:
-        lines.append(Content.assemble(("  " + keys).ljust(width + 2), (what, "$text-muted")))
+        lines.append(Content.assemble(("  " + keys).ljust(width + 2), (tr(what), "$text-muted")))
     for note in notes:
         lines += [Content(""), Content(note)]
     return Content("\n").join(lines)
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(Translated, ModalScreen[None]):
     """Every key of the debugger. Escape, q or ? close it."""
 
     BINDINGS = [
@@ -140,8 +142,8 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll() as box:
-            box.border_title = "keys"
-            box.border_subtitle = "Esc, q or ? to close"
+            box.border_title = tr("keys")
+            box.border_subtitle = tr("Esc, q or ? to close")
             yield Static(self.body, id="help-body")
 
     def action_dismiss_help(self) -> None:
