@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -505,10 +505,139 @@ def step_check(
 # explain: one unit at one step, with every term
 # --------------------------------------------------------------------------
 
+#: A sum of at most this many products is listed term by term; a longer one
+#: as its largest terms and the rest (``Products.listed``). Eight input terms
+#: still fit a line or two, and the notebook's cell (D = 4, H = 2) is listed whole.
+EVERY_TERM = 8
+
+#: Activations that act along the units of a gate, as Keras' cell applies
+#: them: one unit's value needs the whole gate's pre-activations.
+GATE_WIDE = frozenset({"softmax", "log_softmax", "sparsemax"})
+
+#: How each activation is defined, for the explain pane's formulas (z is
+#: the pre-activation; z_u one unit's, for those that span the gate).
+FORMULAS = {
+    "sigmoid": "1/(1 + e^(−z))",
+    "tanh": "(e^z − e^(−z))/(e^z + e^(−z))",
+    # Keras 3's definition, not Keras 2's 0.2z + 0.5 (see hard_sigmoid).
+    "hard_sigmoid": "clip(z/6 + 1/2, 0, 1)",
+    "relu": "max(z, 0)",
+    "linear": "z",
+    "softsign": "z/(1 + |z|)",
+    "elu": "z (z > 0); e^z − 1 (z ≤ 0)",
+    "selu": f"{_SELU_SCALE:.4f}·z (z > 0); {_SELU_SCALE:.4f}·{_SELU_ALPHA:.4f}·(e^z − 1) (z ≤ 0)",
+    "gelu": "z·(1 + erf(z/√2))/2",
+    "swish": "z·σ(z)",
+    "silu": "z·σ(z)",
+    "softplus": "log(1 + e^z)",
+    "relu6": "min(max(z, 0), 6)",
+    "exponential": "e^z",
+    "hard_silu": "z·clip(z/6 + 1/2, 0, 1)",
+    "hard_swish": "z·clip(z/6 + 1/2, 0, 1)",
+    "leaky_relu": "z (z ≥ 0); 0.2·z (z < 0)",
+    "mish": "z·tanh(log(1 + e^z))",
+    "log_sigmoid": "−log(1 + e^(−z))",
+    "hard_tanh": "clip(z, −1, 1)",
+    "tanh_shrink": "z − tanh(z)",
+    "celu": "z (z > 0); e^z − 1 (z ≤ 0)",
+    "squareplus": "(z + √(z² + 4))/2",
+    "soft_shrink": "z − 0.5 (z > 0.5); z + 0.5 (z < −0.5); 0 (|z| ≤ 0.5)",
+    "hard_shrink": "z (|z| > 0.5); 0 (|z| ≤ 0.5)",
+    "sparse_plus": "0 (z ≤ −1); (z + 1)²/4 (−1 < z < 1); z (z ≥ 1)",
+    "sparse_sigmoid": "0 (z ≤ −1); (z + 1)/2 (−1 < z < 1); 1 (z ≥ 1)",
+    "softmax": "e^(z_u)/Σ_k e^(z_k)",
+    "log_softmax": "z_u − log Σ_k e^(z_k)",
+    "sparsemax": "max(z_u − τ(z), 0)",
+}
+
+
+def formula(name: str) -> str:
+    """``1/(1 + e^(−z))`` for sigmoid: an activation's definition."""
+    return FORMULAS.get(name, name)
+
+
+def exact_sum(values: np.ndarray | list[float]) -> float:
+    """The sum of ``values`` correctly rounded (``math.fsum``): the order the
+    terms are listed in cannot change it, so a sum and the same terms split
+    into "the largest and the rest" agree. Not-finite terms (and a sum that
+    overflows) fall back to NumPy's sum, which gives the NaN or infinity."""
+    v = np.asarray(values, np.float64)
+    if np.isfinite(v).all():
+        try:
+            return math.fsum(v.tolist())
+        except OverflowError:
+            pass
+    with np.errstate(all="ignore"):
+        return float(np.sum(v))
+
+
+@dataclass(frozen=True)
+class Listed:
+    """A sum as the explain pane lists it: ``terms`` (index j, product) and,
+    when not every term is listed, ``rest``, the sum of the ``rest_count``
+    others, so the list still adds up to ``total``."""
+
+    terms: tuple[tuple[int, float], ...]
+    rest: float | None
+    rest_count: int
+    total: float
+
+
+@dataclass(frozen=True, eq=False)
+class Products:
+    """One of a gate's sums written out: ``weights[j] × operands[j] =
+    products[j]`` for every j (W_g[u, j] × x_t[j], or U_g[u, j] ×
+    h_{t-1}[j]), and ``total``, their exact sum (float64: the products of
+    float32 values are exact)."""
+
+    weights: np.ndarray
+    operands: np.ndarray
+    products: np.ndarray
+    total: float
+
+    @classmethod
+    def of(cls, weights: np.ndarray, operands: np.ndarray) -> Products:
+        w = np.asarray(weights, np.float64)
+        x = np.asarray(operands, np.float64)
+        with np.errstate(all="ignore"):
+            p = w * x
+        return cls(w, x, p, exact_sum(p))
+
+    def __len__(self) -> int:
+        return int(self.products.shape[0])
+
+    def by_size(self) -> np.ndarray:
+        """Indices from the largest |product| down; NaN counts as largest
+        (the first thing a debugger wants to see), ties in index order."""
+        size = np.abs(np.nan_to_num(self.products, nan=np.inf))
+        return np.argsort(-size, kind="stable")
+
+    def split(self, top: int) -> Listed:
+        """The ``top`` largest products by |product|, largest first, and the
+        exact sum of the others (None when there are none). Products that
+        are exactly 0 are never among the largest: a one-hot input has one
+        term that counts, and listing zeros beside it would say nothing."""
+        order = self.by_size()
+        nonzero = int(np.count_nonzero(self.products[order[:top]]))
+        shown, others = order[:nonzero], order[nonzero:]
+        rest = exact_sum(self.products[others]) if others.size else None
+        return Listed(tuple((int(j), float(self.products[j])) for j in shown),
+                      rest, int(others.shape[0]), self.total)
+
+    def listed(self, top: int = 3) -> Listed:
+        """Every term in index order when there are at most ``EVERY_TERM``;
+        else the ``top`` largest by |product| and the rest summed."""
+        n = len(self)
+        if n <= EVERY_TERM:
+            return Listed(tuple((j, float(self.products[j])) for j in range(n)), None, 0, self.total)
+        return self.split(top)
+
 
 @dataclass(frozen=True)
 class GateTerms:
-    """gate = act(W·x + U·h_{t-1} + b) for one unit, every term filled in."""
+    """gate = act(W·x_t + U·h_{t-1} + b) for one unit, every term filled in:
+    ``wx`` and ``uh`` are the totals of ``x_terms`` and ``h_terms``, the
+    products they sum, and ``pre`` is the exact sum of the three."""
 
     gate: str  # f, i, c, o
     act: str  # activation name
@@ -518,6 +647,8 @@ class GateTerms:
     pre: float
     value: float  # act(pre), recomputed
     recorded: float  # the value the trace holds
+    x_terms: Products | None = None  # W_g[u, j] × x_t[j]
+    h_terms: Products | None = None  # U_g[u, j] × h_{t-1}[j]
 
 
 @dataclass(frozen=True)
@@ -541,7 +672,7 @@ class Explanation:
     act_c: float  # act(c)
     h: float  # o·act(c), recomputed
     h_recorded: float
-    contributions: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
+    recurrent_activation: str = "sigmoid"
 
 
 def explain(
@@ -550,14 +681,14 @@ def explain(
     unit: int,
     cell: LSTMCell | None = None,
     activation_name: str | None = None,
-    top: int = 3,
+    recurrent_activation_name: str | None = None,
 ) -> Explanation:
     """Every number behind unit ``unit`` at step ``step`` of ``rec``.
 
-    With ``cell`` each gate's terms W·x, U·h_{t-1} and b are recomputed from
-    the stored weights and the recorded x_t, h_{t-1}; without it only the cell
-    and hidden updates can be shown. ``contributions`` lists, per gate, the
-    ``top`` inputs k with the largest |W[unit, k]·x_t[k]|.
+    With ``cell`` each gate's terms W·x_t, U·h_{t-1} and b are recomputed
+    from the stored weights and the recorded x_t, h_{t-1}, with every
+    product of the two sums (``GateTerms.x_terms``, ``h_terms``); without it
+    only the cell and hidden updates can be shown.
     """
     T = rec.h.shape[0]
     if not 0 <= step < T:
@@ -566,6 +697,7 @@ def explain(
     if not 0 <= unit < H:
         raise IndexError(f"unit {unit} outside 0…{H - 1}")
     act_name = cell.activation if cell is not None else (activation_name or "tanh")
+    rec_name = cell.recurrent_activation if cell is not None else (recurrent_activation_name or "sigmoid")
     act = activation(act_name)
     h_prev = rec.h[step - 1] if step > 0 else rec.h0
     c_prev = rec.c[step - 1] if step > 0 else rec.c0
@@ -574,36 +706,43 @@ def explain(
                       float(rec.c_hat[step, unit]), float(rec.o[step, unit]))
     cp = float(c_prev[unit])
     gates = None
-    contributions: dict[str, list[tuple[int, float]]] = {}
     if cell is not None:
         gates = {}
         x_t = np.asarray(rec.x[step], np.float64)
         hp = np.asarray(h_prev, np.float64)
-        with np.errstate(all="ignore"):
-            for g in GATES:
-                w_row = np.asarray(cell.W[g][unit], np.float64)
-                wx = float(w_row @ x_t)
-                uh = float(np.asarray(cell.U[g][unit], np.float64) @ hp)
-                b = float(cell.b[g][unit])
-                pre = wx + uh + b
-                name = cell.activation if g == "c" else cell.recurrent_activation
-                value = float(activation(name)(np.array([pre]))[0])
-                gates[g] = GateTerms(g, name, wx, uh, b, pre, value,
-                                     float(getattr(rec, GATE_VECTOR[g])[step, unit]))
-                terms = w_row * x_t
-                order = np.argsort(-np.abs(np.nan_to_num(terms, nan=np.inf)), kind="stable")
-                contributions[g] = [(int(k), float(terms[k])) for k in order[:top]]
+        for g in GATES:
+            x_terms = Products.of(cell.W[g][unit], x_t)
+            h_terms = Products.of(cell.U[g][unit], hp)
+            b = float(cell.b[g][unit])
+            pre = exact_sum([x_terms.total, h_terms.total, b])
+            name = cell.activation if g == "c" else cell.recurrent_activation
+            with np.errstate(all="ignore"):
+                if name in GATE_WIDE:
+                    # One unit's value depends on the whole gate's.
+                    z = (np.asarray(cell.W[g], np.float64) @ x_t + np.asarray(cell.U[g], np.float64) @ hp
+                         + np.asarray(cell.b[g], np.float64))
+                    z[unit] = pre
+                    value = float(activation(name)(z)[unit])
+                else:
+                    value = float(activation(name)(np.array([pre]))[0])
+            gates[g] = GateTerms(g, name, x_terms.total, h_terms.total, b, pre, value,
+                                 float(getattr(rec, GATE_VECTOR[g])[step, unit]), x_terms, h_terms)
     with np.errstate(all="ignore"):
         keep = f * cp
         write = i * c_hat
         c = keep + write
-        act_c = float(act(np.array([c]))[0])
+        if act_name in GATE_WIDE:
+            c_all = np.array(rec.c[step], np.float64)
+            c_all[unit] = c
+            act_c = float(act(c_all)[unit])
+        else:
+            act_c = float(act(np.array([c]))[0])
         h = o * act_c
     return Explanation(
         step=step, unit=unit, masked=masked, gates=gates,
         f=f, i=i, c_hat=c_hat, o=o, c_prev=cp, keep=keep, write=write, c=c,
         c_recorded=float(rec.c[step, unit]), activation=act_name, act_c=act_c, h=h,
-        h_recorded=float(rec.h[step, unit]), contributions=contributions,
+        h_recorded=float(rec.h[step, unit]), recurrent_activation=rec_name,
     )
 
 

@@ -302,7 +302,8 @@ class Layer(Recording):
         return self.steps - 1 - t if self.reversed else t
 
     def explain(self, t: int, unit: int) -> Explanation:
-        return explain(self, t, unit, cell=self.cell, activation_name=self.activation)
+        return explain(self, t, unit, cell=self.cell, activation_name=self.activation,
+                       recurrent_activation_name=self.recurrent_activation)
 
     def describe(self) -> dict[str, Any]:
         """The layer's entry in ``meta["layers"]``."""

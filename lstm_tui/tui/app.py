@@ -247,6 +247,15 @@ class DebuggerScreen(Translated, Screen[None]):
             Binding("z", "zoom", "Zoom pane", id="zoom", show=False,
                     tooltip="Zoom the focused pane, or back (Esc too)"),
         ],
+        # Screen keys (not the explain pane's own, which need its focus): the
+        # arithmetic is read while stepping from the vector panes.
+        "Explain pane": [
+            Binding("p", "expand_gate", "Expand gate", id="expand_gate", show=False,
+                    tooltip="Expand a gate into its products W·x_t and U·h_{t-1}, weights shown: "
+                            "f, then i, ĉ, o, then none"),
+            Binding("F", "formulas", "Formulas", id="formulas", show=False,
+                    tooltip="Show or hide the activations' formulas (σ, tanh)"),
+        ],
         "Model panel": [
             Binding("m", "focus_model", "Model panel", id="focus_model", show=False),
         ],
@@ -557,6 +566,8 @@ class DebuggerScreen(Translated, Screen[None]):
                                            or not focused.allow_maximize):
                 return Refusal(tr("z zooms a pane: Tab to one first"))
             return None
+        if action == "expand_gate":
+            return self.query_one(ExplainPane).why_not_expand()
         return self.session.why_not(action, parameters)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -832,6 +843,17 @@ class DebuggerScreen(Translated, Screen[None]):
 
     def action_first_divergence(self) -> None:
         self._apply(self.session.first_divergence())
+
+    def action_expand_gate(self) -> None:
+        """Open the next gate of the explain pane into its products (f, i,
+        ĉ, o, then none), bringing the pane back if another list had its slot."""
+        self.bottom = "explain"
+        self.query_one(ExplainPane).cycle_expanded()
+
+    def action_formulas(self) -> None:
+        """Show or hide the activations' formulas at the explain pane's top."""
+        self.bottom = "explain"
+        self.query_one(ExplainPane).toggle_formulas()
 
     def action_show(self, view: str) -> None:
         """Give the slot under the panes to ``view`` and focus it."""

@@ -318,6 +318,91 @@ PT: dict[str, str] = {
     "terminal too small: need at least {need}": "terminal pequeno demais: precisa de pelo menos {need}",
     "too small: need {need}": "pequeno demais: precisa de {need}",
     "need {need}": "precisa de {need}",
+    # -- explain ------------------------------------------------------------
+    # The notebook's words: esquece, entrada, candidato, memória, saída; what
+    # the cell update keeps ("fica") and writes ("escrito"), as the lesson says.
+    "explain": "explicação",
+    "unit {unit} · t = {t}": "unidade {unit} · t = {t}",
+    "token {token}": "token {token}",
+    "token A {a} B {b}": "token A {a} B {b}",
+    "run {label}": "execução {label}",
+    "{n} more: {keys}": "mais {n}: {keys}",
+    "↓ or z": "↓ ou z",
+    "E then ↓ or z": "E e depois ↓ ou z",
+    "(recorded)": "(gravado)",
+    "≠ trace holds {value}": "≠ o registro tem {value}",
+    "cell update": "atualização da memória",
+    "kept": "fica",
+    "written": "escrito",
+    "mostly remembered": "sobretudo memória antiga",
+    "mostly new": "sobretudo novo",
+    "hidden state": "saída do bloco",
+    "input terms": "termos da entrada",
+    "recurrent terms": "termos recorrentes",
+    "{n} more": "mais {n}",
+    "+ {n} more": "+ mais {n}",
+    "the {cap} largest of {n} by |product|": "os {cap} maiores de {n} por |produto|",
+    "{name} for {used}": "{name} para {used}",
+    "for {used}": "para {used}",
+    "≈ where the rounded numbers shown miss the exact result in the last decimal":
+        "≈ onde os números arredondados mostrados diferem do resultado exato na última casa decimal",
+    "masked step: ": "passo mascarado: ",
+    "the state is carried over, c_t = c_{t-1} = ": "o estado passa adiante, c_t = c_{t-1} = ",
+    " and h_t = h_{t-1} = ": " e h_t = h_{t-1} = ",
+    "; the gates below were computed but not applied": "; as portas abaixo foram calculadas mas não aplicadas",
+    "no weights in this trace: W·x_t, U·h_{t-1} and b are unknown, the gates are as recorded":
+        "sem pesos neste registro: W·x_t, U·h_{t-1} e b são desconhecidos, as portas são as gravadas",
+    "masked step in {which}: ": "passo mascarado em {which}: ",
+    " and ": " e ",
+    "the state is carried over there": "o estado passa adiante ali",
+    "run B has {n} steps: no step t = {t} to show": "a execução B tem {n} passos: não há passo t = {t} para mostrar",
+    "run B has {n} steps: no step t = {t} to compare":
+        "a execução B tem {n} passos: não há passo t = {t} para comparar",
+    "explain: every line is on screen": "explicação: todas as linhas estão na tela",
+    "explain: already at the first line": "explicação: já na primeira linha",
+    "explain: already at the last line": "explicação: já na última linha",
+    "explain: no weights in this trace to expand": "explicação: sem pesos neste registro para abrir",
+    "explain: products are shown for one run; d shows A or B":
+        "explicação: os produtos são de uma execução só; d mostra A ou B",
+    "scroll": "rolar",
+    "Scroll explain up": "Rolar a explicação para cima",
+    "Scroll explain down": "Rolar a explicação para baixo",
+    "Expand gate": "Abrir porta",
+    "Expand a gate into its products W·x_t and U·h_{t-1}, weights shown: f, then i, ĉ, o, then none":
+        "Abrir uma porta em seus produtos W·x_t e U·h_{t-1}, com os pesos: f, depois i, ĉ, o, depois nenhuma",
+    "Formulas": "Fórmulas",
+    "Show or hide the activations' formulas (σ, tanh)": "Mostrar ou esconder as fórmulas das ativações (σ, tanh)",
+    # -- lesson -------------------------------------------------------------
+    # The stages' titles are the seed notebook's own comments (1️⃣ … 7️⃣).
+    "Forget gate": "Porta de Esquecer (forget gate)",
+    "Input gate": "Porta de Entrada (input gate)",
+    "Candidate vector (new values that *may* enter the memory)":
+        "Vetor Candidato (valores novos que *podem* entrar na memória)",
+    "Memory update": "Atualização da memória",
+    "Output gate": "Porta de Saída",
+    "Final output of the LSTM block": "Saída final do bloco LSTM",
+    "Pass on to the next time step": "Propaga para o próximo tempo",
+    "f near 1 keeps the memory c_{t-1}; near 0 forgets it.":
+        "f perto de 1 guarda a memória c_{t-1}; perto de 0, esquece.",
+    "i says how much of the candidate ĉ is written into the memory.":
+        "i diz quanto do candidato ĉ é escrito na memória.",
+    "ĉ, between -1 and 1: what this step could write.": "ĉ, entre -1 e 1: o que este passo pode escrever.",
+    "what is kept, f·c_{t-1}, plus what is written, i·ĉ.": "o que fica, f·c_{t-1}, mais o que é escrito, i·ĉ.",
+    "o says how much of the memory goes out as h.": "o diz quanto da memória sai como h.",
+    "h is what the next step and the next layer read.": "h é o que o próximo passo e a próxima camada leem.",
+    "h_t {h} and c_t {c} become h_{{t-1}}, c_{{t-1}} at t = {t}":
+        "h_t {h} e c_t {c} viram h_{{t-1}}, c_{{t-1}} em t = {t}",
+    "t = {t} is the last step: the notebook prints h_t {h} at the end":
+        "t = {t} é o último passo: o notebook imprime h_t {h} no fim",
+    "lesson {n} of {total} · Enter: next · Backspace: back":
+        "lição {n} de {total} · Enter: próxima · Backspace: volta",
+    "Next": "Próxima",
+    "Back": "Volta",
+    "Next stage of the lesson (after 7: the next step)": "Próxima etapa da lição (depois da 7: o próximo passo)",
+    "Previous stage of the lesson": "Etapa anterior da lição",
+    "the lesson ends here: the last stage of the last step": "a lição termina aqui: a última etapa do último passo",
+    "the lesson starts here: the first stage of the first step":
+        "a lição começa aqui: a primeira etapa do primeiro passo",
 }
 
 

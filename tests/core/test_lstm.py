@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 
 import numpy as np
 import pytest
@@ -10,6 +11,7 @@ from conftest import random_cell
 
 from lstm_tui.core import lstm
 from lstm_tui.core.lstm import GATES, LSTMCell, explain, forward
+from lstm_tui.core.vocabulary import GATE_VECTOR
 
 
 def notebook_loop(cell: LSTMCell, X, h0=None, c0=None, mask=None, rec="sigmoid", act="tanh"):
@@ -143,8 +145,9 @@ def test_explain_matches_recording():
             assert e.c == pytest.approx(rec.c[t, u], abs=1e-12)
             assert e.h == pytest.approx(rec.h[t, u], abs=1e-12)
             assert e.act_c == pytest.approx(np.tanh(rec.c[t, u]))
-            top = e.contributions["f"]
-            assert len(top) == 3 and abs(top[0][1]) >= abs(top[1][1]) >= abs(top[2][1])
+            # D = 3 ≤ EVERY_TERM: every input term, in index order.
+            listed = e.gates["f"].x_terms.listed()
+            assert [j for j, _ in listed.terms] == [0, 1, 2] and listed.rest is None
 
 
 def test_explain_without_weights_and_bounds():
@@ -170,3 +173,115 @@ def test_nan_propagates_without_error():
     assert np.isnan(rec.h[1:]).all()
     e = explain(rec, 2, 1, cell=cell)
     assert math.isnan(e.h)
+
+
+# -- explain's products, sums and splits ------------------------------------------
+
+
+def _ulp_sum(*values: float) -> float:
+    return sum(math.ulp(v) for v in values)
+
+
+@pytest.mark.parametrize("H,D,dtype", [(2, 4, np.float64), (10, 12, np.float32), (40, 30, np.float32)])
+def test_explain_products_are_the_forward_pass_term_by_term(H, D, dtype):
+    """Every product W_g[u,j]·x_t[j] and U_g[u,j]·h_{t-1}[j] against plain
+    NumPy; the sums of all products give the pre-activation within the
+    core's rounding bound (step_check), and the gate the trace recorded."""
+    from lstm_tui.core.lstm import step_check
+
+    rng = np.random.default_rng(H * D)
+    cell = random_cell(rng, H, D, dtype)
+    X = rng.normal(size=(4, D)).astype(dtype)
+    rec = cell.forward(X, dtype=dtype)
+    h_prev = np.vstack([rec.h0[None], rec.h[:-1]])
+    c_prev = np.vstack([rec.c0[None], rec.c[:-1]])
+    check = step_check(cell, X, h_prev, c_prev, stored=dtype)
+    for t in range(4):
+        for u in range(H):
+            e = explain(rec, t, u, cell=cell)
+            for g in GATES:
+                terms = e.gates[g]
+                W = np.asarray(cell.W[g][u], np.float64)
+                U = np.asarray(cell.U[g][u], np.float64)
+                np.testing.assert_array_equal(terms.x_terms.weights, W)
+                np.testing.assert_array_equal(terms.x_terms.operands, np.asarray(X[t], np.float64))
+                np.testing.assert_array_equal(terms.x_terms.products, W * np.asarray(X[t], np.float64))
+                np.testing.assert_array_equal(terms.h_terms.products, U * np.asarray(h_prev[t], np.float64))
+                # The totals are the exact sums of the listed products.
+                assert terms.wx == terms.x_terms.total == math.fsum(terms.x_terms.products)
+                assert terms.uh == terms.h_terms.total == math.fsum(terms.h_terms.products)
+                assert terms.pre == math.fsum([terms.wx, terms.uh, terms.b])
+                assert abs(terms.pre - check.pre[g][t, u]) <= check.pre_tol[g][t, u]
+                vector = GATE_VECTOR[g]
+                assert abs(terms.value - getattr(rec, vector)[t, u]) <= check.tol[vector][t, u]
+
+
+@pytest.mark.parametrize("n", [1, 8, 9, 33])
+@pytest.mark.parametrize("top", [1, 3, 5])
+def test_listed_terms_add_up_to_the_total(n, top):
+    """At most EVERY_TERM products: all of them, in index order; more: the
+    ``top`` largest by |product| and the rest, whose sum is exactly that
+    of the products left out, so the list adds up to the total (exact up
+    to the last rounding of each sum)."""
+    from fractions import Fraction
+
+    from lstm_tui.core.lstm import EVERY_TERM, Products
+
+    rng = np.random.default_rng(n * 10 + top)
+    p = Products.of(rng.normal(size=n), rng.normal(size=n) * 10.0 ** rng.integers(-3, 3, n))
+    listed = p.listed(top)
+    assert listed.total == p.total == math.fsum(p.products)
+    if n <= EVERY_TERM:
+        assert [j for j, _ in listed.terms] == list(range(n)) and listed.rest is None
+        assert listed.rest_count == 0
+        return
+    shown = [j for j, _ in listed.terms]
+    assert len(shown) == top and listed.rest_count == n - top
+    sizes = np.abs(p.products)
+    assert sizes[shown].min() >= np.delete(sizes, shown).max()
+    assert [v for _, v in listed.terms] == [p.products[j] for j in shown]
+    others = np.delete(p.products, shown)
+    assert listed.rest == math.fsum(others)
+    exact = sum(Fraction(v) for _, v in listed.terms) + Fraction(listed.rest)
+    assert abs(exact - Fraction(listed.total)) <= Fraction(_ulp_sum(listed.rest, listed.total)) / 2
+
+
+def test_products_with_nan_and_overflow():
+    from lstm_tui.core.lstm import Products, exact_sum
+
+    p = Products.of(np.array([1.0, 2.0, 3.0]), np.array([1.0, np.nan, 1.0]))
+    assert math.isnan(p.total) and p.by_size()[0] == 1  # NaN is listed first
+    assert exact_sum([1e308, 1e308]) == np.inf
+    assert math.isnan(exact_sum([np.inf, -np.inf]))
+
+
+def test_explain_gate_wide_activation_uses_the_whole_gate():
+    """softmax acts along a gate's units: one unit's value needs them all."""
+    rng = np.random.default_rng(5)
+    cell = random_cell(rng, 3, 2, recurrent_activation="softmax")
+    rec = cell.forward(rng.normal(size=(2, 2)))
+    e = explain(rec, 1, 2, cell=cell)
+    assert e.gates["f"].value == pytest.approx(rec.f[1, 2], abs=1e-12)
+    assert e.recurrent_activation == "softmax"
+
+
+def test_shown_arithmetic():
+    from lstm_tui.core.shown import adds_up, last_place, maps_to, multiplies_to
+
+    assert not adds_up(["-1.0705", "-0.0710", "0.0000"], "-1.1414")
+    assert adds_up(["-1.0705", "-0.0710", "0.0000"], "-1.1415")
+    assert adds_up(["NaN", "1.0000"], "NaN")
+    assert multiplies_to("0.2421", "-0.0355", "-0.0086")
+    assert not multiplies_to("0.6424", "0.2776", "0.1784")
+    assert maps_to("sigmoid", "-1.1414", "0.2421")
+    assert not maps_to("sigmoid", "-1.1414", "0.2420")
+    assert maps_to("hard_sigmoid", "0.6000", "0.6000")
+    assert last_place("1.235e+05") == 100 and last_place("-1.0705") == Decimal("0.0001")
+
+
+def test_formulas_cover_every_activation():
+    from lstm_tui.core.lstm import ACTIVATIONS, FORMULAS, formula
+
+    assert set(FORMULAS) == set(ACTIVATIONS)
+    assert formula("sigmoid") == "1/(1 + e^(−z))"
+    assert formula("hard_sigmoid") == "clip(z/6 + 1/2, 0, 1)"

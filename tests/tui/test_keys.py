@@ -261,7 +261,7 @@ def h_line(app) -> str:
     """The h line of the explain pane's text for the current unit and step."""
     screen = app.debugger
     e = screen.trace.layers[0].explain(screen.t, screen.unit)
-    return f"h = o·tanh(c) = {e.o:.4f}·tanh("
+    return f"h_t = o_t ⊙ tanh(c_t) = {e.o:.4f} × tanh("
 
 
 async def test_explain_h_line_is_cut_at_80x24_and_z_zooms_to_it():
@@ -277,10 +277,10 @@ async def test_explain_h_line_is_cut_at_80x24_and_z_zooms_to_it():
         await pilot.pause()
         assert app.screen.maximized is app.screen.query_one(ExplainPane)
         text = explain_text(app)
-        for start in ("f = σ(", "i = σ(", "ĉ = tanh(", "c = f·c_{t-1}", "o = σ(", h_line(app)):
+        for start in ("f_t = σ(", "i_t = σ(", "ĉ_t = tanh(", "c_t = f_t ⊙ c_{t-1}", "o_t = σ(", h_line(app)):
             assert start in text, (start, text)
         e = app.debugger.trace.layers[0].explain(2, 0)
-        assert f"= {e.h:.4f}" in text  # the h line whole, with its result
+        assert f"= {e.h:.4f}" in text or f"≈ {e.h:.4f}" in text  # the h line whole, with its result
         await pilot.press("right")  # still steps while zoomed: the next step's arithmetic
         await pilot.pause()
         assert app.debugger.t == 3 and h_line(app) in explain_text(app)

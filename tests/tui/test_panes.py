@@ -120,6 +120,9 @@ async def test_wide_layer_renders_and_scrolls():
 
 
 async def test_explain_reads_like_the_notebook():
+    """At t = 1, unit 0 of the seed trace a student following the arithmetic
+    on screen finds the notebook's numbers (its printout: f_t 0.24205837,
+    c_t 0.43208765, h_t 0.18238503; h_{t-1} and c_{t-1} from step 0)."""
     app = make_app(seed_trace(), load_model=False)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("right")
@@ -127,17 +130,24 @@ async def test_explain_reads_like_the_notebook():
         text = explain_text(app)
         lines = text.splitlines()
         order = [next(n for n, line in enumerate(lines) if line.startswith(p))
-                 for p in ("f = σ(", "i = σ(", "ĉ = tanh(", "c = f·c_{t-1} + i·ĉ", "o = σ(", "h = o·tanh(c)")]
+                 for p in ("f_t = σ(", "i_t = σ(", "ĉ_t = tanh(", "c_t = f_t ⊙ c_{t-1} + i_t ⊙ ĉ_t",
+                           "o_t = σ(", "h_t = o_t ⊙ tanh(c_t)")]
         assert order == sorted(order)
         e = app.debugger.trace.layers[0].explain(1, 0)
         g = e.gates["f"]
-        assert (f"f = σ(W_f·x {g.wx:.4f} + U_f·h {g.uh:.4f} + b {g.b:.4f}) = σ({g.pre:.4f}) = 0.2421"
+        # -1.0705 + -0.0710 + 0.0000 is -1.1415, not -1.1414: written ≈.
+        assert ("f_t = σ(W_f·x_t -1.0705 + U_f·h_{t-1} -0.0710 + b_f 0.0000) ≈ σ(-1.1414) = 0.2421"
                 in text)
-        assert "kept" in text and "written" in text
-        assert f"{e.keep:.4f}" in text.replace("(", "").replace(")", "")
-        assert "= 0.4321" in text  # c at t=1, unit 0
-        assert "= 0.1824" in text  # h
-        assert "W_f·x x[" in text  # the largest input terms
+        assert f"{g.pre:.4f}" == "-1.1414"
+        assert "U_f·h " not in text and "U_f·h_{t-1}" in text
+        assert "c_t = f_t ⊙ c_{t-1} + i_t ⊙ ĉ_t = 0.2421 × (-0.0355) + 0.8320 × 0.5297" in text
+        assert "= (-0.0086) kept + 0.4407 written = 0.4321" in text  # c at t=1, unit 0
+        assert "h_t = o_t ⊙ tanh(c_t) = 0.4480 × tanh(0.4321) = 0.4480 × 0.4071 = 0.1824" in text
+        # Every input term (D = 4 ≤ 8) and every recurrent one (H = 2): the
+        # list adds up to W_f·x_t, unlike the old "largest input terms".
+        assert "W_f·x_t = x[0] 0.0290 + x[1] -0.2714 + x[2] -0.6860 + x[3] -0.1420 ≈ -1.0705" in text
+        assert "U_f·h_{t-1} = h[0] -0.0057 + h[1] -0.0653 = -0.0710" in text
+        assert "≈ where the rounded numbers shown miss the exact result" in text
         assert "unit 0 · t = 1" in title(app.screen.query_one(ExplainPane))
 
 
@@ -156,9 +166,9 @@ async def test_explain_without_weights_and_on_masked_steps():
         await pilot.pause()
         text = explain_text(app)
         assert "no weights in this trace" in text
-        assert "f = 0.2421 (recorded)" in text
-        assert "c = f·c_{t-1} + i·ĉ" in text and "= 0.4321" in text
-        assert "h = o·tanh(c)" in text
+        assert "f_t = 0.2421 (recorded)" in text
+        assert "c_t = f_t ⊙ c_{t-1} + i_t ⊙ ĉ_t" in text and "= 0.4321" in text
+        assert "h_t = o_t ⊙ tanh(c_t)" in text
     app = make_app(masked_trace(), load_model=False)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("right")
