@@ -109,35 +109,177 @@ def cli(ctx: click.Context, debug: bool) -> None:
         ctx.invoke(view)
 
 
+#: The screen's language: --lang, else the locale (``_use_language``).
+_LANG = click.option("--lang", type=click.Choice(["en", "pt"]), default=None,
+                     help="The screen's language (default: from the locale, LANG / LC_ALL / "
+                          "LC_MESSAGES; pt is the seed notebook's Portuguese).")
+
+
+def _use_language(lang: str | None) -> None:
+    """Speak ``lang`` on the screen, or the locale's language without one."""
+    from .tui.catalogue import language_from_environment, set_language
+
+    set_language(lang or language_from_environment())
+
+
+def _place(path: str | os.PathLike, t: Trace, layer: int | None, step: int | None,
+           unit: int | None) -> tuple[int, int, int]:
+    """``--layer``, ``--step``, ``--unit`` checked against the trace: (layer,
+    step, unit), or a ``Failure`` naming the range."""
+    k = _layer_of(str(path), t, 0 if layer is None else layer)
+    shown = t.layers[k]
+    if step is not None and not 0 <= step < shown.steps:
+        raise Failure(f"{path}: no step {step} (steps are 0…{shown.steps - 1})")
+    if unit is not None and not 0 <= unit < shown.units:
+        raise Failure(f"{path}: no unit {unit} on layer {k} (units are 0…{shown.units - 1})")
+    return k, step or 0, unit or 0
+
+
+def _compared(path: str | os.PathLike, loaded: Trace, diff_with: str | None) -> Trace | None:
+    """The second run of ``--diff``, checked against the first."""
+    if diff_with is None:
+        return None
+    from .debug.diff import Incomparable, check_comparable
+
+    other = _load(diff_with)
+    try:
+        check_comparable(loaded, other)
+    except Incomparable as e:
+        raise Failure(f"{path} and {diff_with} cannot be compared: {e}") from None
+    return other
+
+
 @cli.command()
 @click.argument("trace", required=False, type=click.Path(dir_okay=False))
 @click.option("--model", "model", type=click.Path(dir_okay=False), help="Keras model for the side panel.")
 @click.option("--no-model", is_flag=True, help="Do not load a model in the side panel.")
 @click.option("--diff", "diff_with", type=click.Path(dir_okay=False),
               help="A second run of the same network: step both, show B - A (d switches A, B, B - A).")
-def view(trace: str | None, model: str | None, no_model: bool, diff_with: str | None) -> None:
+@click.option("--step", "step", type=int, help="Open at this step.")
+@click.option("--unit", "unit", type=int, help="Open with this unit selected.")
+@click.option("--layer", "layer", type=int, help="Open on this layer (0 is nearest the input).")
+@click.option("--break", "breaks", multiple=True, metavar="COND",
+              help="A breakpoint condition (as b takes it); repeat for more. c goes to the next hit.")
+@_LANG
+def view(trace: str | None, model: str | None, no_model: bool, diff_with: str | None, step: int | None,
+         unit: int | None, layer: int | None, breaks: tuple[str, ...], lang: str | None) -> None:
     """Open the debugger on TRACE."""
     path = Path(trace) if trace else _bundled_trace()
     loaded = _load(path)  # a bad trace fails here, before any screen is drawn
-    other = None
-    if diff_with is not None:
-        from .debug.diff import Incomparable, check_comparable
+    other = _compared(path, loaded, diff_with)
+    k, t, u = _place(path, loaded, layer, step, unit)
+    conditions = []
+    if breaks:
+        from .debug.conditions import Condition, ConditionError
 
-        other = _load(diff_with)
-        try:
-            check_comparable(loaded, other)
-        except Incomparable as e:
-            raise Failure(f"{path} and {diff_with} cannot be compared: {e}") from None
+        for text in breaks:
+            try:
+                condition = Condition.parse(text)
+                condition.check(loaded, k)
+            except ConditionError as e:
+                raise Failure(f"--break {text!r}: {e}") from None
+            conditions.append(condition)
     if model is not None:
         _check_model_path(model)
+    _use_language(lang)
     from .tui.app import make_app
 
-    app = make_app(loaded, model_path=model, load_model=not no_model, diff=other)
+    app = make_app(loaded, model_path=model, load_model=not no_model, diff=other, breakpoints=conditions,
+                   layer=k, step=t, unit=u)
     app.run()
     # Textual prints its own report of a crash; the exit code must say so too
     # (a script or a shell's `&&` must not take a crash for success).
     if app.return_code:
         sys.exit(app.return_code)
+
+
+@cli.command()
+@_LANG
+@click.option("--stage", type=click.IntRange(1, 7), default=1, show_default=True,
+              help="The stage to start at (1 forget gate … 7 pass the state on).")
+@click.option("--no-model", is_flag=True, help="Do not load a model in the side panel.")
+def lesson(lang: str | None, stage: int, no_model: bool) -> None:
+    """A guided walk through one step of the seed notebook's LSTM, in the
+    notebook's order: forget, input, candidate, memory update, output,
+    block output, pass the state on. Enter goes on, Backspace goes back;
+    the debugger's keys still work."""
+    from .core.demo import seed_trace
+
+    _use_language(lang)
+    from .tui.app import make_app
+    from .tui.lesson import LESSON_STEP
+
+    app = make_app(seed_trace(), load_model=not no_model, step=LESSON_STEP, lesson_stage=stage)
+    app.run()
+    if app.return_code:
+        sys.exit(app.return_code)
+
+
+def _size(text: str) -> tuple[int, int]:
+    """``120x40`` (or ``120×40``) as (columns, rows), at least what the panes need."""
+    from .tui.too_small import MIN_HEIGHT, MIN_WIDTH
+
+    parts = text.lower().replace("×", "x").split("x")
+    if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+        raise Failure(f"--size {text!r}: expected COLUMNSxROWS, e.g. 120x40")
+    width, height = (int(p) for p in parts)
+    if width < MIN_WIDTH or height < MIN_HEIGHT:
+        raise Failure(f"--size {text}: the panes need at least {MIN_WIDTH}x{MIN_HEIGHT}")
+    if width > 1000 or height > 500:
+        raise Failure(f"--size {text}: at most 1000x500")
+    return width, height
+
+
+@cli.command()
+@click.argument("trace", required=False, type=click.Path(dir_okay=False))
+@click.option("--step", "step", type=int, help="The step to show (default 0).")
+@click.option("--unit", "unit", type=int, help="The unit to select (default 0).")
+@click.option("--layer", "layer", type=int, help="The layer to show (default 0).")
+@click.option("--size", "size", default="120x40", show_default=True, help="Columns x rows of the screen.")
+@click.option("--diff", "diff_with", type=click.Path(dir_okay=False), help="Compare with a second run (B - A).")
+@click.option("--lesson-stage", type=click.IntRange(1, 7), default=None,
+              help="The lesson's screen at this stage (1…7); TRACE defaults to the lesson's example.")
+@_LANG
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="The picture to write: .svg, or .png (needs rsvg-convert or cairosvg).")
+@click.option("--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
+def screenshot(trace: str | None, step: int | None, unit: int | None, layer: int | None, size: str,
+               diff_with: str | None, lesson_stage: int | None, lang: str | None, output: str,
+               force: bool) -> None:
+    """Write a picture of the screen at a place of TRACE, drawn without a
+    terminal (for slides and handouts): SVG, or PNG when a converter is at
+    hand. The model panel is off."""
+    out = _check_output(output, force)
+    kind = out.suffix.lower()
+    if kind not in (".svg", ".png"):
+        raise Failure(f"{out}: the picture must end in .svg or .png")
+    columns_rows = _size(size)
+    if trace is None and lesson_stage is None:
+        raise Failure("screenshot: give TRACE (or --lesson-stage for the lesson's example)")
+    if trace is None:
+        from .core.demo import seed_trace
+        from .tui.lesson import LESSON_STEP
+
+        path: str = "the lesson's example"
+        loaded = seed_trace()
+        step = LESSON_STEP if step is None else step
+    else:
+        path = trace
+        loaded = _load(trace)
+    other = _compared(path, loaded, diff_with)
+    k, t, u = _place(path, loaded, layer, step, unit)
+    from .tui import screenshot as shots
+
+    if kind == ".png":
+        shots.require_png_converter()  # before the screen is drawn, and nothing written
+    _use_language(lang)
+    svg = shots.render_svg(loaded, size=columns_rows, diff=other, lesson_stage=lesson_stage, layer=k, step=t,
+                           unit=u)
+    data = shots.to_png(svg) if kind == ".png" else svg.encode("utf-8")
+    from .core.trace import write_atomically
+
+    write_atomically(out, lambda fp: fp.write(data), overwrite=force, what="the screenshot")
+    click.echo(f"wrote {out}: {columns_rows[0]}x{columns_rows[1]}, step {t}, unit {u}, layer {k}", err=True)
 
 
 @cli.command()

@@ -48,7 +48,7 @@ import asyncio
 import os
 import sys
 import weakref
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -306,11 +306,20 @@ class DebuggerScreen(Translated, Screen[None]):
         predictor_loader: PredictorLoader | None = None,
         model_autoload: float | None = None,
         other: Trace | None = None,
+        layer: int = 0,
+        t: int = 0,
+        unit: int = 0,
+        breakpoints: Sequence[Condition] = (),
     ) -> None:
         super().__init__()
         #: Breakpoints, watches, search, the diff report and the moves
         #: (``debug.session``): their one owner.
         self.session = DebugSession.start(trace, other)
+        # Where to open (``view --step --unit --layer``), clamped by View;
+        # the breakpoints of ``view --break``, published on mount.
+        self.session.view = self.session.view.moved(layer=layer, t=t, unit=unit)
+        for condition in breakpoints:
+            self.session.add_breakpoint(condition)
         self.set_reactive(DebuggerScreen.view, self.session.view)
         self.model_path = model_path
         self.load_model = load_model
@@ -1175,9 +1184,16 @@ class LstmTuiApp(Translated, App[None]):
         predictor_loader: PredictorLoader | None = None,
         model_autoload: float | None = None,
         diff: Trace | None = None,
+        layer: int = 0,
+        step: int = 0,
+        unit: int = 0,
+        breakpoints: Sequence[Condition] = (),
+        lesson_stage: int | None = None,
     ) -> None:
         super().__init__()
         self._initial_trace = trace
+        #: None: the debugger; a stage (1…7): the guided lesson (``lesson``).
+        self._lesson_stage = lesson_stage
         #: The loop's default executor while the app runs (``threads``).
         self._executor: DaemonExecutor | None = None
         self._screen_options = dict(
@@ -1186,6 +1202,10 @@ class LstmTuiApp(Translated, App[None]):
             predictor_loader=predictor_loader,
             model_autoload=model_autoload,
             other=diff,
+            layer=layer,
+            t=step,
+            unit=unit,
+            breakpoints=tuple(breakpoints),
         )
         if title:
             self.title = title
@@ -1269,6 +1289,10 @@ class LstmTuiApp(Translated, App[None]):
         return await super().run_action(action, default_namespace, namespaces)
 
     def get_default_screen(self) -> Screen[Any]:
+        if self._lesson_stage is not None:
+            from .lesson import LessonScreen
+
+            return LessonScreen(self._initial_trace, stage=self._lesson_stage, **self._screen_options)
         return DebuggerScreen(self._initial_trace, **self._screen_options)  # type: ignore[arg-type]
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
@@ -1301,6 +1325,11 @@ def make_app(
     model_autoload: float | None = None,
     diff: Trace | None = None,
     lang: str | None = None,
+    layer: int = 0,
+    step: int = 0,
+    unit: int = 0,
+    breakpoints: Sequence[Condition] = (),
+    lesson_stage: int | None = None,
 ) -> LstmTuiApp:
     """Build the debugger for ``trace``.
 
@@ -1311,6 +1340,10 @@ def make_app(
     ``predictor_loader`` replaces the Keras bridge (tests use a fake).
     ``diff`` is a second run of the same network to step through with it
     (B − A in the panes); ``Incomparable`` if its layers do not match.
+    ``layer``, ``step`` and ``unit`` say where to open (clamped into the
+    trace), ``breakpoints`` are conditions already fitted to the trace
+    (``Condition.check``), and ``lesson_stage`` (1…7) opens the guided
+    lesson (``lesson.LessonScreen``) at that stage instead of the debugger.
     Traces from files smaller than ``files.IN_MEMORY_BELOW`` are copied into
     memory, so that the file changing underneath cannot hurt them.
     ``lang`` ("en" or "pt") sets the screen's language, which is the
@@ -1332,4 +1365,9 @@ def make_app(
         predictor_loader=predictor_loader,
         model_autoload=model_autoload,
         diff=diff,
+        layer=layer,
+        step=step,
+        unit=unit,
+        breakpoints=breakpoints,
+        lesson_stage=lesson_stage,
     )

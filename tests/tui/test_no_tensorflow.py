@@ -59,3 +59,51 @@ def test_running_the_app_on_a_trace_does_not_import_tensorflow(tmp_path):
     assert result["shown"]
     assert result["heavy"] == []
     assert not result["bridge"]
+
+
+CHILD_LESSON_AND_SCREENSHOT = textwrap.dedent(
+    """
+    import asyncio, json, sys
+    from lstm_tui.core.demo import seed_trace
+    from lstm_tui.tui.app import make_app
+    from lstm_tui.tui.lesson import LESSON_STEP
+
+    async def lesson():
+        # As ``lstm-tui lesson`` builds it: the model panel on, lazily.
+        app = make_app(seed_trace(), step=LESSON_STEP, lesson_stage=1)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press(*["enter"] * 7, "backspace", "right", "question_mark", "escape")
+            await pilot.pause(0.5)
+            return app.screen.stage
+
+    stage = asyncio.run(lesson())
+    from lstm_tui.cli import main
+    try:
+        main(["screenshot", sys.argv[1], "--step", "1", "-o", sys.argv[2]])
+    except SystemExit as e:
+        code = e.code
+    print(json.dumps({
+        "stage": stage,
+        "code": code,
+        "heavy": sorted(m for m in sys.modules
+                        if m.split(".")[0] in ("tensorflow", "keras", "tf_keras", "jax", "torch")),
+        "bridge": "lstm_tui.keras" in sys.modules,
+    }))
+    """
+)
+
+
+def test_the_lesson_and_screenshot_do_not_import_tensorflow(tmp_path):
+    from lstm_tui.core.demo import seed_trace
+
+    path = tmp_path / "seed.npz"
+    seed_trace().save(path)
+    out = subprocess.run([sys.executable, "-c", CHILD_LESSON_AND_SCREENSHOT, str(path), str(tmp_path / "s.svg")],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["stage"] == 7  # 7 Enters: stage 1 of t = 2 ... and one Backspace back to 7
+    assert result["code"] == 0
+    assert (tmp_path / "s.svg").read_text(encoding="utf-8").startswith("<svg")
+    assert result["heavy"] == []
+    assert not result["bridge"]
