@@ -228,7 +228,7 @@ def _lstrip(part: Content) -> Content:
 
 def sum_pieces(label: str, products: Products, index: str, top: int = 3,
                hot: int | None = None, token: str | None = None) -> list[list[_Part]]:
-    """``W_f·x_t = x[0] 0.0289 + x[1] -0.2714 + … = -1.0705`` as pieces for
+    """``W_f·x_t = W·x[0] 0.0289 + W·x[1] -0.2714 + … = -1.0705`` as pieces for
     ``wrap``: every term, or the ``top`` largest and the rest (core's
     ``Products.listed``), with = or ≈ before the total as the written
     numbers add up."""
@@ -236,7 +236,9 @@ def sum_pieces(label: str, products: Products, index: str, top: int = 3,
     pieces: list[list[_Part]] = [[(label, "bold"), " ="]]
     written: list[str] = []
     for n, (j, v) in enumerate(listed.terms):
-        name = f"{index}[{j}]"
+        # "W·x[2]", not "x[2]": the term is the weight times the input, and
+        # a bare x[2] would read as the input's own value (shown in x_t).
+        name = f"{'W' if index == 'x' else 'U'}·{index}[{j}]"
         if j == hot and token is not None:
             name += f"={draw.quote(token)}"
         pieces.append([" + " if n else " ", name, " ", _num(v)])

@@ -145,8 +145,8 @@ async def test_explain_reads_like_the_notebook():
         assert "h_t = o_t ⊙ tanh(c_t) = 0.4480 × tanh(0.4321) = 0.4480 × 0.4071 = 0.1824" in text
         # Every input term (D = 4 ≤ 8) and every recurrent one (H = 2): the
         # list adds up to W_f·x_t, unlike the old "largest input terms".
-        assert "W_f·x_t = x[0] 0.0290 + x[1] -0.2714 + x[2] -0.6860 + x[3] -0.1420 ≈ -1.0705" in text
-        assert "U_f·h_{t-1} = h[0] -0.0057 + h[1] -0.0653 = -0.0710" in text
+        assert "W_f·x_t = W·x[0] 0.0290 + W·x[1] -0.2714 + W·x[2] -0.6860 + W·x[3] -0.1420 ≈ -1.0705" in text
+        assert "U_f·h_{t-1} = U·h[0] -0.0057 + U·h[1] -0.0653 = -0.0710" in text
         assert "≈ where the rounded numbers shown miss the exact result" in text
         assert "unit 0 · t = 1" in title(app.screen.query_one(ExplainPane))
 
@@ -156,7 +156,7 @@ async def test_explain_one_hot_contribution_names_the_token():
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("right", "right", "right")
         await pilot.pause()
-        assert "x[3]='d' " in explain_text(app)
+        assert "W·x[3]='d' " in explain_text(app)
 
 
 async def test_explain_without_weights_and_on_masked_steps():
