@@ -470,3 +470,29 @@ def test_record_without_force_never_replaces_a_file_that_appears_meanwhile(capsy
     code, _, err = run(capsys, "record", "--demo", "-o", str(target))
     assert code == 2 and err.startswith(f"lstm-tui: error: {target}: exists already")
     assert target.read_bytes() == b"the other recording"
+
+
+# -- the screen's language: --lang, else the locale ---------------------------------------
+
+LOCALE = ("LC_ALL", "LC_MESSAGES", "LANG")
+
+
+@pytest.mark.parametrize(("flag", "env", "lang"), [
+    ("en", {"LANG": "pt_BR.UTF-8"}, "en"),  # the flag beats the locale
+    ("en", {"LC_ALL": "pt_PT.UTF-8"}, "en"),
+    ("pt", {"LANG": "en_US.UTF-8"}, "pt"),
+    (None, {"LC_ALL": "pt_PT.UTF-8"}, "pt"),  # no flag: the locale decides
+    (None, {"LC_ALL": "pt_PT.UTF-8", "LANG": "en_US.UTF-8"}, "pt"),
+    (None, {"LANG": "en_US.UTF-8"}, "en"),
+    (None, {}, "en"),
+])
+def test_the_screen_commands_choose_the_language(monkeypatch, flag, env, lang):
+    from lstm_tui.cli import _use_language
+    from lstm_tui.tui.catalogue import language
+
+    for var in LOCALE:
+        monkeypatch.delenv(var, raising=False)
+    for var, value in env.items():
+        monkeypatch.setenv(var, value)
+    _use_language(flag)
+    assert language() == lang

@@ -106,6 +106,7 @@ import numpy as np
 
 from ..core.lstm import VECTORS
 from ..core.numeric import blocks
+from ..core.text import Message
 from ..core.trace import Layer, Trace, release_pages
 from ..errors import LstmTuiError
 from .health import nonfinite_rows
@@ -124,6 +125,8 @@ MAX_LENGTH = 100_000
 MAX_DEPTH = 100
 #: Values cached per block (the same unit read by several terms), in bytes.
 CACHE_BYTES = 64 << 20
+#: The last line of defence's words, where Python's own recursion limit is hit.
+TOO_DEEP = Message("the condition is nested too deeply")
 
 
 class ConditionError(LstmTuiError, ValueError):
@@ -137,7 +140,7 @@ class ConditionError(LstmTuiError, ValueError):
         self.message = message
         self.source = source
         self.column = column
-        super().__init__(f"column {column}: {message}")
+        super().__init__(Message("column {column}: {message}", column=column, message=message))
 
     def pointer(self) -> str:
         """Two lines: the condition, and a caret under the column."""
@@ -167,8 +170,8 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
 _OPS = ("**", "<=", ">=", "==", "!=", "<", ">", "+", "-", "*", "/", "(", ")", "[", "]", ",", ":")
 _KEYWORDS = {"and", "or", "not"}
 # Characters people reach for from other languages, and what to write instead.
-_HINTS = {"=": "use '==' to compare", "!": "use 'not'", "&": "use 'and'", "|": "use 'or'",
-          "%": "there is no '%' operator", "^": "use '**' for powers"}
+_HINTS = {"=": Message("use '==' to compare"), "!": Message("use 'not'"), "&": Message("use 'and'"),
+          "|": Message("use 'or'"), "%": Message("there is no '%' operator"), "^": Message("use '**' for powers")}
 
 
 def _clip(text: str, limit: int = 60) -> str:
@@ -192,8 +195,9 @@ def _tokenize(src: str) -> list[_Tok]:
             end = m.end()
             if end < n and (src[end].isalnum() or src[end] in "_."):
                 bad = _WORDISH.match(src, pos).group()  # type: ignore[union-attr]
-                digits = "; digits are 0-9" if any(c.isdigit() and not c.isascii() for c in bad) else ""
-                raise ConditionError(f"malformed number {_clip(repr(bad))}{digits}", src, pos + 1)
+                digits = any(c.isdigit() and not c.isascii() for c in bad)
+                raise ConditionError(Message("malformed number {number}; digits are 0-9" if digits else
+                                             "malformed number {number}", number=_clip(repr(bad))), src, pos + 1)
             text = m.group()
             toks.append(_Tok("num", text, pos, end, float(text)))
             pos = end
@@ -212,16 +216,17 @@ def _tokenize(src: str) -> list[_Tok]:
                 out.append(src[j])
                 j += 1
             if j >= n:
-                raise ConditionError(f"string has no closing {ch}", src, pos + 1)
+                raise ConditionError(Message("string has no closing {quote}", quote=ch), src, pos + 1)
             toks.append(_Tok("str", src[pos:j + 1], pos, j + 1, "".join(out)))
             pos = j + 1
             continue
         op = next((o for o in _OPS if src.startswith(o, pos)), None)
         if op is None:
-            hint: str | None = _HINTS.get(ch)
+            hint: Message | None = _HINTS.get(ch)
             if hint is None and ch.isdigit():
-                hint = "numbers and indices are written with the digits 0-9"
-            raise ConditionError(f"unexpected character {ch!r}" + (f": {hint}" if hint else ""), src, pos + 1)
+                hint = Message("numbers and indices are written with the digits 0-9")
+            raise ConditionError(Message("unexpected character {ch!r}: {hint}", ch=ch, hint=hint) if hint else
+                                 Message("unexpected character {ch!r}", ch=ch), src, pos + 1)
         toks.append(_Tok("op", op, pos, pos + len(op)))
         pos += len(op)
     toks.append(_Tok("end", "", n, n))
@@ -313,7 +318,10 @@ _REDUCE_NUM = {"max", "min", "mean", "sum", "std", "norm", "argmax", "argmin"}
 _REDUCE_BOOL = {"any", "all", "count"}
 _FUNCS = sorted({*_ELEMENTWISE, *_REDUCE_NUM, *_REDUCE_BOOL})
 
-_KIND_WORD = {"num": "a number", "bool": "true/false", "str": "a string"}
+# Messages, as the words of the errors they go into: the screen translates them with the error.
+_KIND_WORD = {"num": Message("a number"), "bool": Message("true/false"), "str": Message("a string")}
+_VECTOR_WORD = {"num": Message("a vector of numbers"), "bool": Message("a vector of true/false"),
+                "str": Message("strings")}
 
 # Pratt binding powers (left, right). Left-associative operators have
 # left < right; '**' has left > right, so it groups to the right.
@@ -329,18 +337,22 @@ _UNARY_BP = 13
 _COMPARE = {"<", "<=", ">", ">=", "==", "!="}
 
 
-def _describe(node: _Node) -> str:
-    if node.vector:
-        return {"num": "a vector of numbers", "bool": "a vector of true/false", "str": "strings"}[node.kind]
-    return _KIND_WORD[node.kind]
+def _describe(node: _Node) -> Message:
+    return (_VECTOR_WORD if node.vector else _KIND_WORD)[node.kind]
+
+
+def _needs_numbers(op: str, side: _Node) -> Message:
+    """An arithmetic operator given something other than numbers."""
+    return Message("{op!r} needs numbers, not {what} (count(...) counts true values)" if side.kind == "bool" else
+                   "{op!r} needs numbers, not {what}", op=op, what=_describe(side))
 
 
 class _Parser:
     def __init__(self, src: str):
         self.src = src
         if len(src) > MAX_LENGTH:
-            raise ConditionError(f"the condition is {len(src)} characters long; at most {MAX_LENGTH} are accepted",
-                                 src, MAX_LENGTH + 1)
+            raise ConditionError(Message("the condition is {n} characters long; at most {limit} are accepted",
+                                         n=len(src), limit=MAX_LENGTH), src, MAX_LENGTH + 1)
         self.toks = _tokenize(src)
         self.pos = 0
         self.level = 0  # how deep expr() is in its own recursion
@@ -364,11 +376,11 @@ class _Parser:
 
     @staticmethod
     def found(tok: _Tok) -> str:
-        return "the end of the condition" if tok.kind == "end" else _clip(repr(tok.text))
+        return Message("the end of the condition") if tok.kind == "end" else _clip(repr(tok.text))
 
     def too_deep(self, column: int) -> ConditionError:
-        return self.error(f"the condition is nested too deeply (more than {MAX_DEPTH} levels of parentheses, "
-                          "operators, calls or indexing)", column)
+        return self.error(Message("the condition is nested too deeply (more than {depth} levels of parentheses, "
+                                  "operators, calls or indexing)", depth=MAX_DEPTH), column)
 
     def made(self, node: _Node, children: list[_Node], column: int) -> _Node:
         """``node``, its depth set from its ``children``; refused at
@@ -378,26 +390,31 @@ class _Parser:
             raise self.too_deep(column)
         return node
 
-    def expect(self, op: str, what: str = "") -> _Tok:
+    def expect(self, op: str, closing: Message | None = None) -> _Tok:
+        """The next token, which must be ``op``; ``closing`` says what it
+        would close ("the '(' at column 3")."""
         tok = self.peek()
         if tok.kind == "op" and tok.text == op:
             return self.advance()
         # Point where the missing token belongs: right after the previous one.
         prev_end = self.toks[self.pos - 1].end if self.pos else 0
-        raise self.error(f"expected {op!r}{what}, found {self.found(tok)}", prev_end + 1)
+        found = self.found(tok)
+        raise self.error(Message("expected {op!r} to close {what}, found {found}", op=op, what=closing, found=found)
+                         if closing is not None else Message("expected {op!r}, found {found}", op=op, found=found),
+                         prev_end + 1)
 
     # -- the Pratt loop ----------------------------------------------------
 
     def parse(self) -> _Node:
         if self.peek().kind == "end":
-            raise self.error("empty condition", 1)
+            raise self.error(Message("empty condition"), 1)
         node = self.expr(0)
         tok = self.peek()
         if tok.kind != "end":
             if tok.kind == "op" and tok.text in (")", "]"):
-                raise self.error(f"unmatched {tok.text!r}", tok.start + 1)
-            raise self.error(f"expected an operator or the end of the condition, found {self.found(tok)}",
-                             tok.start + 1)
+                raise self.error(Message("unmatched {bracket!r}", bracket=tok.text), tok.start + 1)
+            raise self.error(Message("expected an operator or the end of the condition, found {found}",
+                                     found=self.found(tok)), tok.start + 1)
         return node
 
     def expr(self, min_bp: int) -> _Node:
@@ -419,7 +436,7 @@ class _Parser:
             tok = self.peek()
             if tok.kind != "op" or tok.text not in _INFIX:
                 if tok.kind == "op" and tok.text == "(":
-                    raise self.error(f"{self.text(left)} is not a function", tok.start + 1)
+                    raise self.error(Message("{what} is not a function", what=self.text(left)), tok.start + 1)
                 break
             lbp, rbp = _INFIX[tok.text]
             if lbp < min_bp:
@@ -468,7 +485,7 @@ class _Parser:
         if tok.kind == "op":
             if tok.text == "(":
                 inner = self.expr(0)
-                close = self.expect(")", " to close the '(' at column " + str(tok.start + 1))
+                close = self.expect(")", Message("the '(' at column {column}", column=tok.start + 1))
                 # The parentheses belong to the node's span, so that the text
                 # of an operation around it is whole: "(a + b) * c".
                 if inner.bare is None:
@@ -478,31 +495,34 @@ class _Parser:
             if tok.text in ("-", "+"):
                 operand = self.expr(_UNARY_BP)
                 if operand.kind != "num":
-                    raise self.error(f"unary {tok.text!r} needs a number, not {_describe(operand)}", tok.start + 1)
+                    raise self.error(Message("unary {op!r} needs a number, not {what}", op=tok.text,
+                                             what=_describe(operand)), tok.start + 1)
                 return self.made(_Unary(tok.start, operand.end, "num", operand.vector, op=tok.text,
                                         operand=operand, integer=operand.integer), [operand], tok.start + 1)
             if tok.text == "not":
                 operand = self.expr(_NOT_BP)
                 if operand.kind != "bool":
-                    raise self.error(f"'not' needs true/false, not {_describe(operand)}", tok.start + 1)
+                    raise self.error(Message("'not' needs true/false, not {what}", what=_describe(operand)),
+                                     tok.start + 1)
                 return self.made(_Unary(tok.start, operand.end, "bool", operand.vector, op="not",
                                         operand=operand), [operand], tok.start + 1)
         if tok.kind == "end":
             prev_end = self.toks[self.pos - 2].end if self.pos >= 2 else 0
-            raise self.error("the condition ends too early: expected a value", prev_end + 1)
-        raise self.error(f"expected a value, found {self.found(tok)}", tok.start + 1)
+            raise self.error(Message("the condition ends too early: expected a value"), prev_end + 1)
+        raise self.error(Message("expected a value, found {found}", found=self.found(tok)), tok.start + 1)
 
     def name(self, tok: _Tok) -> _Node:
         name = tok.text
         is_call = self.peek().kind == "op" and self.peek().text == "("
         if name in _FUNCS:
             if not is_call:
-                raise self.error(f"{name} is a function: write {name}(...)", tok.start + 1)
+                raise self.error(Message("{name} is a function: write {name}(...)", name=name), tok.start + 1)
             return self.call(tok)
         if name in _NAMES:
             if is_call:
-                hint = f"; index it with {name}[...]" if _NAMES[name][1] else ""
-                raise self.error(f"{name} is not a function{hint}", self.peek().start + 1)
+                why = (Message("{name} is not a function; index it with {name}[...]", name=name) if _NAMES[name][1]
+                       else Message("{what} is not a function", what=name))
+                raise self.error(why, self.peek().start + 1)
             kind, vector = _NAMES[name]
             if name == "inf":
                 return _Const(tok.start, tok.end, "num", False, value=float("inf"))
@@ -510,11 +530,14 @@ class _Parser:
         close = difflib.get_close_matches(name, [*_NAMES, *_FUNCS], n=1, cutoff=0.6)
         if not close and name.lower() in _NAMES:
             close = [name.lower()]
+        values = {"name": _clip(repr(name)), "close": close[0] if close else None}
         if is_call:
-            why = f"unknown function {_clip(repr(name))}" + (f" (did you mean {close[0]!r}?)" if close else "")
-            raise self.error(f"{why}; functions are {', '.join(_FUNCS)}", tok.start + 1)
-        why = f"unknown name {_clip(repr(name))}" + (f" (did you mean {close[0]!r}?)" if close else "")
-        raise self.error(f"{why}; names are {', '.join(_NAMES)}", tok.start + 1)
+            raise self.error(Message("unknown function {name} (did you mean {close!r}?); functions are {names}" if close
+                                     else "unknown function {name}; functions are {names}",
+                                     names=", ".join(_FUNCS), **values), tok.start + 1)
+        raise self.error(Message("unknown name {name} (did you mean {close!r}?); names are {names}" if close
+                                 else "unknown name {name}; names are {names}", names=", ".join(_NAMES), **values),
+                         tok.start + 1)
 
     def call(self, name_tok: _Tok) -> _Node:
         open_tok = self.advance()  # '('
@@ -526,24 +549,25 @@ class _Parser:
                     self.advance()
                     continue
                 break
-        close = self.expect(")", f" to close {name_tok.text}( at column {open_tok.start + 1}")
+        close = self.expect(")", Message("{name}( at column {column}", name=name_tok.text, column=open_tok.start + 1))
         func = name_tok.text
         span = (name_tok.start, close.end)
 
         def need(kind: str, arg: _Node) -> None:
             if arg.kind != kind:
-                raise self.error(f"{func}() needs {_KIND_WORD[kind] if kind != 'bool' else 'true/false values'}"
-                                 f", not {_describe(arg)}", arg.col)
+                need = _KIND_WORD[kind] if kind != "bool" else Message("true/false values")
+                raise self.error(Message("{func}() needs {need}, not {what}", func=func, need=need,
+                                         what=_describe(arg)), arg.col)
 
         if not args:
-            raise self.error(f"{func}() needs an argument", close.start + 1)
+            raise self.error(Message("{func}() needs an argument", func=func), close.start + 1)
         if func in ("max", "min") and len(args) > 1:
             for a in args:
                 need("num", a)
             return self.made(_Call(*span, "num", any(a.vector for a in args), func=func, args=args,
                                    integer=all(a.integer for a in args)), args, name_tok.start + 1)
         if len(args) > 1:
-            raise self.error(f"{func}() takes one argument, not {len(args)}", args[1].col)
+            raise self.error(Message("{func}() takes one argument, not {n}", func=func, n=len(args)), args[1].col)
         (arg,) = args
         if func in _ELEMENTWISE:
             takes, gives = _ELEMENTWISE[func]
@@ -552,15 +576,16 @@ class _Parser:
                                    integer=arg.integer and gives == "num"), args, name_tok.start + 1)
         need("bool" if func in _REDUCE_BOOL else "num", arg)
         if not arg.vector:
-            raise self.error(f"{func}() needs a vector; {self.text(arg)!r} is one value per step", arg.col)
+            raise self.error(Message("{func}() needs a vector; {what!r} is one value per step", func=func,
+                                     what=self.text(arg)), arg.col)
         kind = "bool" if func in ("any", "all") else "num"
         return self.made(_Call(*span, kind, False, func=func, args=args,
                                integer=func in ("count", "argmax", "argmin")), args, name_tok.start + 1)
 
     def index(self, target: _Node, open_tok: _Tok) -> _Node:
         if not target.vector:
-            raise self.error(f"{self.text(target)!r} is one value per step, not a vector: it cannot be indexed",
-                             open_tok.start + 1)
+            raise self.error(Message("{what!r} is one value per step, not a vector: it cannot be indexed",
+                                     what=self.text(target)), open_tok.start + 1)
         col = self.peek().start + 1
         start = self.integer(optional=True)
         if self.peek().kind == "op" and self.peek().text == ":":
@@ -570,7 +595,8 @@ class _Parser:
         else:
             if start is None:
                 tok = self.peek()
-                raise self.error(f"expected an index (a whole number), found {self.found(tok)}", tok.start + 1)
+                raise self.error(Message("expected an index (a whole number), found {found}", found=self.found(tok)),
+                                 tok.start + 1)
             index = start
         close = self.expect("]")
         vector = isinstance(index, tuple)
@@ -586,11 +612,13 @@ class _Parser:
         elif optional and not (tok.kind == "num"):
             return None
         if tok.kind != "num":
-            raise self.error(f"expected an index (a whole number), found {self.found(tok)}", tok.start + 1)
+            raise self.error(Message("expected an index (a whole number), found {found}", found=self.found(tok)),
+                             tok.start + 1)
         if not re.fullmatch(r"[0-9]+", tok.text):
-            raise self.error(f"an index must be a whole number, not {_clip(tok.text)}", tok.start + 1)
+            raise self.error(Message("an index must be a whole number, not {number}", number=_clip(tok.text)),
+                             tok.start + 1)
         if len(tok.text) > 18:
-            raise self.error(f"index {_clip(tok.text, 24)} is too large", tok.start + 1)
+            raise self.error(Message("index {number} is too large", number=_clip(tok.text, 24)), tok.start + 1)
         self.advance()
         return sign * int(tok.text)
 
@@ -599,8 +627,7 @@ class _Parser:
     def arith(self, left: _Node, tok: _Tok, right: _Node) -> _Node:
         for side in (left, right):
             if side.kind != "num":
-                extra = " (count(...) counts true values)" if side.kind == "bool" else ""
-                raise self.error(f"{tok.text!r} needs numbers, not {_describe(side)}{extra}", tok.start + 1)
+                raise self.error(_needs_numbers(tok.text, side), tok.start + 1)
         integer = left.integer and right.integer and tok.text in ("+", "-", "*")
         return self.made(_Binary(left.start, right.end, "num", left.vector or right.vector, ops=[tok.text],
                                  op_cols=[tok.start + 1], operands=[left, right], integer=integer),
@@ -609,8 +636,8 @@ class _Parser:
     def logic(self, left: _Node, tok: _Tok, right: _Node) -> _Node:
         for side in (left, right):
             if side.kind != "bool":
-                raise self.error(f"{tok.text!r} needs true/false on both sides, not {_describe(side)}",
-                                 tok.start + 1)
+                raise self.error(Message("{op!r} needs true/false on both sides, not {what}", op=tok.text,
+                                         what=_describe(side)), tok.start + 1)
         return self.made(_Binary(left.start, right.end, "bool", left.vector or right.vector, ops=[tok.text],
                                  op_cols=[tok.start + 1], operands=[left, right]), [left, right], tok.start + 1)
 
@@ -619,11 +646,10 @@ class _Parser:
         same checks as for the first, on the new operand."""
         if chain.kind == "bool":
             if right.kind != "bool":
-                raise self.error(f"{tok.text!r} needs true/false on both sides, not {_describe(right)}",
-                                 tok.start + 1)
+                raise self.error(Message("{op!r} needs true/false on both sides, not {what}", op=tok.text,
+                                         what=_describe(right)), tok.start + 1)
         elif right.kind != "num":
-            extra = " (count(...) counts true values)" if right.kind == "bool" else ""
-            raise self.error(f"{tok.text!r} needs numbers, not {_describe(right)}{extra}", tok.start + 1)
+            raise self.error(_needs_numbers(tok.text, right), tok.start + 1)
         chain.ops.append(tok.text)
         chain.op_cols.append(tok.start + 1)
         chain.operands.append(right)
@@ -645,20 +671,24 @@ class _Parser:
         k = k % len(node.ops)
         a, b, op, col = node.operands[k], node.operands[k + 1], node.ops[k], node.op_cols[k]
         if a.kind != b.kind:
-            hint = ""
-            if any(isinstance(s, _Name) and s.name == "nan" for s in (a, b)):
-                hint = ("; 'nan' alone is true where the layer holds NaN or Inf, "
-                        "isnan(...) tests a value")
-            raise self.error(f"cannot compare {_describe(a)} with {_describe(b)}{hint}", col)
+            nan = any(isinstance(s, _Name) and s.name == "nan" for s in (a, b))
+            raise self.error(Message("cannot compare {a} with {b}; 'nan' alone is true where the layer holds NaN or "
+                                     "Inf, isnan(...) tests a value" if nan else "cannot compare {a} with {b}",
+                                     a=_describe(a), b=_describe(b)), col)
         if a.kind != "num" and op not in ("==", "!="):
-            raise self.error(f"{op!r} compares numbers; {_KIND_WORD[a.kind]} can only be tested with == or !=",
-                             col)
+            raise self.error(Message("{op!r} compares numbers; {what} can only be tested with == or !=", op=op,
+                                     what=_KIND_WORD[a.kind]), col)
         node.vector = node.vector or a.vector or b.vector
 
 
 # --------------------------------------------------------------------------
 # Binding to a trace: sizes and index ranges
 # --------------------------------------------------------------------------
+
+
+def _different_sizes(a: str, wa: int, b: str, wb: int) -> Message:
+    """Two vectors an operation pairs element by element that do not pair."""
+    return Message("vectors of different sizes: {a} has {wa} values, {b} has {wb}", a=a, wa=wa, b=b, wb=wb)
 
 
 class _Binding:
@@ -678,6 +708,9 @@ class _Binding:
         self.max_width = 1
         #: Called before each block is read (``evaluate``'s ``check``).
         self.check: Callable[[], None] | None = None
+        #: Called after each block of the top-level pass with (steps done,
+        #: T) (``evaluate``'s ``progress``).
+        self.progress: Callable[[int, int], None] | None = None
         self.bind(cond.root)
 
     def error(self, message: str, column: int) -> ConditionError:
@@ -691,7 +724,8 @@ class _Binding:
             return self.layer.units
         if name in ("p", "p_prev"):
             if self.trace.probs is None:
-                raise self.error(f"{name}: this trace has no readout (no readout/probs member)", node.col)
+                raise self.error(Message("{name}: this trace has no readout (no readout/probs member)", name=name),
+                                 node.col)
             return int(np.shape(self.trace.probs)[1])
         return None
 
@@ -699,7 +733,7 @@ class _Binding:
         w = self._bind(node)
         if w is not None:
             if w == 0:
-                raise self.error(f"{_clip(repr(self.cond.text(node)))} is empty", node.col)
+                raise self.error(Message("{what} is empty", what=_clip(repr(self.cond.text(node)))), node.col)
             self.max_width = max(self.max_width, w)
         self.width[id(node)] = w
         return w
@@ -708,8 +742,8 @@ class _Binding:
         sized = [(n, w) for n, w in zip(nodes, widths) if w is not None]
         for (n1, w1), (n2, w2) in zip(sized, sized[1:]):
             if w1 != w2:
-                raise self.error(f"vectors of different sizes: {_clip(self.cond.text(n1))} has {w1} values, "
-                                 f"{_clip(self.cond.text(n2))} has {w2}", col)
+                raise self.error(_different_sizes(_clip(self.cond.text(n1)), w1, _clip(self.cond.text(n2)), w2),
+                                 col)
         return sized[0][1] if sized else None
 
     def _bind(self, node: _Node) -> int | None:
@@ -728,8 +762,8 @@ class _Binding:
                 w = self.bind(operands[k])
                 if acc is not None and w is not None and acc != w:
                     before = _clip(src[operands[0].start:operands[k - 1].end])
-                    raise self.error(f"vectors of different sizes: {before} has {acc} values, "
-                                     f"{_clip(self.cond.text(operands[k]))} has {w}", node.op_cols[k - 1])
+                    raise self.error(_different_sizes(before, acc, _clip(self.cond.text(operands[k])), w),
+                                     node.op_cols[k - 1])
                 acc = w if acc is None else acc
             return acc
         if isinstance(node, _Compare):
@@ -745,22 +779,25 @@ class _Binding:
             w = self.bind(node.target)
             assert w is not None  # the parser only lets vectors be indexed
             what = _clip(self.cond.text(node.target))
-            units = f"{what} has {w} value{'s' if w != 1 else ''} (0…{w - 1}, or -{w}…-1 from the end)"
+            units = Message("{what} has {w} value (0…{last}, or -{w}…-1 from the end)" if w == 1 else
+                            "{what} has {w} values (0…{last}, or -{w}…-1 from the end)", what=what, w=w, last=w - 1)
             if isinstance(node.index, int):
                 k = node.index
                 if not -w <= k < w:
-                    raise self.error(f"index {k} is out of range: {units}", node.index_col)
+                    raise self.error(Message("index {k} is out of range: {units}", k=k, units=units), node.index_col)
                 k %= w
                 self.select[id(node)] = slice(k, k + 1)
                 return None
             start, stop = node.index
             for bound in (start, stop):
                 if bound is not None and not -w <= bound <= w:
-                    raise self.error(f"slice bound {bound} is out of range: {units}", node.index_col)
+                    raise self.error(Message("slice bound {bound} is out of range: {units}", bound=bound,
+                                             units=units), node.index_col)
             s = slice(start, stop)
             a, b, _ = s.indices(w)
             if b <= a:
-                raise self.error(f"the slice {_clip(self.cond.text(node))} is empty ({units})", node.index_col)
+                raise self.error(Message("the slice {what} is empty ({units})", what=_clip(self.cond.text(node)),
+                                         units=units), node.index_col)
             self.select[id(node)] = slice(a, b)
             return b - a
         raise AssertionError(type(node))
@@ -961,6 +998,8 @@ def _run(binding: _Binding, node: _Node, out: np.ndarray, top: bool) -> None:
                     out[a:b] = np.broadcast_to(np.asarray(block.ev(node), np.float64), (b - a, 1))[:, 0]
             finally:
                 block.release()
+            if top and binding.progress is not None:
+                binding.progress(b, binding.T)
 
 
 # --------------------------------------------------------------------------
@@ -1013,19 +1052,19 @@ class Condition:
         try:
             root = _Parser(source).parse()
         except RecursionError:  # MAX_DEPTH keeps far from it; a last line of defence
-            raise ConditionError("the condition is nested too deeply", source, 1) from None
+            raise ConditionError(TOO_DEEP, source, 1) from None
         if root.vector:
             if root.kind == "bool":
-                why = "condition gives a vector; wrap it in any(...) or all(...)"
+                why = Message("condition gives a vector; wrap it in any(...) or all(...)")
             else:
-                why = ("condition gives a vector of numbers; compare it and wrap it in any(...) or all(...), "
-                       "or reduce it first, e.g. max(...) > 1")
+                why = Message("condition gives a vector of numbers; compare it and wrap it in any(...) or all(...), "
+                              "or reduce it first, e.g. max(...) > 1")
             raise ConditionError(why, source, root.col)
         if root.kind == "num":
-            raise ConditionError("condition gives a number, not true/false; compare it, e.g. "
-                                 f"{source[root.start:root.end]} > 0.5", source, root.col)
+            raise ConditionError(Message("condition gives a number, not true/false; compare it, e.g. {example} > 0.5",
+                                         example=source[root.start:root.end]), source, root.col)
         if root.kind == "str":
-            raise ConditionError("condition gives a string, not true/false; compare it, e.g. token == 'a'",
+            raise ConditionError(Message("condition gives a string, not true/false; compare it, e.g. token == 'a'"),
                                  source, root.col)
         names = frozenset(n.name for n in _walk(root) if isinstance(n, _Name))
         return cls(source, root, names)
@@ -1043,19 +1082,23 @@ class Condition:
         try:
             return _Binding(self, trace, layer)
         except RecursionError:  # the tree is at most MAX_DEPTH deep: not expected
-            raise ConditionError("the condition is nested too deeply", self.source, 1) from None
+            raise ConditionError(TOO_DEEP, self.source, 1) from None
 
     def _run(self, binding: _Binding, node: _Node, out: np.ndarray, top: bool) -> None:
         try:
             _run(binding, node, out, top)
         except RecursionError:
-            raise ConditionError("the condition is nested too deeply", self.source, 1) from None
+            raise ConditionError(TOO_DEEP, self.source, 1) from None
 
-    def evaluate(self, trace: Trace, layer: int = 0, check: Callable[[], None] | None = None) -> np.ndarray:
+    def evaluate(self, trace: Trace, layer: int = 0, check: Callable[[], None] | None = None,
+                 progress: Callable[[int, int], None] | None = None) -> np.ndarray:
         """(T,) bool: whether the condition holds at each step. ``check`` is
-        called before each block of steps is read; raise from it to stop."""
+        called before each block of steps is read; raise from it to stop.
+        ``progress`` is called after each block with (steps done, T): a
+        screen scanning a long trace in a thread says how far it got."""
         binding = self._bind(trace, layer)
         binding.check = check
+        binding.progress = progress
         out = np.empty(binding.T, dtype=bool)
         self._run(binding, self.root, out, top=True)
         if "p_prev" in self.names:

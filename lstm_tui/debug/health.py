@@ -94,6 +94,9 @@ MAD_TO_SD = 1.4826
 
 #: The gates a saturation is looked for in, by their short names.
 GATE_NAMES = {g: NAME["en"][g] for g in ("f", "i")}
+#: The same gates as the findings name them: Messages, so that a screen in
+#: another language translates the name with the finding.
+GATE_WORDS = {"f": Message("forget gate"), "i": Message("input gate")}
 
 
 @dataclass(frozen=True)
@@ -292,25 +295,30 @@ def _scan_layer(k: int, layer: Layer, saturation: float, most: float, dead_tol: 
         if nf.any():
             u = int(np.argmax(nf))
             val = float(np.asarray(init)[u])
-            found.append(Finding("nan", k, None, u, f"layer {k}: the initial state {v}[{u}] is {_what(val)}",
-                                 "error", v, val))
+            found.append(Finding("nan", k, None, u, Message("layer {k}: the initial state {v}[{u}] is {what}", k=k,
+                                                            v=v, u=u, what=_what(val)), "error", v, val))
     if first_bad is not None:
         t, v, u, val = first_bad
         found.append(Finding(
             "nan", k, t, u,
-            f"layer {k}: {_what(val)} at step {t} in {v}[{u}] "
-            f"(NaN or Inf at {bad_steps} of {T} step{'s' if T != 1 else ''})",
+            Message("layer {k}: {what} at step {t} in {v}[{u}] (NaN or Inf at {n} of {T} steps)" if T != 1 else
+                    "layer {k}: {what} at step {t} in {v}[{u}] (NaN or Inf at {n} of {T} step)",
+                    k=k, what=_what(val), t=t, v=v, u=u, n=bad_steps, T=T),
             "error", v, val))
 
     found.extend(_exploding(k, c_step, c_unit, explode))
 
     for j in np.flatnonzero(x_n):
         t, val, n = int(x_first[j]), float(x_first_v[j]), int(x_n[j])
-        message = (f"layer {k}: input outlier{'s' if n > 1 else ''} {'from' if n > 1 else 'at'} step {t}: "
-                   f"x[{j}] = {_num(val)}, median {_num(x_centre[j])}, typical spread {_num(x_spread[j], 3)} "
-                   f"(threshold {outlier:g} spreads)")
+        values = {"k": k, "t": t, "j": int(j), "value": _num(val), "median": _num(x_centre[j]),
+                  "spread": _num(x_spread[j], 3), "threshold": outlier}
         if n > 1:
-            message += f"; on {n} steps, largest {_num(x_worst_v[j])} at step {int(x_worst_t[j])}"
+            message = Message("layer {k}: input outliers from step {t}: x[{j}] = {value}, median {median}, typical "
+                              "spread {spread} (threshold {threshold:g} spreads); on {n} steps, largest {largest} at "
+                              "step {worst}", n=n, largest=_num(x_worst_v[j]), worst=int(x_worst_t[j]), **values)
+        else:
+            message = Message("layer {k}: input outlier at step {t}: x[{j}] = {value}, median {median}, typical "
+                              "spread {spread} (threshold {threshold:g} spreads)", **values)
         found.append(Finding("outlier_x", k, t, int(j), message, "warning", "x", val))
 
     for u in range(H):
@@ -324,14 +332,14 @@ def _scan_layer(k: int, layer: Layer, saturation: float, most: float, dead_tol: 
             elif hi >= most:
                 side, frac, since = f"> {hi_edge:g}", hi, int(first_high[u])
             elif lo + hi >= most:
-                side, frac = f"< {saturation:g} or > {hi_edge:g}", lo + hi
+                side, frac = Message("< {low:g} or > {high:g}", low=saturation, high=hi_edge), lo + hi
                 since = min(x for x in (int(first_low[u]), int(first_high[u])) if x >= 0)
             else:
                 continue
             found.append(Finding(
                 "saturated", k, since, u,
-                f"layer {k}: unit {u} {GATE_NAMES[g]} gate saturated ({side}) on {_pct(frac)} of steps, "
-                f"from step {since}",
+                Message("layer {k}: unit {u} {gate} saturated ({side}) on {pct} of steps, from step {since}", k=k,
+                        u=u, gate=GATE_WORDS[g], side=side, pct=_pct(frac), since=since),
                 "warning", g, float(frac)))
 
     for dead in np.flatnonzero(h_seen & (h_max < dead_tol)):
@@ -364,12 +372,15 @@ def _exploding(k: int, c_step: np.ndarray, c_unit: np.ndarray, explode: float) -
     u, value = int(c_unit[t]), float(c_step[t])
     pt = int(np.argmax(np.where(np.isnan(c_step), -1.0, c_step)))
     pu, peak = int(c_unit[pt]), float(c_step[pt])
-    message = (f"layer {k}: exploding cell state from step {t}: |c[{u}]| = {_num(value)}, "
-               f"over {explode:g}× the layer's typical |c| of {_num(typical, 3)}")
+    message = Message("layer {k}: exploding cell state from step {t}: |c[{u}]| = {value}, over {explode:g}× the "
+                      "layer's typical |c| of {typical}", k=k, t=t, u=u, value=_num(value), explode=explode,
+                      typical=_num(typical, 3))
     if (pt, pu) != (t, u):
-        message += f"; peak {_num(peak)} at step {pt}, unit {pu}"
+        message = Message("{finding}; peak {peak} at step {t}, unit {u}", finding=message, peak=_num(peak), t=pt,
+                          u=pu)
     n = int(over.sum())
-    message += f"; beyond on {n} of {live} step{'s' if live != 1 else ''}"
+    message = Message("{finding}; beyond on {n} of {live} steps" if live != 1 else
+                      "{finding}; beyond on {n} of {live} step", finding=message, n=n, live=live)
     return [Finding("exploding_c", k, t, u, message, "warning", "c", value)]
 
 
@@ -382,10 +393,12 @@ LIMIT = 10
 #: How a group is summed up, and which of its findings come first: the most
 #: saturated gates, the deadest units (smallest largest |h|), the furthest
 #: outliers.
-_GROUPS = {
-    "saturated": ("units with the {gate} gate saturated", lambda f: -(f.value or 0.0), "most saturated"),
-    "dead": ("dead units", lambda f: f.value or 0.0, "deadest"),
-    "outlier_x": ("input features with outliers", lambda f: -abs(f.value or 0.0), "furthest"),
+_GROUPS: dict[str, tuple[Callable[[str], Message], Callable[[Finding], float], Message]] = {
+    "saturated": (lambda gate: Message("units with the {gate} saturated", gate=gate), lambda f: -(f.value or 0.0),
+                  Message("most saturated")),
+    "dead": (lambda gate: Message("dead units"), lambda f: f.value or 0.0, Message("deadest")),
+    "outlier_x": (lambda gate: Message("input features with outliers"), lambda f: -abs(f.value or 0.0),
+                  Message("furthest")),
 }
 
 
@@ -409,10 +422,11 @@ def _grouped(found: list[Finding], limit: int) -> list[Finding]:
             continue
         done.add(key)
         what, severity_key, most = _GROUPS[f.kind]
-        what = what.format(gate=GATE_NAMES.get(f.vector or "", f.vector or ""))
+        gate = GATE_WORDS.get(f.vector or "", f.vector or "")
         out.append(Finding(f.kind, f.layer, None, None,
-                           f"layer {f.layer}: {len(group):,} {what}; the {limit} {most} follow "
-                           "(lstm-tui health --all lists every one)",
+                           Message("layer {k}: {n:,} {what}; the {limit} {most} follow "
+                                   "(lstm-tui health --all lists every one)", k=f.layer, n=len(group),
+                                   what=what(gate), limit=limit, most=most),
                            f.severity, f.vector, None, len(group)))
         out.extend(sorted(group, key=severity_key)[:limit])
     return out

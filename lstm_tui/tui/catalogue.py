@@ -206,12 +206,133 @@ PT: dict[str, str] = {
         "camada {k}: a unidade {u} está morta: |h| < {tol:g} em todos os passos (maior {h:.3g})",
     "layer {k}: largest |c| is {value:.4g} at step {t}, unit {u}":
         "camada {k}: o maior |c| é {value:.4g}, no passo {t}, unidade {u}",
+    "layer {k}: the initial state {v}[{u}] is {what}": "camada {k}: o estado inicial {v}[{u}] é {what}",
+    "layer {k}: {what} at step {t} in {v}[{u}] (NaN or Inf at {n} of {T} steps)":
+        "camada {k}: {what} no passo {t} em {v}[{u}] (NaN ou Inf em {n} de {T} passos)",
+    "layer {k}: {what} at step {t} in {v}[{u}] (NaN or Inf at {n} of {T} step)":
+        "camada {k}: {what} no passo {t} em {v}[{u}] (NaN ou Inf em {n} de {T} passo)",
+    "layer {k}: exploding cell state from step {t}: |c[{u}]| = {value}, over {explode:g}× the layer's typical "
+    "|c| of {typical}":
+        "camada {k}: a memória explode a partir do passo {t}: |c[{u}]| = {value}, mais de {explode:g}× o |c| "
+        "típico da camada, {typical}",
+    "{finding}; peak {peak} at step {t}, unit {u}": "{finding}; pico {peak} no passo {t}, unidade {u}",
+    "{finding}; beyond on {n} of {live} steps": "{finding}; acima disso em {n} de {live} passos",
+    "{finding}; beyond on {n} of {live} step": "{finding}; acima disso em {n} de {live} passo",
+    "layer {k}: input outlier at step {t}: x[{j}] = {value}, median {median}, typical spread {spread} "
+    "(threshold {threshold:g} spreads)":
+        "camada {k}: valor atípico na entrada no passo {t}: x[{j}] = {value}, mediana {median}, dispersão "
+        "típica {spread} (limiar de {threshold:g} dispersões)",
+    "layer {k}: input outliers from step {t}: x[{j}] = {value}, median {median}, typical spread {spread} "
+    "(threshold {threshold:g} spreads); on {n} steps, largest {largest} at step {worst}":
+        "camada {k}: valores atípicos na entrada a partir do passo {t}: x[{j}] = {value}, mediana {median}, "
+        "dispersão típica {spread} (limiar de {threshold:g} dispersões); em {n} passos, o maior {largest} no "
+        "passo {worst}",
+    "layer {k}: unit {u} {gate} saturated ({side}) on {pct} of steps, from step {since}":
+        "camada {k}: unidade {u}, {gate} saturada ({side}) em {pct} dos passos, a partir do passo {since}",
+    "forget gate": "porta de esquecimento",
+    "input gate": "porta de entrada",
+    "< {low:g} or > {high:g}": "< {low:g} ou > {high:g}",
+    # A group too long to list: "layer 0: 120 dead units; the 10 deadest follow".
+    "layer {k}: {n:,} {what}; the {limit} {most} follow (lstm-tui health --all lists every one)":
+        "camada {k}: {n:,} {what}; seguem as {limit} {most} (lstm-tui health --all lista todas)",
+    "units with the {gate} saturated": "unidades com a {gate} saturada",
+    "dead units": "unidades mortas",
+    "input features with outliers": "características de entrada com valores atípicos",
+    "most saturated": "mais saturadas",
+    "deadest": "mais mortas",
+    "furthest": "mais distantes",
     # Condition errors (debug/conditions.py), after "column N: ".
     "{what} has {w} value (0…{last}, or -{w}…-1 from the end)":
         "{what} tem {w} valor (0…{last}, ou -{w}…-1 a partir do fim)",
     "{what} has {w} values (0…{last}, or -{w}…-1 from the end)":
         "{what} tem {w} valores (0…{last}, ou -{w}…-1 a partir do fim)",
     "index {k} is out of range: {units}": "o índice {k} está fora do intervalo: {units}",
+    "slice bound {bound} is out of range: {units}": "o limite {bound} da fatia está fora do intervalo: {units}",
+    "the slice {what} is empty ({units})": "a fatia {what} está vazia ({units})",
+    "{what} is empty": "{what} está vazio",
+    "vectors of different sizes: {a} has {wa} values, {b} has {wb}":
+        "vetores de tamanhos diferentes: {a} tem {wa} valores, {b} tem {wb}",
+    "{name}: this trace has no readout (no readout/probs member)":
+        "{name}: este registro não tem readout (nenhum membro readout/probs)",
+    "empty condition": "condição vazia",
+    "the condition is {n} characters long; at most {limit} are accepted":
+        "a condição tem {n} caracteres; no máximo {limit} são aceitos",
+    "the condition is nested too deeply": "a condição está aninhada fundo demais",
+    "the condition is nested too deeply (more than {depth} levels of parentheses, operators, calls or indexing)":
+        "a condição está aninhada fundo demais (mais de {depth} níveis de parênteses, operadores, chamadas ou "
+        "índices)",
+    "malformed number {number}": "número malformado {number}",
+    "malformed number {number}; digits are 0-9": "número malformado {number}; os dígitos são 0-9",
+    "string has no closing {quote}": "a string não tem o {quote} que a fecha",
+    "unexpected character {ch!r}": "caractere inesperado {ch!r}",
+    "unexpected character {ch!r}: {hint}": "caractere inesperado {ch!r}: {hint}",
+    "use '==' to compare": "use '==' para comparar",
+    "use 'not'": "use 'not'",
+    "use 'and'": "use 'and'",
+    "use 'or'": "use 'or'",
+    "there is no '%' operator": "não existe o operador '%'",
+    "use '**' for powers": "use '**' para potências",
+    "numbers and indices are written with the digits 0-9": "números e índices se escrevem com os dígitos 0-9",
+    "expected {op!r}, found {found}": "esperava {op!r}, encontrou {found}",
+    "expected {op!r} to close {what}, found {found}": "esperava {op!r} para fechar {what}, encontrou {found}",
+    "the '(' at column {column}": "o '(' da coluna {column}",
+    "{name}( at column {column}": "o {name}( da coluna {column}",
+    "the end of the condition": "o fim da condição",
+    "unmatched {bracket!r}": "{bracket!r} sem par",
+    "expected an operator or the end of the condition, found {found}":
+        "esperava um operador ou o fim da condição, encontrou {found}",
+    "the condition ends too early: expected a value": "a condição termina cedo demais: esperava um valor",
+    "expected a value, found {found}": "esperava um valor, encontrou {found}",
+    "{what} is not a function": "{what} não é uma função",
+    "{name} is not a function; index it with {name}[...]": "{name} não é uma função; indexe com {name}[...]",
+    "{name} is a function: write {name}(...)": "{name} é uma função: escreva {name}(...)",
+    "unknown function {name}; functions are {names}": "função desconhecida {name}; as funções são {names}",
+    "unknown function {name} (did you mean {close!r}?); functions are {names}":
+        "função desconhecida {name} (seria {close!r}?); as funções são {names}",
+    "unknown name {name}; names are {names}": "nome desconhecido {name}; os nomes são {names}",
+    "unknown name {name} (did you mean {close!r}?); names are {names}":
+        "nome desconhecido {name} (seria {close!r}?); os nomes são {names}",
+    "{func}() needs an argument": "{func}() precisa de um argumento",
+    "{func}() takes one argument, not {n}": "{func}() recebe um argumento, não {n}",
+    "{func}() needs {need}, not {what}": "{func}() precisa de {need}, não de {what}",
+    "{func}() needs a vector; {what!r} is one value per step":
+        "{func}() precisa de um vetor; {what!r} é um valor por passo",
+    "{what!r} is one value per step, not a vector: it cannot be indexed":
+        "{what!r} é um valor por passo, não um vetor: não pode ser indexado",
+    "expected an index (a whole number), found {found}": "esperava um índice (um número inteiro), encontrou {found}",
+    "an index must be a whole number, not {number}": "um índice deve ser um número inteiro, não {number}",
+    "index {number} is too large": "o índice {number} é grande demais",
+    "unary {op!r} needs a number, not {what}": "o {op!r} unário precisa de um número, não de {what}",
+    "'not' needs true/false, not {what}": "'not' precisa de verdadeiro/falso, não de {what}",
+    "{op!r} needs numbers, not {what}": "{op!r} precisa de números, não de {what}",
+    "{op!r} needs numbers, not {what} (count(...) counts true values)":
+        "{op!r} precisa de números, não de {what} (count(...) conta os verdadeiros)",
+    "{op!r} needs true/false on both sides, not {what}":
+        "{op!r} precisa de verdadeiro/falso dos dois lados, não de {what}",
+    "cannot compare {a} with {b}": "não é possível comparar {a} com {b}",
+    "cannot compare {a} with {b}; 'nan' alone is true where the layer holds NaN or Inf, isnan(...) tests a value":
+        "não é possível comparar {a} com {b}; 'nan' sozinho é verdadeiro onde a camada tem NaN ou Inf, "
+        "isnan(...) testa um valor",
+    "{op!r} compares numbers; {what} can only be tested with == or !=":
+        "{op!r} compara números; {what} só se testa com == ou !=",
+    "condition gives a vector; wrap it in any(...) or all(...)":
+        "a condição dá um vetor; envolva-o em any(...) ou all(...)",
+    "condition gives a vector of numbers; compare it and wrap it in any(...) or all(...), or reduce it first, "
+    "e.g. max(...) > 1":
+        "a condição dá um vetor de números; compare-o e envolva-o em any(...) ou all(...), ou reduza-o antes, "
+        "ex.: max(...) > 1",
+    "condition gives a number, not true/false; compare it, e.g. {example} > 0.5":
+        "a condição dá um número, não verdadeiro/falso; compare-o, ex.: {example} > 0.5",
+    "condition gives a string, not true/false; compare it, e.g. token == 'a'":
+        "a condição dá uma string, não verdadeiro/falso; compare-a, ex.: token == 'a'",
+    # The words of the types, inside the errors above.
+    "a number": "um número",
+    "true/false": "verdadeiro/falso",
+    "true/false values": "valores verdadeiro/falso",
+    "a string": "uma string",
+    "a vector of numbers": "um vetor de números",
+    "a vector of true/false": "um vetor de verdadeiro/falso",
+    "strings": "strings",
     # -- notices ----------------------------------------------------------
     "comparison closed: the new trace does not match B": "comparação encerrada: o novo registro não corresponde a B",
     "comparison closed: the reloaded trace does not match B":
@@ -403,6 +524,11 @@ PT: dict[str, str] = {
     "the lesson ends here: the last stage of the last step": "a lição termina aqui: a última etapa do último passo",
     "the lesson starts here: the first stage of the first step":
         "a lição começa aqui: a primeira etapa do primeiro passo",
+    # -- long traces ----------------------------------------------------------
+    "scanning {percent}% for {condition}": "verificando {percent}% para {condition}",
+    "continuing when the scan ends": "continua quando a verificação terminar",
+    "still scanning: continuing when the scan ends": "ainda verificando: continua quando a verificação terminar",
+    "could not find the breakpoints' hits": "não foi possível achar onde os breakpoints valem",
 }
 
 

@@ -20,17 +20,21 @@ import pkgutil
 import re
 import string
 
+import numpy as np
 import pytest
-from catalogue_scan import PACKAGE, SCREEN, all_texts, untranslated
+from catalogue_scan import PACKAGE, SCREEN, all_texts, texts, untranslated
 from textual.dom import DOMNode
-from textual.widgets import Input
-from tui_helpers import CountingLoader, letters_trace, screen_text
+from textual.widgets import Input, Static
+from tui_helpers import CountingLoader, letters_trace, screen_text, two_layer_trace
 
 import lstm_tui.tui
 from lstm_tui.core.text import Message
+from lstm_tui.core.trace import Layer, Trace
+from lstm_tui.debug.conditions import Condition, ConditionError
+from lstm_tui.debug.health import scan
 from lstm_tui.tui import catalogue
 from lstm_tui.tui.app import make_app
-from lstm_tui.tui.catalogue import PT, language, language_from_environment, set_language, tr
+from lstm_tui.tui.catalogue import PT, language, language_from_environment, say, set_language, tr
 from lstm_tui.tui.translated import Translated
 
 
@@ -198,3 +202,145 @@ async def test_pane_titles_use_the_notebooks_words():
     for title in ("f_t esquece", "i_t entrada", "ĉ_t candidato", "c_t memória", "o_t saída gate",
                   "h_t saída bloco"):
         assert title in text
+
+
+# -- the debugger's words: condition errors and health findings ------------------------------
+
+#: A condition for every error the parser and the binding give, on a letters
+#: trace without a readout (8 units, 26 inputs): the breakpoint dialog shows
+#: each as "column N: why".
+BAD_CONDITIONS = [
+    "", "f[7 < 0.05", "f[0] < 1e5x", "f[0] < 1٣", "token == 'a", "f[0] = 1", "f[0] < 1 & nan", "f[0] ! 1",
+    "f[0] | nan", "f[0] % 2", "f[0] ^ 2", "f[٣] < 1", "f[0] @ 1", "(f[0] < 1", "max(f < 1", "f[0] < 1)",
+    "f[0] < 1 nan", "t(1) > 0", "f(0) > 1", "-token == 1", "not f[0]", "f[0] <", "f[0] < )", "max > 1",
+    "maxx(f) > 1", "zzzz(f) > 1", "hh[0] > 1", "zzz > 1", "any(f)", "max() > 1", "abs(f[0], f[1]) > 1",
+    "sum(t) > 1", "t[0] > 1", "f[] > 1", "f[1.5] > 1", "f[1234567890123456789] > 1", "f[0] + nan > 1",
+    "'a' + 1 > 1", "f[0] + 1 + token > 1", "any((f > 0) + 1 > 1)", "nan and f[0]", "nan or nan or 1", "nan == 1",
+    "t == token",
+    "token < 'a'", "max(f[0], token) > 1", "f > 0.5", "f", "t", "token", "f[99] > 1", "f[0:1][5] > 1",
+    "any(f[2:99] > 1)", "any(f[5:2] > 1)", "any(f + x > 1)", "any(f + f + x > 1)", "p[0] > 0.5",
+    "(" * 120 + "f[0]" + ")" * 120 + " > 1", "f" * 100_001,
+]
+#: Texts no condition reaches: Python's own recursion limit, which the
+#: parser's depth limit keeps far away; a vector of strings (there is none).
+UNREACHED_CONDITION_ERRORS = {"the condition is nested too deeply", "strings"}
+
+
+def _templates(message: object) -> set[str]:
+    """The templates of a ``Message`` and of the Messages among its values."""
+    if not isinstance(message, Message):
+        return set()
+    return {message.template}.union(*(_templates(v) for v in message.values.values()))
+
+
+def _condition_error(text: str, trace) -> ConditionError:
+    with pytest.raises(ConditionError) as e:
+        Condition.parse(text).check(trace, 0)
+    return e.value
+
+
+def test_every_condition_error_reads_in_portuguese():
+    trace = letters_trace(readout=False)
+    no_inputs = letters_trace(readout=False)
+    no_inputs.layers[0].x = no_inputs.layers[0].x[:, :0]
+    errors = [_condition_error(text, trace) for text in BAD_CONDITIONS]
+    errors.append(_condition_error("any(x > 1)", no_inputs))  # 'x' is empty
+    english = [str(e) for e in errors]
+    set_language("pt")
+    catalogue.MISSES.clear()
+    for e in errors:
+        shown = say(e)
+        assert shown.startswith(f"coluna {e.column}: ") and shown == say(e.args[0]), shown
+        assert say(e.message) != e.message, e.message  # translated, not left in English
+    assert not catalogue.MISSES, sorted(catalogue.MISSES)
+    written = {text for text, _ in texts(PACKAGE / "debug" / "conditions.py")}
+    reached = set().union(*(_templates(e.args[0]) for e in errors))
+    assert written - reached == UNREACHED_CONDITION_ERRORS
+    set_language("en")
+    assert [say(e) for e in errors] == english  # the command line's English, unchanged
+
+
+def sick_trace() -> Trace:
+    """One layer with something for every rule of the health scan: NaN in
+    h0 and at step 7, a cell state that explodes at step 30 and peaks
+    elsewhere, outliers in three input features (one at a single step),
+    forget and input gates saturated low, high and both, eight dead units."""
+    rng = np.random.RandomState(0)
+    T, H, D = 40, 16, 6
+    f = rng.uniform(0.3, 0.7, (T, H))
+    f[:, 1:3] = 0.999
+    f[:, 3] = np.where(np.arange(T) % 2, 0.001, 0.999)
+    i = rng.uniform(0.3, 0.7, (T, H))
+    i[:, 4:7] = 1e-4
+    c = rng.normal(size=(T, H))
+    c[30:, 4] = 1e4
+    c[35, 6] = 1e5
+    h = rng.uniform(-0.5, 0.5, (T, H))
+    h[:, 8:] = 1e-5
+    h[7, 0] = np.nan
+    x = rng.normal(size=(T, D))
+    x[10, 1] = 500.0
+    x[12:15, 2] = -900.0
+    x[20, 3] = 700.0
+    layer = Layer(x=x, f=f, i=i, c_hat=rng.uniform(-1, 1, (T, H)), c=c, o=rng.uniform(0, 1, (T, H)), h=h,
+                  h0=np.array([np.nan] + [0.0] * (H - 1)), c0=np.zeros(H), name="sick")
+    return Trace(layers=[layer], tokens=np.array([chr(97 + t % 26) for t in range(T)]), source="test: sick")
+
+
+#: Health texts no scan reaches: a cell state cannot explode on the only step
+#: there is (that step sets the typical |c|).
+UNREACHED_FINDINGS = {"{finding}; beyond on {n} of {live} step"}
+
+
+def test_every_health_finding_reads_in_portuguese():
+    one_step = letters_trace("a", units=4)
+    one_step.layers[0].c[0, 0] = np.nan
+    found = [*scan(sick_trace()), *scan(sick_trace(), limit=2), *scan(one_step)]
+    assert {f.kind for f in found} == {"nan", "exploding_c", "outlier_x", "saturated", "dead", "max_c"}
+    assert any(f.count > 1 for f in found)  # the groups' summary lines
+    set_language("pt")
+    catalogue.MISSES.clear()
+    for f in found:
+        assert isinstance(f.message, Message) and tr(f.message) != f.message, f.message
+    assert not catalogue.MISSES, sorted(catalogue.MISSES)
+    written = {text for text, _ in texts(PACKAGE / "debug" / "health.py")}
+    reached = set().union(*(_templates(f.message) for f in found))
+    assert written - reached == UNREACHED_FINDINGS
+
+
+async def test_the_debuggers_words_on_the_portuguese_screen():
+    """Health findings, condition errors in the dialog and a breakpoint that
+    does not fit the layer shown, through the real screen."""
+    seen: dict[str, str] = {}
+    catalogue.MISSES.clear()
+    app = make_app(sick_trace(), load_model=False, lang="pt")
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.app.workers.wait_for_complete()
+        await pilot.press("H", "z")  # the findings, zoomed: every line on screen
+        await _look(pilot, seen, "health")
+        assert "porta de esquecimento saturada (< 0.01 ou > 0.99)" in seen["health"]
+        assert "a memória explode a partir do passo 30" in seen["health"]
+        await pilot.press("b")
+        for text, why in [("f[7 < 0.05", "esperava ']', encontrou '<'"),
+                          ("max(f < 1", "esperava ')' para fechar o max( da coluna 4, encontrou o fim da condição"),
+                          ("f[0] = 1", "caractere inesperado '=': use '==' para comparar"),
+                          ("count(f) > 1", "precisa de valores verdadeiro/falso, não de um vetor de números"),
+                          ("token < 'a'", "uma string só se testa com == ou !="),
+                          ("f[0:1][5] > 1", "f[0:1] tem 1 valor (0…0, ou -1…-1 a partir do fim)")]:
+            pilot.app.screen.query_one(Input).value = text
+            await pilot.press("enter")
+            await _look(pilot, seen, text)
+            error = " ".join(str(pilot.app.screen.query_one("#breakpoint-error", Static).content).split())
+            assert error.startswith("coluna ") and why in error, error
+    app = make_app(two_layer_trace(), load_model=False, lang="pt")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("b")
+        pilot.app.screen.query_one(Input).value = "h[5] > 0.1"  # layer 0 has 6 units, layer 1 has 4
+        await pilot.press("enter", "right_square_bracket", "B")
+        await _look(pilot, seen, "breakpoint on layer 1")
+        assert "✗ coluna 3: o índice 5 está fora do intervalo: h tem 4 valores" in seen["breakpoint on layer 1"]
+    assert not catalogue.MISSES, f"shown without a Portuguese entry: {sorted(catalogue.MISSES)}"
+    # The conditions themselves (f, token, 'a') are the user's, not words of the interface.
+    english = {name: _english(text) for name, text in seen.items() if name in ("health", "breakpoint on layer 1")
+               and _english(text)}
+    assert not english, f"English words on the Portuguese screen: {english}"
