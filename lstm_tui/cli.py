@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import json
 import os
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -292,9 +294,18 @@ def screenshot(trace: str | None, step: int | None, unit: int | None, layer: int
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Trace file to write.")
 @click.option("--no-verify", is_flag=True, help="Keep the recording even if it disagrees with Keras.")
 @click.option("--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
+@click.option("--quiet", is_flag=True, help="No progress bar (there is none anyway when stderr is not a terminal).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print what was verified as one JSON object instead of one line a layer.")
 def record(demo: bool, model: str | None, text: str | None, vocab: str | None, input_: str | None,
-           output: str, no_verify: bool, force: bool) -> None:
-    """Record a forward pass as a trace file."""
+           output: str, no_verify: bool, force: bool, quiet: bool, as_json: bool) -> None:
+    """Record a forward pass as a trace file.
+
+    A Keras recording is written to OUTPUT as it is computed, a chunk of steps
+    at a time (memory stays near the size of the trace, however long), with a
+    progress bar on stderr. At the end, one line a layer on stdout says how it
+    was verified against Keras and the largest difference (--json: the same as
+    JSON)."""
     out = _check_output(output, force)
     if demo:
         if model or text or input_:
@@ -302,21 +313,39 @@ def record(demo: bool, model: str | None, text: str | None, vocab: str | None, i
         from .core.demo import seed_trace
 
         trace = seed_trace()
+        # Without --force the file is created exclusively: of two recordings
+        # racing to one name, one wins and the other is told it exists.
+        trace.save(out, overwrite=force)
     else:
         if not model:
             raise Failure("record: give --demo, or --model with --text or --input")
         if (text is None) == (input_ is None):
             raise Failure("record: give exactly one of --text and --input")
         from . import keras as kb
+        from .core.progress import ProgressBar
 
-        if text is not None:
-            trace = kb.record_text(model, text, vocab=vocab, verify=not no_verify)
-        else:
-            assert input_ is not None
-            trace = kb.record(model, _read_npy(input_), verify=not no_verify)
-    # Without --force the file is created exclusively: of two recordings
-    # racing to one name, one wins and the other is told it exists.
-    trace.save(out, overwrite=force)
+        x = _read_npy(input_) if input_ is not None else None
+        # The bar draws with \r and an erase: it writes to the terminal
+        # itself, not through the stream that escapes control characters
+        # (it escapes the layer names it shows).
+        stderr = sys.stderr
+        raw = stderr._stream if isinstance(stderr, _EscapingStream) else stderr
+        bar = ProgressBar(raw, enabled=False if quiet else None,
+                          width=shutil.get_terminal_size((80, 24)).columns)
+        with bar:
+            if text is not None:
+                trace = kb.record_text(model, text, vocab=vocab, verify=not no_verify, out=out,
+                                       overwrite=force, progress=bar)
+            else:
+                trace = kb.record(model, x, verify=not no_verify, out=out, overwrite=force, progress=bar)
+    from .core.verification import verification, verification_lines
+
+    report = verification(trace)
+    if as_json:
+        click.echo(json.dumps({"output": str(out), "steps": trace.steps, **report}, ensure_ascii=False))
+    else:
+        for line in verification_lines(report):
+            click.echo(line)
     click.echo(f"wrote {out}: {len(trace.layers)} layer(s), {trace.steps} steps", err=True)
 
 

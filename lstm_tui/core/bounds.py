@@ -45,7 +45,7 @@ def recompute(layer: Layer, a: int = 0, b: int | None = None) -> StepCheck:
 
 
 def rounding_bounds(layer: Layer, a: int = 0, b: int | None = None, *, free_running: bool = False,
-                    depth: int = 0) -> dict[str, np.ndarray]:
+                    depth: int = 0, start: int = 0, checked: StepCheck | None = None) -> dict[str, np.ndarray]:
     """How far two correct computations of steps ``a … b-1`` of ``layer``
     may differ, per value of every vector (``x`` and ``CHECKED``): twice
     the core's rounding bound (each lies within it of the exact value).
@@ -56,13 +56,19 @@ def rounding_bounds(layer: Layer, a: int = 0, b: int | None = None, *, free_runn
     layer ``depth`` layers from the input (whose x is itself such a pass)
     (depth + 1) times more; a recurrence that does not amplify its errors
     stays within it. A layer without weights is bounded by the size of its
-    values instead of its terms."""
+    values instead of its terms.
+
+    ``start``: ``layer`` is a chunk of a longer pass that begins at step
+    ``start`` of it (a recording verified chunk by chunk), so its step t is
+    step start + t of the pass: that is the count a free-running bound
+    grows with. ``checked``: ``recompute(layer, a, b)`` when the caller has
+    it already (both kinds of bound from one recomputation)."""
     b = layer.steps if b is None else b
     stored = np.asarray(layer.h).dtype
     u_s, u_c = roundoff(stored), compute_roundoff(stored)
     n = layer.input_dim + layer.units + 1
     if layer.cell is not None:
-        local = dict(recompute(layer, a, b).tol)
+        local = dict((checked or recompute(layer, a, b)).tol)
     else:
         local = {v: (u_s + n * u_c) * np.maximum(np.abs(np.asarray(layer.vector(v)[a:b], np.float64)), 1.0)
                  for v in CHECKED}
@@ -73,15 +79,16 @@ def rounding_bounds(layer: Layer, a: int = 0, b: int | None = None, *, free_runn
         # it the largest bound of its unit in the block.
         skip = ~np.asarray(layer.mask[a:b], bool)
         for v in ("c", "h"):
+            local[v] = local[v].copy()  # (``checked`` may serve another bound)
             local[v][skip] = local[v].max(axis=0)[None].repeat(int(skip.sum()), axis=0)
     if free_running:
-        scale = 2.0 * (depth + 1) * np.arange(a + 1, b + 1, dtype=np.float64)[:, None]
+        scale = 2.0 * (depth + 1) * np.arange(start + a + 1, start + b + 1, dtype=np.float64)[:, None]
     out = {}
     for v, tol in local.items():
         with np.errstate(over="ignore", invalid="ignore"):
             out[v] = np.nan_to_num(tol * scale, nan=0.0, posinf=np.inf)
     if free_running and depth:
         # x of a deeper layer is the h of the one before: it drifts like h.
-        out["x"] = np.maximum(out["x"], (depth + 1) * n * u_c * np.arange(a + 1, b + 1)[:, None]
+        out["x"] = np.maximum(out["x"], (depth + 1) * n * u_c * np.arange(start + a + 1, start + b + 1)[:, None]
                               * np.maximum(np.abs(np.asarray(layer.x[a:b], np.float64)), 1.0))
     return out

@@ -308,6 +308,172 @@ class Recording:
     mask: np.ndarray | None = None
 
 
+#: Bytes of input projection (the W·x_t + b of every gate) computed in one
+#: matrix product. A longer sequence is projected in blocks of rows that
+#: start at step 0, whichever way the pass is cut into chunks: BLAS rounds
+#: a row of a product differently depending on how many rows the product
+#: has, so a fixed cut is what makes a pass run chunk by chunk (a streamed
+#: recording) equal, bit for bit, the same pass run whole.
+PROJECTION_BYTES = 16 * 1024 * 1024
+
+
+def projection_rows(width: int, dtype: np.dtype | type | str) -> int:
+    """Rows of one block of a product whose rows are ``width`` values of
+    ``dtype``: a power of two from 64 to 4096, about ``PROJECTION_BYTES``.
+    A sequence no longer than that is one product, as it always was."""
+    rows = PROJECTION_BYTES // max(1, width * np.dtype(dtype).itemsize)
+    return int(min(4096, max(64, 1 << max(0, rows.bit_length() - 1))))
+
+
+def row_blocks(a: int, b: int, rows: int) -> list[tuple[int, int]]:
+    """The blocks ``(start, stop)`` of ``rows`` rows, counted from 0, that
+    overlap ``a … b-1``."""
+    return [(s, s + rows) for s in range(a - a % rows, b, rows)]
+
+
+class Pass:
+    """One forward pass of ``cell`` over ``x`` (T, D), run a chunk of steps
+    at a time: ``run(n)`` computes the next ``n`` steps, carrying h and c
+    from the chunk before. ``forward`` is one ``run`` of every step; a
+    recording streamed to a file runs chunks, keeping only one in memory,
+    and gets the same numbers bit for bit.
+
+    ``mask`` (T,) bool: where it is false the step is skipped as Keras does,
+    h and c carry over from the step before (its gates are still computed
+    and recorded, so they can be looked at). ``dtype`` is the arithmetic's
+    precision (float32 or float64); by default that of ``x`` when it is a
+    float type, else float64.
+    """
+
+    def __init__(
+        self,
+        cell: LSTMCell,
+        x: np.ndarray,
+        h0: np.ndarray | None = None,
+        c0: np.ndarray | None = None,
+        mask: np.ndarray | None = None,
+        dtype: np.dtype | type | str | None = None,
+    ) -> None:
+        x = np.asarray(x)
+        dt = np.dtype(dtype if dtype is not None else x.dtype if x.dtype in (np.float32, np.float64)
+                      else np.float64)
+        if x.ndim != 2 or x.shape[1] != cell.input_dim:
+            raise ValueError(f"input has shape {x.shape}, expected (T, {cell.input_dim})")
+        self.dtype = dt
+        self.x = x.astype(dt, copy=False)
+        self.steps, H = x.shape[0], cell.units
+        self.units = H
+        self.t = 0  # the next step to run
+        W, U, b = cell.stacked(dt)
+        self.act = activation(cell.activation)
+        self.rec_act = activation(cell.recurrent_activation)
+        self.h = np.zeros(H, dt) if h0 is None else np.asarray(h0, dt).reshape(H).copy()
+        self.c = np.zeros(H, dt) if c0 is None else np.asarray(c0, dt).reshape(H).copy()
+        self.keep = None if mask is None else np.asarray(mask, dtype=bool).reshape(self.steps)
+        # Gate blocks reordered f, i, o, ĉ: the three gates that share the
+        # recurrent activation are one contiguous slice. Every step writes
+        # straight into its row of ``Z`` (pre-activations in, gate values
+        # out), ``C`` and ``Hs``: no temporaries per step.
+        order = [0, 1, 3, 2]
+        W = W.reshape(4, H, -1)[order].reshape(4 * H, -1)
+        U = U.reshape(4, H, H)[order].reshape(4 * H, H)
+        b = b.reshape(4, H)[order].reshape(4 * H)
+        # With the usual σ and tanh, one tanh serves all four blocks: σ(z) =
+        # ½ + ½·tanh(z/2), so the gates' rows of W, U and b are halved up
+        # front (exact: a power of two) and each step applies tanh once to
+        # the whole row, then ½·(·) + ½ to the three gates. That is three
+        # array operations where σ alone took four, and the step's cost
+        # beside the U·h product is mostly the count of them.
+        self.fused = self.rec_act is sigmoid and self.act is np.tanh
+        if self.fused:
+            half = np.ones(4 * H, dt)
+            half[: 3 * H] = 0.5
+            W, U, b = W * half[:, None], U * half[:, None], b * half
+        self.W, self.U, self.b = W, U, b
+        self.rows = projection_rows(4 * H, dt)
+        self._block: tuple[int, np.ndarray] | None = None  # the last block of W·x + b
+
+    def _projection(self, a: int, b: int) -> np.ndarray:
+        """W·x_t + b for steps a … b-1 (a new array), from whole blocks."""
+        cut = row_blocks(a, b, self.rows)
+        if len(cut) == 1 and cut[0][0] == a and min(cut[0][1], self.steps) == b:
+            # Exactly one block: it is the result (the usual whole pass of
+            # a sequence shorter than a block), with no copy.
+            self._block = None
+            return self.x[a:b] @ self.W.T + self.b
+        Z = np.empty((b - a, 4 * self.units), self.dtype)
+        for s, e in cut:
+            if self._block is None or self._block[0] != s:
+                # The input projection of a block of steps is one matrix
+                # product; only the recurrence needs the per-step loop.
+                self._block = (s, self.x[s:e] @ self.W.T + self.b)
+            block = self._block[1]
+            lo, hi = max(a, s), min(b, s + len(block))
+            Z[lo - a : hi - a] = block[lo - s : hi - s]
+        return Z
+
+    def run(self, n: int | None = None) -> Recording:
+        """The next ``n`` steps (all that are left by default), recorded:
+        ``h0``/``c0`` of the result are the state before its first step."""
+        a = self.t
+        b = self.steps if n is None else min(self.steps, a + n)
+        H, dtype, keep = self.units, self.dtype, self.keep
+        h0, c0 = self.h.copy(), self.c.copy()
+        Z = self._projection(a, b) if b > a else np.empty((0, 4 * H), dtype)
+        C = np.empty((b - a, H), dtype)
+        Hs = np.empty((b - a, H), dtype)
+        Uh = np.empty(4 * H, dtype)
+        kept = np.empty(H, dtype)
+        G, F, I, O, C_hat = Z[:, : 3 * H], Z[:, :H], Z[:, H : 2 * H], Z[:, 2 * H : 3 * H], Z[:, 3 * H :]
+        U, act, rec_act, fused = self.U, self.act, self.rec_act, self.fused
+        dot, add, multiply, tanh = np.dot, np.add, np.multiply, np.tanh
+        h_prev, c_prev = self.h, self.c
+        with np.errstate(over="ignore", invalid="ignore"):
+            for t in range(b - a):
+                z = Z[t]
+                dot(U, h_prev, out=Uh)
+                add(z, Uh, out=z)  # W·x_t + b + U·h_{t-1}
+                if fused:
+                    tanh(z, out=z)
+                    g = G[t]
+                    multiply(g, 0.5, out=g)
+                    add(g, 0.5, out=g)
+                else:  # one gate at a time: softmax-like activations span a gate
+                    for k in range(3):
+                        gate = z[k * H : (k + 1) * H]
+                        gate[:] = rec_act(gate)
+                    c_hat = z[3 * H :]
+                    c_hat[:] = act(c_hat)
+                c, h = C[t], Hs[t]
+                if keep is not None and not keep[a + t]:
+                    c[:], h[:] = c_prev, h_prev  # a masked step carries the state over
+                else:
+                    multiply(I[t], C_hat[t], out=c)
+                    multiply(F[t], c_prev, out=kept)
+                    add(c, kept, out=c)  # c_t = f_t * c_{t-1} + i_t * ĉ_t
+                    if fused:  # h_t = o_t * tanh(c_t)
+                        tanh(c, out=h)
+                        multiply(h, O[t], out=h)
+                    else:
+                        h[:] = O[t] * act(c)
+                h_prev, c_prev = h, c
+        self.h, self.c = h_prev.copy(), c_prev.copy()
+        self.t = b
+        # The gates are column blocks of Z: views, not copies.
+        return Recording(
+            x=self.x[a:b],
+            f=F,
+            i=I,
+            c_hat=C_hat,
+            c=C,
+            o=O,
+            h=Hs,
+            h0=h0,
+            c0=c0,
+            mask=None if keep is None else keep[a:b],
+        )
+
+
 def forward(
     cell: LSTMCell,
     x: np.ndarray,
@@ -316,98 +482,10 @@ def forward(
     mask: np.ndarray | None = None,
     dtype: np.dtype | type | str | None = None,
 ) -> Recording:
-    """Run ``cell`` over the sequence ``x`` (T, D) and record every gate.
-
-    ``mask`` (T,) bool: where it is false the step is skipped as Keras does,
-    h and c carry over from the step before (its gates are still computed
-    and recorded, so they can be looked at). ``dtype`` is the arithmetic's
-    precision (float32 or float64); by default that of ``x`` when it is a
-    float type, else float64.
-    """
-    x = np.asarray(x)
-    dtype = np.dtype(dtype if dtype is not None else x.dtype if x.dtype in (np.float32, np.float64) else np.float64)
-    x = x.astype(dtype, copy=False)
-    if x.ndim != 2 or x.shape[1] != cell.input_dim:
-        raise ValueError(f"input has shape {x.shape}, expected (T, {cell.input_dim})")
-    T, H = x.shape[0], cell.units
-    W, U, b = cell.stacked(dtype)
-    act = activation(cell.activation)
-    rec_act = activation(cell.recurrent_activation)
-
-    h_prev = np.zeros(H, dtype) if h0 is None else np.asarray(h0, dtype).reshape(H)
-    c_prev = np.zeros(H, dtype) if c0 is None else np.asarray(c0, dtype).reshape(H)
-    keep = None if mask is None else np.asarray(mask, dtype=bool).reshape(T)
-
-    # Gate blocks reordered f, i, o, ĉ: the three gates that share the
-    # recurrent activation are one contiguous slice. Every step writes
-    # straight into its row of ``Z`` (pre-activations in, gate values out),
-    # ``C`` and ``Hs``: no temporaries per step.
-    order = [0, 1, 3, 2]
-    W = W.reshape(4, H, -1)[order].reshape(4 * H, -1)
-    U = U.reshape(4, H, H)[order].reshape(4 * H, H)
-    b = b.reshape(4, H)[order].reshape(4 * H)
-    # With the usual σ and tanh, one tanh serves all four blocks: σ(z) =
-    # ½ + ½·tanh(z/2), so the gates' rows of W, U and b are halved up front
-    # (exact: a power of two) and each step applies tanh once to the whole
-    # row, then ½·(·) + ½ to the three gates. That is three array
-    # operations where σ alone took four, and the step's cost beside the
-    # U·h product is mostly the count of them.
-    fused = rec_act is sigmoid and act is np.tanh
-    if fused:
-        half = np.ones(4 * H, dtype)
-        half[: 3 * H] = 0.5
-        W, U, b = W * half[:, None], U * half[:, None], b * half
-    # The input projection of all steps is one matrix product; only the
-    # recurrence needs the per-step loop.
-    Z = x @ W.T + b
-    C = np.empty((T, H), dtype)
-    Hs = np.empty((T, H), dtype)
-    Uh = np.empty(4 * H, dtype)
-    kept = np.empty(H, dtype)
-    G, F, I, O, C_hat = Z[:, : 3 * H], Z[:, :H], Z[:, H : 2 * H], Z[:, 2 * H : 3 * H], Z[:, 3 * H :]
-    dot, add, multiply, tanh = np.dot, np.add, np.multiply, np.tanh
-    with np.errstate(over="ignore", invalid="ignore"):
-        for t in range(T):
-            z = Z[t]
-            dot(U, h_prev, out=Uh)
-            add(z, Uh, out=z)  # W·x_t + b + U·h_{t-1}
-            if fused:
-                tanh(z, out=z)
-                g = G[t]
-                multiply(g, 0.5, out=g)
-                add(g, 0.5, out=g)
-            else:  # one gate at a time: softmax-like activations span a gate
-                for k in range(3):
-                    gate = z[k * H : (k + 1) * H]
-                    gate[:] = rec_act(gate)
-                c_hat = z[3 * H :]
-                c_hat[:] = act(c_hat)
-            c, h = C[t], Hs[t]
-            if keep is not None and not keep[t]:
-                c[:], h[:] = c_prev, h_prev  # a masked step carries the state over
-            else:
-                multiply(I[t], C_hat[t], out=c)
-                multiply(F[t], c_prev, out=kept)
-                add(c, kept, out=c)  # c_t = f_t * c_{t-1} + i_t * ĉ_t
-                if fused:  # h_t = o_t * tanh(c_t)
-                    tanh(c, out=h)
-                    multiply(h, O[t], out=h)
-                else:
-                    h[:] = O[t] * act(c)
-            h_prev, c_prev = h, c
-    # The gates are column blocks of Z: views, not copies.
-    return Recording(
-        x=x,
-        f=Z[:, :H],
-        i=Z[:, H : 2 * H],
-        c_hat=Z[:, 3 * H :],
-        c=C,
-        o=Z[:, 2 * H : 3 * H],
-        h=Hs,
-        h0=np.asarray(h0 if h0 is not None else np.zeros(H), dtype).reshape(H).copy(),
-        c0=np.asarray(c0 if c0 is not None else np.zeros(H), dtype).reshape(H).copy(),
-        mask=keep,
-    )
+    """Run ``cell`` over the sequence ``x`` (T, D) and record every gate
+    (one ``Pass`` run over every step; see there for ``mask`` and
+    ``dtype``)."""
+    return Pass(cell, x, h0=h0, c0=c0, mask=mask, dtype=dtype).run()
 
 
 def step_preactivations(

@@ -17,6 +17,7 @@ layer{k}/mask             (T,) bool       optional; false = step skipped
 layer{k}/W_g U_g b_g      (H,D) (H,H) (H,)  optional weights, g in f i c o
 readout/probs             (T, V) float    optional output head at every step
 readout/vocab             (V,) str        optional label of each output
+readout/W readout/b       (V,H) (V,)      optional softmax head on the last h
 ========================  ==============  =====================================
 
 Why memory-mapping: the writer stores members uncompressed and 64-byte
@@ -112,7 +113,7 @@ import numpy as np
 
 from ..errors import LstmTuiError
 from .lstm import ACTIVATIONS, GATES, VECTORS, Explanation, LSTMCell, Recording, explain
-from .text import one_line
+from .text import Message, one_line
 
 FORMAT = "lstm-trace"
 VERSION = 1
@@ -327,6 +328,10 @@ class Trace:
     tokens: np.ndarray | None = None
     probs: np.ndarray | None = None
     vocab: np.ndarray | None = None
+    #: The Dense softmax head that gave ``probs``: probs_t = softmax(W·h_t +
+    #: b) on the last layer's h, so a what-if run can recompute them.
+    readout_W: np.ndarray | None = None
+    readout_b: np.ndarray | None = None
     source: str = ""
     created: str = ""
     meta: dict[str, Any] = field(default_factory=dict)  # any other keys
@@ -370,19 +375,19 @@ class Trace:
             except (ValueError, OSError):
                 mapped = size  # a closed mapping is not read any more
             if mapped < size:
-                return f"the file was truncated from {size} to {mapped} bytes"
+                return Message("the file was truncated from {old} to {new} bytes", old=size, new=mapped)
         try:
             st = os.stat(self.path)
         except FileNotFoundError:
-            return "the file was removed or renamed"
+            return Message("the file was removed or renamed")
         except OSError as e:
-            return f"the file can no longer be examined ({_os_reason(e)})"
+            return Message("the file can no longer be examined ({why})", why=_os_reason(e))
         if (st.st_ino, st.st_dev) != (ino, dev):
-            return "the file was replaced by another file"
+            return Message("the file was replaced by another file")
         if st.st_size < size:
-            return f"the file was truncated from {size} to {st.st_size} bytes"
+            return Message("the file was truncated from {old} to {new} bytes", old=size, new=st.st_size)
         if st.st_size != size or st.st_mtime_ns != mtime:
-            return "the file was rewritten"
+            return Message("the file was rewritten")
         return None
 
     @property
@@ -396,14 +401,7 @@ class Trace:
         return str(self.tokens[position])
 
     def meta_dict(self) -> dict[str, Any]:
-        return {
-            **self.meta,
-            "format": FORMAT,
-            "version": VERSION,
-            "source": self.source,
-            "created": self.created,
-            "layers": [layer.describe() for layer in self.layers],
-        }
+        return trace_meta([layer.describe() for layer in self.layers], self.source, self.created, self.meta)
 
     def members(self) -> Iterator[tuple[str, np.ndarray]]:
         """(name, array) for every member of the file, in writing order."""
@@ -426,6 +424,10 @@ class Trace:
             yield "readout/probs", np.asarray(self.probs)
         if self.vocab is not None:
             yield "readout/vocab", np.asarray(self.vocab, dtype=str)
+        if self.readout_W is not None:
+            yield "readout/W", np.asarray(self.readout_W)
+        if self.readout_b is not None:
+            yield "readout/b", np.asarray(self.readout_b)
 
     def save(self, path: str | os.PathLike, overwrite: bool = True) -> Path:
         return save(self, path, overwrite=overwrite)
@@ -716,24 +718,230 @@ def _renameat2_noreplace(dirfd: int, temp: str, name: str) -> bool:
 def _write_zip(fp: io.BufferedRandom, members: Iterator[tuple[str, np.ndarray]]) -> None:
     with zipfile.ZipFile(fp, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
         for name, array in members:
-            # (not ascontiguousarray: it turns the 0-d meta into shape (1,))
-            array = array if array.flags.c_contiguous else array.copy(order="C")
-            header = io.BytesIO()
-            np.lib.format.write_array_header_1_0(header, np.lib.format.header_data_from_array_1_0(array))
-            info = zipfile.ZipInfo(name + ".npy", date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_STORED
-            info.external_attr = 0o644 << 16
-            info.file_size = header.tell() + array.nbytes
-            zip64 = info.file_size * 1.05 > zipfile.ZIP64_LIMIT
-            # Pad the local header's extra field so the data lands on ALIGN.
-            info.extra = b""
-            info.CRC = info.compress_size = 0
-            start = fp.tell() + len(info.FileHeader(zip64))
-            pad = (-(start + 4)) % ALIGN
-            info.extra = struct.pack("<HH", _PAD_ID, pad) + b"\0" * pad
-            with zf.open(info, "w", force_zip64=zip64) as out:
-                out.write(header.getvalue())
-                out.write(memoryview(array.reshape(-1)).cast("B") if array.size else b"")  # type: ignore[arg-type]
+            _write_member(zf, fp, name, array)
+
+
+def _npy_header(dtype: np.dtype, shape: tuple[int, ...]) -> bytes:
+    """The .npy header NumPy writes for a C-ordered array (padded by NumPy
+    so the data after it starts on a multiple of 64 bytes)."""
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": np.lib.format.dtype_to_descr(dtype),
+                                                  "fortran_order": False, "shape": tuple(shape)})
+    return header.getvalue()
+
+
+def _member_info(name: str, size: int, offset: int) -> tuple[zipfile.ZipInfo, bool]:
+    """The zip entry of a stored member of ``size`` bytes whose local header
+    goes at ``offset``, its extra field padded so that the data lands on
+    ``ALIGN``; and whether it needs zip64 sizes."""
+    info = zipfile.ZipInfo(name + ".npy", date_time=(1980, 1, 1, 0, 0, 0))
+    info.compress_type = zipfile.ZIP_STORED
+    info.external_attr = 0o644 << 16
+    info.file_size = size
+    zip64 = info.file_size * 1.05 > zipfile.ZIP64_LIMIT
+    info.extra = b""
+    info.CRC = info.compress_size = 0
+    start = offset + len(info.FileHeader(zip64))
+    pad = (-(start + 4)) % ALIGN
+    info.extra = struct.pack("<HH", _PAD_ID, pad) + b"\0" * pad
+    return info, zip64
+
+
+def _write_member(zf: zipfile.ZipFile, fp: Any, name: str, array: np.ndarray) -> None:
+    # (not ascontiguousarray: it turns the 0-d meta into shape (1,))
+    array = array if array.flags.c_contiguous else array.copy(order="C")
+    header = _npy_header(array.dtype, array.shape)
+    info, zip64 = _member_info(name, len(header) + array.nbytes, fp.tell())
+    with zf.open(info, "w", force_zip64=zip64) as out:
+        out.write(header)
+        out.write(memoryview(array.reshape(-1)).cast("B") if array.size else b"")  # type: ignore[arg-type]
+
+
+@dataclass
+class _Reserved:
+    """A member laid out in a streamed file: where its data goes, how much of
+    it is written, and the CRC-32 of what is."""
+
+    info: zipfile.ZipInfo
+    zip64: bool
+    dtype: np.dtype
+    shape: tuple[int, ...]
+    data: int  # file offset of the first array byte
+    written: int = 0  # bytes of the array written so far
+    crc: int = 0
+
+    @property
+    def nbytes(self) -> int:
+        n = self.dtype.itemsize
+        for k in self.shape:
+            n *= k
+        return n
+
+
+class TraceWriter:
+    """A trace written to an open file while it is computed, member by
+    member, so that a recording never holds more than a block of steps of
+    its gates: each (T, ·) member is laid out first (``reserve``), then
+    filled a block of rows at a time, in order (``append``), with
+    ``os.pwrite`` at its offset; small members are written whole (``put``);
+    ``finish`` writes ``meta`` last, then the zip directory.
+
+    The file is the one ``save`` writes, up to the order of its members:
+    stored, each array's data 64-byte aligned, readable by
+    ``numpy.load(allow_pickle=False)`` and memory-mapped by ``load``.
+
+    Why ``pwrite`` and not a writable memory map: the pages of a mapped
+    file that were written stay in the writer's resident set until the map
+    is closed, so a mapped recording would hold the whole trace after all.
+    Written with ``pwrite``, they are the kernel's page cache, which it
+    writes back and drops as it needs.
+
+    Use it through ``write_trace``, which gives it a temporary file that
+    becomes the target only once ``finish`` has run.
+    """
+
+    def __init__(self, fp: Any, path: Path | None = None):
+        self._fp = fp
+        self._fd = fp.fileno()
+        self._path = path
+        self._end = fp.tell()  # where the next member's local header goes
+        self._members: dict[str, _Reserved] = {}
+        self._whole: dict[str, np.ndarray] = {}  # small members, kept for the final check
+        self.finished = False
+
+    def reserve(self, name: str, shape: tuple[int, ...], dtype: np.dtype | type | str) -> None:
+        """Lay out member ``name`` of ``shape`` and ``dtype``; ``append``
+        fills it."""
+        if name in self._members or name == "meta":
+            raise TraceError(self._path, f"member {name!r} is written twice")
+        dt = np.dtype(dtype)
+        shape = tuple(int(n) for n in shape)
+        header = _npy_header(dt, shape)
+        nbytes = dt.itemsize * int(np.prod(shape, dtype=np.int64))
+        info, zip64 = _member_info(name, len(header) + nbytes, self._end)
+        info.header_offset = self._end
+        info.compress_size = info.file_size
+        local = info.FileHeader(zip64)
+        data = self._end + len(local)
+        self._pwrite(local, self._end)
+        self._pwrite(header, data)
+        member = _Reserved(info, zip64, dt, shape, data + len(header))
+        member.crc = zlib.crc32(header)
+        self._members[name] = member
+        self._end = member.data + nbytes
+
+    def append(self, name: str, rows: np.ndarray) -> None:
+        """Write the next rows of member ``name`` (its first axis)."""
+        member = self._members[name]
+        rows = np.ascontiguousarray(rows, dtype=member.dtype)
+        if rows.shape[1:] != member.shape[1:] or member.written + rows.nbytes > member.nbytes:
+            raise TraceError(self._path, f"member {name!r}: rows of shape {rows.shape} do not fit its "
+                                         f"shape {member.shape}")
+        if rows.nbytes:
+            view = memoryview(rows.reshape(-1)).cast("B")  # type: ignore[arg-type]
+            member.crc = zlib.crc32(view, member.crc)
+            self._pwrite(view, member.data + member.written)
+            member.written += rows.nbytes
+
+    def put(self, name: str, array: np.ndarray) -> None:
+        """Write member ``name`` whole."""
+        array = np.asarray(array)
+        self.reserve(name, array.shape, array.dtype)
+        self.append(name, array.reshape((1,)) if array.ndim == 0 else array)
+        if array.dtype.kind in "USb" or array.nbytes <= 1 << 16:
+            self._whole[name] = array
+
+    def finish(self, meta: dict[str, Any]) -> None:
+        """Check that every member is complete and that the whole is a
+        valid trace (shapes, dtypes and ``meta``, as ``load`` would, without
+        reading the data back), then write ``meta`` and the directory."""
+        for name, member in self._members.items():
+            if member.written != member.nbytes:
+                raise TraceError(self._path, f"member {name!r} is incomplete ({member.written} of "
+                                             f"{member.nbytes} bytes written)")
+        meta_array = np.array(json.dumps(meta, ensure_ascii=False))
+        # Every member as what it declares, without its data, but the small
+        # ones whole (strings are checked character by character).
+        shapes = {name: self._whole.get(name, np.broadcast_to(np.zeros((), m.dtype), m.shape))
+                  for name, m in self._members.items()}
+        _build(self._path, {**shapes, "meta": meta_array})
+        for member in self._members.values():
+            member.info.CRC = member.crc
+            self._pwrite(member.info.FileHeader(member.zip64), member.info.header_offset)
+        self._fp.seek(self._end)
+        with zipfile.ZipFile(self._fp, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+            # The members written by offset join the directory zipfile writes
+            # on closing (``filelist`` is what ``infolist()`` returns; zipfile
+            # has no public way to add an entry it did not write itself).
+            for member in self._members.values():
+                zf.filelist.append(member.info)
+                zf.NameToInfo[member.info.filename] = member.info
+            _write_member(zf, self._fp, "meta", meta_array)
+        self._fp.flush()
+        self.finished = True
+
+    def _pwrite(self, data: bytes | memoryview, offset: int) -> None:
+        view = memoryview(data)
+        while len(view):
+            n = os.pwrite(self._fd, view, offset)
+            view, offset = view[n:], offset + n
+
+
+class MemoryTraceWriter:
+    """``TraceWriter``'s interface, building a ``Trace`` in memory: the same
+    code fills a file or a trace, so the two hold the same numbers."""
+
+    def __init__(self) -> None:
+        self._arrays: dict[str, np.ndarray] = {}
+        self._written: dict[str, int] = {}
+        self.trace: Trace | None = None
+
+    def reserve(self, name: str, shape: tuple[int, ...], dtype: np.dtype | type | str) -> None:
+        self._arrays[name] = np.empty(shape, dtype)
+        self._written[name] = 0
+
+    def append(self, name: str, rows: np.ndarray) -> None:
+        at = self._written[name]
+        self._arrays[name][at : at + len(rows)] = rows
+        self._written[name] = at + len(rows)
+
+    def put(self, name: str, array: np.ndarray) -> None:
+        self._arrays[name] = np.array(array)
+        self._written[name] = len(self._arrays[name]) if self._arrays[name].ndim else 1
+
+    def finish(self, meta: dict[str, Any]) -> None:
+        self.trace = _build(None, {**self._arrays, "meta": np.array(json.dumps(meta, ensure_ascii=False))})
+
+
+def write_trace(path: str | os.PathLike, fill: Callable[[TraceWriter], object], overwrite: bool = True) -> Path:
+    """Write a trace to ``path`` as ``fill(writer)`` computes it (a
+    ``TraceWriter``; ``fill`` must call ``writer.finish``), with ``save``'s
+    guarantees: the file appears only once complete, so an exception in
+    ``fill`` or a kill leaves the old file or none, and no temporary file."""
+    target = Path(path)
+
+    def write(fp: Any) -> None:
+        writer = TraceWriter(fp, target)
+        fill(writer)
+        if not writer.finished:
+            raise TraceError(target, "the trace was not finished (no meta written)")
+
+    return write_atomically(path, write, overwrite, "the trace")
+
+
+def trace_meta(layers: list[dict[str, Any]], source: str = "", created: str = "",
+               extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The ``meta`` member of a trace: ``extra`` keys, the format and its
+    version, where it came from, when (now, by default) and its layers (as
+    ``Layer.describe`` gives them)."""
+    return {
+        **(extra or {}),
+        "format": FORMAT,
+        "version": VERSION,
+        "source": source,
+        "created": created or datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "layers": layers,
+    }
 
 
 # --------------------------------------------------------------------------
@@ -741,7 +949,7 @@ def _write_zip(fp: io.BufferedRandom, members: Iterator[tuple[str, np.ndarray]])
 # --------------------------------------------------------------------------
 
 _LAYER_MEMBER = re.compile(r"^layer(0|[1-9][0-9]{0,3})/(x|f|i|c_hat|c|o|h|h0|c0|mask|[WUb]_[fico])$")
-_TOP_MEMBERS = {"meta", "tokens", "readout/probs", "readout/vocab"}
+_TOP_MEMBERS = {"meta", "tokens", "readout/probs", "readout/vocab", "readout/W", "readout/b"}
 
 
 #: Files up to this size have every member's CRC-32 checked on loading (a few
@@ -1112,7 +1320,7 @@ def _trail(trail: Any) -> str:
     return out
 
 
-def _parse_meta(path: Path, a: np.ndarray | None) -> dict[str, Any]:
+def _parse_meta(path: Path | None, a: np.ndarray | None) -> dict[str, Any]:
     _require(a is not None, path, "member 'meta' is missing (not an lstm-trace file)")
     assert a is not None
     chars = a.dtype.itemsize // 4 if a.dtype.kind == "U" else a.dtype.itemsize
@@ -1152,7 +1360,7 @@ def _parse_meta(path: Path, a: np.ndarray | None) -> dict[str, Any]:
     return meta
 
 
-def _build(path: Path, arrays: dict[str, np.ndarray]) -> Trace:
+def _build(path: Path | None, arrays: dict[str, np.ndarray]) -> Trace:
     meta = _parse_meta(path, arrays.pop("meta", None))
     described = meta.pop("layers")
     L = len(described)
@@ -1228,11 +1436,23 @@ def _build(path: Path, arrays: dict[str, np.ndarray]) -> Trace:
         if probs is None:
             raise TraceError(path, "member 'readout/vocab' without 'readout/probs'")
         vocab = _str_member(path, "readout/vocab", vocab, (probs.shape[1],))
+    W, b = arrays.get("readout/W"), arrays.get("readout/b")
+    if W is not None or b is not None:
+        _require(W is not None, path, "member 'readout/b' without 'readout/W'")
+        assert W is not None
+        H = layers[-1].units
+        _require(W.ndim == 2 and W.shape[1] == H, path,
+                 f"member 'readout/W' has shape {W.shape}, expected (V, {H}) (the last layer has {H} units)")
+        _float_member(path, "readout/W", W, W.shape)
+        if probs is not None:
+            _float_member(path, "readout/W", W, (probs.shape[1], H))
+        if b is not None:
+            _float_member(path, "readout/b", b, (W.shape[0],))
     source = meta.pop("source", "")
     created = meta.pop("created", "")
     meta.pop("format")
     meta.pop("version")
-    return Trace(layers=layers, tokens=tokens, probs=probs, vocab=vocab,
+    return Trace(layers=layers, tokens=tokens, probs=probs, vocab=vocab, readout_W=W, readout_b=b,
                  source=str(source), created=str(created), meta=meta, path=path)
 
 
@@ -1270,6 +1490,14 @@ def validate(trace: Trace, path: Path | None = None) -> None:
         if trace.vocab is not None:
             _require(np.shape(trace.vocab) == (np.shape(trace.probs)[1],), path,
                      "member 'readout/vocab' must have one label per output")
+    if trace.readout_W is not None or trace.readout_b is not None:
+        _require(trace.readout_W is not None, path, "member 'readout/b' without 'readout/W'")
+        W = np.asarray(trace.readout_W)
+        H = trace.layers[-1].units
+        V = np.shape(trace.probs)[1] if trace.probs is not None else (W.shape[0] if W.ndim == 2 else -1)
+        _float_member(path, "readout/W", W, (V, H))
+        if trace.readout_b is not None:
+            _float_member(path, "readout/b", np.asarray(trace.readout_b), (V,))
 
 
 def verify_checksums(path: str | os.PathLike) -> str | None:

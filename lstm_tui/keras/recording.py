@@ -35,14 +35,19 @@ from typing import Any
 
 import numpy as np
 
-from ..core.bounds import rounding_bounds
+from ..core.bounds import recompute, rounding_bounds
 from ..core.codec import ALPHABET, WINDOW, encode
-from ..core.lstm import ACTIVATIONS, LSTMCell, forward, readout_check
+from ..core.lstm import ACTIVATIONS, GATES, LSTMCell, Pass, Recording, projection_rows, readout_check
 from ..core.numeric import abs_difference, blocks
+from ..core.progress import Progress
 from ..core.trace import (
     Layer,
+    MemoryTraceWriter,
     Trace,
+    trace_meta,
+    write_trace,
 )
+from ..core.trace import load as load_trace
 from .errors import BridgeError, VerificationError, _one_line
 from .loading import MODEL_FILE, _resolve, default_model_path
 from .quiet import _keras
@@ -412,19 +417,31 @@ def _agreement(pairs: Iterator[tuple[np.ndarray, np.ndarray, np.ndarray | float]
 
 @dataclass
 class _Half:
-    """One LSTM of the model, recorded: its trace layer and what was needed
-    to compute it (kept for verification)."""
+    """One LSTM of the model, ready to record: its weights and what Keras fed
+    it, in processing order (``x_steps``, ``mask_steps``) and as Keras
+    takes it (positions)."""
 
     layer: Any
-    trace_layer: Layer
+    cell: LSTMCell
     x_positions: np.ndarray  # input in position order, batch of one
     mask_positions: np.ndarray | None
+    x_steps: np.ndarray  # (T, D) in processing order
+    mask_steps: np.ndarray | None
     h0: np.ndarray
     c0: np.ndarray
     dtype: np.dtype
+    backwards: bool
+
+    @property
+    def steps(self) -> int:
+        return int(self.x_steps.shape[0])
+
+    @property
+    def name(self) -> str:
+        return str(self.layer.name)
 
 
-def _record_half(keras: Any, what: str, half: Any, call: _Call, state: list[np.ndarray] | None) -> _Half:
+def _prepare_half(keras: Any, what: str, half: Any, call: _Call, state: list[np.ndarray] | None) -> _Half:
     cell = _cell(keras, what, half)
     dtype = _compute_dtype(half)
     x = np.asarray(call.x)
@@ -438,99 +455,141 @@ def _record_half(keras: Any, what: str, half: Any, call: _Call, state: list[np.n
     backwards = bool(half.go_backwards)
     # The trace numbers steps in processing order: a backwards layer's step t
     # read position T-1-t, so its x (and mask) are stored reversed.
-    x_steps = x[0][::-1] if backwards else x[0]
-    mask_steps = None if mask is None else (mask[::-1] if backwards else mask)
-    rec = forward(cell, np.ascontiguousarray(x_steps), h0=h0, c0=c0,
-                  mask=None if mask_steps is None else mask_steps.copy(), dtype=dtype)
-    trace_layer = Layer.from_recording(rec, name=half.name, cell=cell, reversed=backwards)
-    return _Half(half, trace_layer, x, mask, h0, c0, dtype)
+    x_steps = np.ascontiguousarray(x[0][::-1] if backwards else x[0]).astype(dtype, copy=False)
+    mask_steps = None if mask is None else np.ascontiguousarray(mask[::-1] if backwards else mask)
+    return _Half(half, cell, x, mask, x_steps, mask_steps, h0, c0, dtype, backwards)
 
 
-def _keras_sequence(tf: Any, half: _Half) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Keras' own h at every step (processing order) and final (h, c), from a
-    copy of the layer that returns them, run compiled (tf.function)."""
-    layer = half.layer
-    config = layer.get_config()
-    config.update(return_sequences=True, return_state=True, stateful=False, name=f"{layer.name}_check")
-    copy = type(layer).from_config(config)
-    T, D = half.x_positions.shape[1:]
-    copy.build((1, T, D))
-    copy.set_weights(layer.get_weights())
-    x = tf.constant(half.x_positions, dtype=half.dtype.name)
-    h0 = tf.constant(half.h0[None], dtype=half.dtype.name)
-    c0 = tf.constant(half.c0[None], dtype=half.dtype.name)
-    if half.mask_positions is None:
-        run = tf.function(lambda x, h, c: copy(x, initial_state=[h, c], training=False))
-        seq, h, c = run(x, h0, c0)
-    else:
-        m = tf.constant(half.mask_positions[None])
-        run = tf.function(lambda x, m, h, c: copy(x, mask=m, initial_state=[h, c], training=False))
-        seq, h, c = run(x, m, h0, c0)
-    return np.asarray(seq)[0], np.asarray(h)[0], np.asarray(c)[0]
+class _Verifier:
+    """The recording of one layer compared with Keras a chunk of steps at a
+    time, as the chunks are computed.
 
+    Two checks run on every chunk. The sequence check continues Keras' own
+    free-running pass (a copy of the layer that returns its sequence and
+    state, compiled once) from the state Keras itself reached at the end of
+    the chunk before, and bounds the difference by the rounding of two whole
+    passes up to that step. Where rounding amplifies along the sequence
+    (unbounded activations, large weights) a correct recording can drift
+    beyond that; then the step check decides: Keras' cell fed each recorded
+    state, so no error accumulates, and a wrong weight or activation still
+    shows at the first step. Both run from the start because the chunks
+    before a failing one are gone by then; once the sequence check has
+    failed it stops (the layer can only be verified step by step), and once
+    both have failed the recording is refused at once."""
 
-def _keras_steps(tf: Any, half: _Half) -> tuple[np.ndarray, np.ndarray]:
-    """Keras' cell applied to every step at once, each fed the recorded x_t
-    and the recorded state before it: (h_t, c_t) free of accumulated error."""
-    rec = half.trace_layer
-    h_prev = np.vstack([rec.h0[None], rec.h[:-1]]).astype(half.dtype.name)
-    c_prev = np.vstack([rec.c0[None], rec.c[:-1]]).astype(half.dtype.name)
-    cell = half.layer.cell
-    run = tf.function(lambda x, h, c: cell(x, [h, c], training=False))
-    _, (h, c) = run(tf.constant(np.asarray(rec.x, half.dtype.name)), tf.constant(h_prev), tf.constant(c_prev))
-    return np.asarray(h), np.asarray(c)
+    def __init__(self, tf: Any, what: str, half: _Half, tol: float | None):
+        self.tf, self.what, self.half, self.tol = tf, what, half, tol
+        layer = half.layer
+        config = layer.get_config()
+        config.update(return_sequences=True, return_state=True, stateful=False, name=f"{layer.name}_check")
+        copy = type(layer).from_config(config)
+        copy.build((1, None, half.x_positions.shape[2]))
+        copy.set_weights(layer.get_weights())
+        name = half.dtype.name
+        if half.mask_positions is None:
+            self._sequence = tf.function(lambda x, h, c: copy(x, initial_state=[h, c], training=False),
+                                         reduce_retracing=True)
+        else:
+            self._sequence = tf.function(
+                lambda x, m, h, c: copy(x, mask=m, initial_state=[h, c], training=False), reduce_retracing=True)
+        cell = layer.cell
+        self._cell = tf.function(lambda x, h, c: cell(x, [h, c], training=False), reduce_retracing=True)
+        self.state = (tf.constant(half.h0[None], dtype=name), tf.constant(half.c0[None], dtype=name))
+        self.sequence_ok = True
+        # The free-running bounds of h and c at the last step checked: a
+        # masked step carries that state, drift and all, into the next chunk.
+        self.carried: tuple[np.ndarray, np.ndarray] | None = None
+        self.seq_err = self.seq_ratio = 0.0
+        self.step_err = self.step_ratio = 0.0
 
+    def _keras_sequence(self, a: int, b: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Keras' own h at steps a … b-1 (processing order) and its (h, c)
+        after them, continuing its pass from where the last chunk left it."""
+        half, tf, name = self.half, self.tf, self.half.dtype.name
+        T = half.steps
+        # Positions T-b … T-a-1 for a layer that runs backwards (the copy
+        # goes backwards too, and returns its sequence in processing order).
+        lo, hi = (T - b, T - a) if half.backwards else (a, b)
+        x = tf.constant(half.x_positions[:, lo:hi], dtype=name)
+        if half.mask_positions is None:
+            seq, h, c = self._sequence(x, *self.state)
+        else:
+            m = tf.constant(half.mask_positions[None, lo:hi])
+            seq, h, c = self._sequence(x, m, *self.state)
+        self.state = (h, c)
+        return np.asarray(seq)[0], np.asarray(h)[0], np.asarray(c)[0]
 
-def _step_bounds(rec: Layer, tol: float | None, free_running: bool) -> tuple[np.ndarray, np.ndarray]:
-    """What two correct float computations of each recorded h and c may
-    differ by (``check.rounding_bounds``: whole passes when
-    ``free_running``, else steps fed the same state), or ``tol`` when a
-    fixed tolerance was asked for."""
-    if tol is not None:
-        return np.full(rec.h.shape, tol), np.full(rec.c.shape, tol)
-    bound_h, bound_c = np.empty(rec.h.shape), np.empty(rec.c.shape)
-    for a, b in blocks(rec.steps, 6 * rec.units + rec.input_dim):
-        bounds = rounding_bounds(rec, a, b, free_running=free_running)
-        bound_h[a:b], bound_c[a:b] = bounds["h"], bounds["c"]
-    return bound_h, bound_c
+    def _keras_steps(self, rec: Recording) -> tuple[np.ndarray, np.ndarray]:
+        """Keras' cell applied to every step of the chunk at once, each fed
+        the recorded x_t and the recorded state before it."""
+        name = self.half.dtype.name
+        h_prev = np.vstack([rec.h0[None], rec.h[:-1]]).astype(name)
+        c_prev = np.vstack([rec.c0[None], rec.c[:-1]]).astype(name)
+        _, (h, c) = self._cell(self.tf.constant(np.asarray(rec.x, name)), self.tf.constant(h_prev),
+                               self.tf.constant(c_prev))
+        return np.asarray(h), np.asarray(c)
 
+    def _bounds(self, rec: Layer, a: int) -> tuple[np.ndarray, ...]:
+        """What two correct float computations of each h and c of the chunk
+        may differ by (``bounds.rounding_bounds``): as whole passes (up to
+        step ``a`` + t), and as steps fed the same state; or ``tol`` when a
+        fixed tolerance was asked for."""
+        if self.tol is not None:
+            full = np.full(rec.h.shape, self.tol)
+            return full, full, full, full
+        free_h, free_c, step_h, step_c = (np.empty(rec.h.shape) for _ in range(4))
+        for s, e in blocks(rec.steps, 6 * rec.units + rec.input_dim):
+            checked = recompute(rec, s, e)
+            free = rounding_bounds(rec, s, e, free_running=True, start=a, checked=checked)
+            step = rounding_bounds(rec, s, e, checked=checked)
+            free_h[s:e], free_c[s:e], step_h[s:e], step_c[s:e] = free["h"], free["c"], step["h"], step["c"]
+        if rec.mask is not None:
+            # A masked step holds the state of the step before: at least
+            # that step's bound, wherever the chunk or block began.
+            for t in np.flatnonzero(~np.asarray(rec.mask, bool)):
+                before = (free_h[t - 1], free_c[t - 1]) if t else self.carried
+                if before is not None:
+                    np.maximum(free_h[t], before[0], out=free_h[t])
+                    np.maximum(free_c[t], before[1], out=free_c[t])
+        self.carried = (free_h[-1].copy(), free_c[-1].copy())
+        return free_h, free_c, step_h, step_c
 
-def _verify(tf: Any, what: str, half: _Half, tol: float | None) -> None:
-    """Compare the NumPy recording with Keras: first Keras' own pass over the
-    sequence; where rounding amplified along the sequence (unbounded
-    activations, large weights) that can drift apart from a correct
-    recording, so then Keras' cell is fed each recorded state and must
-    agree step by step. Raises ``VerificationError`` when neither holds."""
-    rec = half.trace_layer
-    keep = np.ones(rec.steps, bool) if rec.mask is None else np.asarray(rec.mask, bool)
-    bound_h, bound_c = _step_bounds(rec, tol, free_running=True)
-    seq, h_T, c_T = _keras_sequence(tf, half)
-    # Keras' per-step output at a masked step is the previous output or zeros
-    # (zero_output_for_mask), not the carried state: compare the steps that
-    # ran, plus the final states, which carry over in both.
-    err, ratio = _agreement(iter([(rec.h[keep], seq[keep], bound_h[keep]), (rec.h[-1], h_T, bound_h[-1]),
-                                  (rec.c[-1], c_T, bound_c[-1])]))
-    rec.info["verified_max_abs_error"] = err
-    rec.info["verified_by"] = "sequence"
-    rec.info["verified_bound_ratio"] = ratio
-    if ratio <= 1:
-        return
-    h, c = _keras_steps(tf, half)
-    bound_h, bound_c = _step_bounds(rec, tol, free_running=False)
-    step_err, step_ratio = _agreement(iter([(rec.h[keep], h[keep], bound_h[keep]),
-                                            (rec.c[keep], c[keep], bound_c[keep])]))
-    if step_ratio <= 1:
-        rec.info["verified_max_abs_error"] = step_err
-        rec.info["verified_by"] = "step"
-        rec.info["verified_bound_ratio"] = step_ratio
-        rec.info["sequence_max_abs_error"] = err
-        return
-    bounded = rec.activation in _BOUNDED and rec.recurrent_activation in _BOUNDED
-    hint = "" if bounded else f" (activation {rec.activation}, recurrent {rec.recurrent_activation})"
-    allowed = f"the tolerance {tol:g}" if tol is not None else "float rounding"
-    raise VerificationError(f"{what}: layer {rec.name!r}: the recording differs from Keras by {err:.3g} "
-                            f"over the sequence and {step_err:.3g} at a single step{hint}, "
-                            f"{step_ratio:.3g} times what {allowed} allows")
+    def chunk(self, a: int, rec: Recording) -> None:
+        """Check steps a … a+n-1, recorded as ``rec``."""
+        half = self.half
+        layer = Layer.from_recording(rec, name=half.name, cell=half.cell)
+        n = layer.steps
+        keep = np.ones(n, bool) if rec.mask is None else np.asarray(rec.mask, bool)
+        free_h, free_c, step_h, step_c = self._bounds(layer, a)
+        if self.sequence_ok:
+            seq, h_end, c_end = self._keras_sequence(a, a + n)
+            # Keras' per-step output at a masked step is the previous output
+            # or zeros (zero_output_for_mask), not the carried state: compare
+            # the steps that ran, plus the states after the chunk, which
+            # carry over in both.
+            err, ratio = _agreement(iter([(rec.h[keep], seq[keep], free_h[keep]),
+                                          (rec.h[-1], h_end, free_h[-1]), (rec.c[-1], c_end, free_c[-1])]))
+            self.seq_err, self.seq_ratio = max(self.seq_err, err), max(self.seq_ratio, ratio)
+            self.sequence_ok = self.seq_ratio <= 1
+        h, c = self._keras_steps(rec)
+        err, ratio = _agreement(iter([(rec.h[keep], h[keep], step_h[keep]), (rec.c[keep], c[keep], step_c[keep])]))
+        self.step_err, self.step_ratio = max(self.step_err, err), max(self.step_ratio, ratio)
+        if not self.sequence_ok and self.step_ratio > 1:
+            cell = half.cell
+            bounded = cell.activation in _BOUNDED and cell.recurrent_activation in _BOUNDED
+            hint = "" if bounded else f" (activation {cell.activation}, recurrent {cell.recurrent_activation})"
+            allowed = f"the tolerance {self.tol:g}" if self.tol is not None else "float rounding"
+            raise VerificationError(f"{self.what}: layer {half.name!r}: the recording differs from Keras by "
+                                    f"{self.seq_err:.3g} over the sequence and {self.step_err:.3g} at a single "
+                                    f"step{hint}, {self.step_ratio:.3g} times what {allowed} allows")
+
+    def info(self) -> dict[str, Any]:
+        """What the layer's ``meta`` says of its verification."""
+        if self.sequence_ok:
+            return {"verified_max_abs_error": self.seq_err, "verified_by": "sequence",
+                    "verified_bound_ratio": self.seq_ratio}
+        return {"verified_max_abs_error": self.step_err, "verified_by": "step",
+                "verified_bound_ratio": self.step_ratio, "sequence_max_abs_error": self.seq_err}
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:
@@ -591,10 +650,129 @@ def _vocab_for(V: int, vocab: str | None) -> list[str]:
     return [str(k) for k in range(V)]
 
 
-def _record_model(
+class _Readout:
+    """The head applied to the last layer's h as its chunks come, in blocks
+    of rows counted from step 0 (``lstm.projection_rows``: BLAS rounds a row
+    of a product by the product's size, so fixed blocks keep the readout
+    the same however the steps were cut into chunks), written to
+    ``readout/probs`` and, with ``verify``, compared with what Keras' head
+    gave at the steps its output covers."""
+
+    def __init__(self, what: str, head: _Head, writer: Any, T: int, dtype: np.dtype, mask: np.ndarray | None,
+                 verify: bool, tol: float | None):
+        self.what, self.head, self.writer, self.T, self.dtype = what, head, writer, T, dtype
+        self.mask, self.verify, self.tol = mask, verify, tol
+        self.rows = projection_rows(head.kernel.shape[1], dtype)
+        self.pending: list[np.ndarray] = []  # h of steps not yet a whole block
+        self.start = 0  # the step the pending rows start at
+        self.err = self.ratio = 0.0
+
+    def feed(self, h: np.ndarray) -> None:
+        self.pending.append(np.array(h))
+        have = sum(len(p) for p in self.pending)
+        end = self.start + have
+        if have >= self.rows or end == self.T:
+            rows = np.concatenate(self.pending)
+            whole = have if end == self.T else have - have % self.rows
+            for s in range(0, whole, self.rows):
+                self._block(self.start + s, rows[s : min(whole, s + self.rows)])
+            self.pending = [rows[whole:]] if whole < have else []
+            self.start += whole
+
+    def _block(self, a: int, h: np.ndarray) -> None:
+        probs = self.head.apply(h)
+        self.writer.append("readout/probs", probs)
+        if not self.verify:
+            return
+        # The head as Keras ran it, at the steps its output covers.
+        ko = self.head.keras_output[0]
+        b = a + len(h)
+        if ko.ndim == 1:
+            if b != self.T:
+                return
+            rows: slice | np.ndarray = slice(-1, None)
+            theirs = ko[None]
+        else:
+            rows = slice(None) if self.mask is None else np.asarray(self.mask[a:b], bool)
+            theirs = ko[a:b][rows]
+        ours = probs[rows]
+        bound = (self.tol if self.tol is not None
+                 else 2 * readout_check(h[rows], self.head.kernel, self.head.bias, probs.dtype)[1])
+        err, ratio = _agreement(iter([(ours, theirs.reshape(ours.shape), bound)]))
+        self.err, self.ratio = max(self.err, err), max(self.ratio, ratio)
+        if ratio > 1:
+            allowed = f"the tolerance {self.tol:g}" if self.tol is not None else "float rounding"
+            raise VerificationError(f"{self.what}: readout {self.head.layer.name!r} differs from Keras by "
+                                    f"{self.err:.3g}, {ratio:.3g} times what {allowed} allows")
+
+
+def chunk_steps(units: int, dtype: np.dtype | type | str) -> int:
+    """Steps recorded at a time by default: one block of the input
+    projection (``lstm.projection_rows``), a few tens of megabytes of gates
+    whatever the width."""
+    return projection_rows(4 * units, dtype)
+
+
+def _give_back_freed_memory() -> None:
+    """Return to the system the memory Keras' run of the model freed.
+
+    Keras runs an LSTM as a loop that allocates a few small tensors every
+    step (tens of thousands of steps: hundreds of megabytes in small
+    blocks); freed, they stay in the C allocator's arenas, counted in the
+    resident set for the rest of the recording. glibc's ``malloc_trim``
+    hands their pages back. Elsewhere (no glibc) this does nothing."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError, TypeError):
+        pass
+
+
+def _record_layer(tf: Any, what: str, k: int, layers: int, half: _Half, writer: Any, *, verify: bool,
+                  tol: float | None, chunk: int | None, progress: Callable[[Progress], None] | None,
+                  readout: _Readout | None) -> dict[str, Any]:
+    """Record, write and verify trace layer ``k`` a chunk at a time; its
+    entry for ``meta["layers"]``."""
+    cell, T, p = half.cell, half.steps, f"layer{k}/"
+    H = cell.units
+    writer.put(p + "x", half.x_steps)
+    writer.put(p + "h0", np.asarray(half.h0, half.dtype))
+    writer.put(p + "c0", np.asarray(half.c0, half.dtype))
+    if half.mask_steps is not None:
+        writer.put(p + "mask", half.mask_steps)
+    for g in GATES:
+        writer.put(p + f"W_{g}", cell.W[g])
+        writer.put(p + f"U_{g}", cell.U[g])
+        writer.put(p + f"b_{g}", cell.b[g])
+    vectors = ("f", "i", "c_hat", "o", "c", "h")
+    for v in vectors:
+        writer.reserve(p + v, (T, H), half.dtype)
+    run = Pass(cell, half.x_steps, h0=half.h0, c0=half.c0, mask=half.mask_steps, dtype=half.dtype)
+    check = _Verifier(tf, what, half, tol) if verify else None
+    n = max(1, chunk or chunk_steps(H, half.dtype))
+    if progress is not None:
+        progress(Progress("record", k, layers, half.name, 0, T))
+    for a in range(0, T, n):
+        rec = run.run(n)
+        for v in vectors:
+            writer.append(p + v, getattr(rec, v))
+        if check is not None:
+            check.chunk(a, rec)
+        if readout is not None:
+            readout.feed(rec.h)
+        if progress is not None:
+            progress(Progress("record", k, layers, half.name, a + len(rec.h), T))
+    info = check.info() if check is not None else {}
+    return {**info, "name": half.name, "units": H, "input_dim": cell.input_dim, "activation": cell.activation,
+            "recurrent_activation": cell.recurrent_activation, "reversed": half.backwards}
+
+
+def _record_into(
     model: Any,
     what: str,
     inputs: Any,
+    writer: Any,
     *,
     tokens: Sequence[str] | None,
     verify: bool,
@@ -602,10 +780,19 @@ def _record_model(
     source: str,
     meta: dict[str, Any],
     vocab: str | None = None,
-) -> tuple[Trace, _Capture, _Head | None]:
+    chunk: int | None = None,
+    progress: Callable[[Progress], None] | None = None,
+    keep_output: bool = False,
+) -> tuple[_Capture, _Head | None]:
+    """Record ``model`` on ``inputs`` into ``writer`` (a ``TraceWriter`` or
+    a ``MemoryTraceWriter``): Keras runs the model once to capture what each
+    LSTM is fed, then each layer is recomputed, written and verified a chunk
+    of steps at a time, so that only a chunk of its gates is ever held."""
     tf, keras = _keras()
     targets = _targets(keras, what, model)
     batch = _batch(model, what, inputs)
+    if progress is not None:
+        progress(Progress("capture", 0, 0, "", 0, int(batch.shape[1])))
     cap = _capture(keras, what, model, targets, batch)
     halves: list[_Half] = []
     for target, call in cap.targets:
@@ -617,47 +804,70 @@ def _record_model(
                 if len(part) != 2:
                     raise BridgeError(f"{what}: layer {half.name!r} got {len(state)} initial states; "
                                       "an LSTM takes two (h and c)")
-            halves.append(_record_half(keras, what, half, call, part))
-    T = halves[0].trace_layer.steps
+            halves.append(_prepare_half(keras, what, half, call, part))
+    T = halves[0].steps
     for h in halves:
-        if h.trace_layer.steps != T:
-            raise BridgeError(f"{what}: layer {h.layer.name!r} runs over {h.trace_layer.steps} steps and "
+        if h.steps != T:
+            raise BridgeError(f"{what}: layer {h.layer.name!r} runs over {h.steps} steps and "
                               f"layer {halves[0].layer.name!r} over {T}; a trace needs one length")
-    if verify:
-        for h in halves:
-            _verify(tf, what, h, tol)
     if tokens is not None:
         tokens = [str(t) for t in tokens]
         if len(tokens) != T:
             raise BridgeError(f"{what}: {len(tokens)} tokens for {T} steps")
-    trace = Trace(
-        layers=[h.trace_layer for h in halves],
-        tokens=None if tokens is None else np.array(tokens, dtype=str),
-        source=source,
-        meta=dict(meta),
-    )
+        writer.put("tokens", np.array(tokens, dtype=str))
+    meta = dict(meta)
     head = _find_head(keras, cap)
+    # Keras' outputs have served (the head keeps its own): a (T, H) array
+    # each, let go before the long part. The model's output only when the
+    # caller asks for it.
+    for _, call in cap.targets:
+        call.output = None
+    cap.dense = []
+    if not keep_output:
+        cap.output = None
+    _give_back_freed_memory()
+    readout = None
     if head is not None:
-        last = halves[-1].trace_layer
-        probs = head.apply(last.h)
-        trace.probs = probs
-        trace.vocab = np.array(_vocab_for(probs.shape[1], vocab), dtype=str)
-        trace.meta["readout"] = head.layer.name
-        if verify:
-            # The head as Keras ran it, at the steps its output covers.
-            ko = head.keras_output[0]
-            rows = slice(-1, None) if ko.ndim == 1 else (
-                slice(None) if last.mask is None else np.asarray(last.mask, bool))
-            ours = probs[rows]
-            bound = (tol if tol is not None
-                     else 2 * readout_check(last.h[rows], head.kernel, head.bias, probs.dtype)[1])
-            err, ratio = _agreement(iter([(ours, ko.reshape(ours.shape), bound)]))
-            trace.meta["readout_verified_max_abs_error"] = err
-            if ratio > 1:
-                allowed = f"the tolerance {tol:g}" if tol is not None else "float rounding"
-                raise VerificationError(f"{what}: readout {head.layer.name!r} differs from Keras by {err:.3g}, "
-                                        f"{ratio:.3g} times what {allowed} allows")
-    return trace, cap, head
+        last = halves[-1]
+        V = head.kernel.shape[1]
+        writer.reserve("readout/probs", (T, V), last.dtype)
+        writer.put("readout/vocab", np.array(_vocab_for(V, vocab), dtype=str))
+        writer.put("readout/W", np.ascontiguousarray(head.kernel.T))
+        writer.put("readout/b", np.asarray(head.bias))
+        readout = _Readout(what, head, writer, T, last.dtype, last.mask_steps, verify, tol)
+        meta["readout"] = head.layer.name
+    described = []
+    for k, half in enumerate(halves):
+        described.append(_record_layer(tf, what, k, len(halves), half, writer, verify=verify, tol=tol,
+                                       chunk=chunk, progress=progress,
+                                       readout=readout if k == len(halves) - 1 else None))
+    if readout is not None and verify:
+        meta["readout_verified_max_abs_error"] = readout.err
+        meta["readout_verified_bound_ratio"] = readout.ratio
+    writer.finish(trace_meta(described, source, extra=meta))
+    return cap, head
+
+
+def _record_model(model: Any, what: str, inputs: Any, **kwargs: Any) -> tuple[Trace, _Capture, _Head | None]:
+    """``_record_into`` a trace in memory; the trace, what Keras was seen
+    computing and the readout head."""
+    memory = MemoryTraceWriter()
+    cap, head = _record_into(model, what, inputs, memory, keep_output=True, **kwargs)
+    assert memory.trace is not None
+    return memory.trace, cap, head
+
+
+def _record(model_or_path: Any, inputs: Any, *, tokens: Sequence[str] | None, verify: bool,
+            tol: float | None, source: str | None, vocab: str | None, out: str | os.PathLike | None,
+            overwrite: bool, chunk: int | None, progress: Callable[[Progress], None] | None) -> Trace:
+    model, what, label = _resolve(model_or_path)
+    meta_model = str(model_or_path) if isinstance(model_or_path, (str, os.PathLike)) else model.name
+    kwargs: dict[str, Any] = dict(tokens=tokens, verify=verify, tol=tol, source=source or f"keras: {label}",
+                                  meta={"model": meta_model}, vocab=vocab, chunk=chunk, progress=progress)
+    if out is None:
+        return _record_model(model, what, inputs, **kwargs)[0]
+    write_trace(out, lambda writer: _record_into(model, what, inputs, writer, **kwargs), overwrite=overwrite)
+    return load_trace(out)
 
 
 def record(
@@ -668,6 +878,10 @@ def record(
     verify: bool = True,
     tol: float | None = None,
     source: str | None = None,
+    out: str | os.PathLike | None = None,
+    overwrite: bool = True,
+    chunk: int | None = None,
+    progress: Callable[[Progress], None] | None = None,
 ) -> Trace:
     """Record every LSTM layer of a Keras model on one input sequence.
 
@@ -682,21 +896,33 @@ def record(
     With ``verify`` each layer is compared with Keras' own compiled
     computation and the largest difference kept in
     ``layer.info["verified_max_abs_error"]`` (and ``"verified_by"``:
-    ``"sequence"``, or ``"step"`` when only the step-by-step check holds).
-    Each value must agree within twice its rounding bound (the core's rule,
-    ``numeric``: scaled to the terms that produced it), or within ``tol``
-    when one is given; otherwise it raises ``VerificationError`` (a
-    ``BridgeError``).
+    ``"sequence"``, or ``"step"`` when only the step-by-step check holds;
+    ``"verified_bound_ratio"``: that difference as a fraction of what is
+    allowed). Each value must agree within twice its rounding bound (the
+    core's rule, ``numeric``: scaled to the terms that produced it), or
+    within ``tol`` when one is given; otherwise it raises
+    ``VerificationError`` (a ``BridgeError``).
 
     When the last LSTM layer (not a Bidirectional) feeds a Dense softmax
     layer, that head is applied to its h at every step as the trace's
-    readout; labels a–z when it has 26 outputs, else "0", "1", ...
+    readout (its weights kept as ``readout_W``, ``readout_b``); labels a–z
+    when it has 26 outputs, else "0", "1", ...
+
+    ``out``: write the trace to this file as it is computed, and return it
+    loaded from there (memory-mapped). The gates of a layer are computed,
+    written and verified ``chunk`` steps at a time (by default a few tens of
+    megabytes' worth, ``chunk_steps``), so a recording holds about one
+    chunk of gates besides what Keras itself holds, however long the
+    sequence; the numbers are the same, bit for bit, whatever the chunk. The
+    file appears only once complete (``overwrite=False``: only if it does
+    not exist yet): a failed or killed recording leaves the old file or none.
+    Without ``out``, the trace is built in memory.
+
+    ``progress`` is called with a ``Progress`` before Keras runs the model
+    and after every chunk of every layer.
     """
-    model, what, label = _resolve(model_or_path)
-    meta_model = str(model_or_path) if isinstance(model_or_path, (str, os.PathLike)) else model.name
-    trace, _, _ = _record_model(model, what, inputs, tokens=tokens, verify=verify, tol=tol,
-                                source=source or f"keras: {label}", meta={"model": meta_model})
-    return trace
+    return _record(model_or_path, inputs, tokens=tokens, verify=verify, tol=tol, source=source, vocab=None,
+                   out=out, overwrite=overwrite, chunk=chunk, progress=progress)
 
 
 def _encode(text: str, vocab: str) -> np.ndarray:
@@ -713,19 +939,20 @@ def record_text(
     vocab: str | None = None,
     verify: bool = True,
     source: str | None = None,
+    out: str | os.PathLike | None = None,
+    overwrite: bool = True,
+    chunk: int | None = None,
+    progress: Callable[[Progress], None] | None = None,
 ) -> Trace:
     """Record a model on ``text``, one-hot encoded with ``vocab`` (default
-    a–z); the tokens are the characters of ``text``."""
+    a–z); the tokens are the characters of ``text``. ``out``, ``overwrite``,
+    ``chunk`` and ``progress`` as for ``record``."""
     vocab = ALPHABET if vocab is None else vocab
     if not text:
         raise BridgeError("text: empty; type at least one letter")
     x = _encode(text, vocab)
-    model, what, label = _resolve(model_or_path)
-    meta_model = str(model_or_path) if isinstance(model_or_path, (str, os.PathLike)) else model.name
-    trace, _, _ = _record_model(model, what, x, tokens=list(text), verify=verify, tol=None,
-                                source=source or f"keras: {label}", meta={"model": meta_model},
-                                vocab=vocab)
-    return trace
+    return _record(model_or_path, x, tokens=list(text), verify=verify, tol=None, source=source, vocab=vocab,
+                   out=out, overwrite=overwrite, chunk=chunk, progress=progress)
 
 
 def trained_on(alphabet: str = ALPHABET, window: int = WINDOW) -> str:

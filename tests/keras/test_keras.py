@@ -586,12 +586,12 @@ def test_step_check_accepts_accumulated_drift_and_rejects_a_wrong_recording(kera
     keras.utils.set_random_seed(21)
     model = keras.Sequential([keras.Input((None, 4)), L.LSTM(3, name="l")])
     x = inputs()
-    real = kb_record._keras_sequence
+    real = kb_record._Verifier._keras_sequence
 
-    def drifted(tf, half):  # what accumulated rounding looks like
-        seq, h, c = real(tf, half)
-        return seq + 1e-3 * np.arange(len(seq))[:, None], h + 5e-3, c
-    monkeypatch.setattr(kb_record, "_keras_sequence", drifted)
+    def drifted(self, a, b):  # what accumulated rounding looks like
+        seq, h, c = real(self, a, b)
+        return seq + 1e-3 * np.arange(a, b)[:, None], h + 5e-3, c
+    monkeypatch.setattr(kb_record._Verifier, "_keras_sequence", drifted)
     layer = kb.record(model, x).layers[0]
     assert layer.info["verified_by"] == "step"
     assert layer.info["sequence_max_abs_error"] == pytest.approx(5e-3, rel=1e-2)
