@@ -28,8 +28,9 @@ def verification(trace: Trace) -> dict[str, Any]:
     index, name, units, whether it ran reversed, ``verified_by`` ("sequence",
     "step", or None when it was not verified), ``max_abs_error`` and
     ``bound_ratio`` (None when not verified) and, for a layer verified step
-    by step, ``sequence_max_abs_error``; the readout's name and the same
-    figures."""
+    by step, ``sequence_max_abs_error``, for one verified as a sequence,
+    ``step_max_abs_error`` and ``step_bound_ratio`` (the step check, run on
+    every chunk too); the readout's name and the same figures."""
     layers = []
     for k, layer in enumerate(trace.layers):
         by = layer.info.get("verified_by")
@@ -42,8 +43,9 @@ def verification(trace: Trace) -> dict[str, Any]:
             "max_abs_error": _number(layer.info.get("verified_max_abs_error")),
             "bound_ratio": _number(layer.info.get("verified_bound_ratio")),
         }
-        if "sequence_max_abs_error" in layer.info:
-            entry["sequence_max_abs_error"] = _number(layer.info["sequence_max_abs_error"])
+        for key in ("sequence_max_abs_error", "step_max_abs_error", "step_bound_ratio"):
+            if key in layer.info:
+                entry[key] = _number(layer.info[key])
         layers.append(entry)
     readout = None
     name = trace.meta.get("readout")
@@ -70,6 +72,8 @@ def verification_lines(report: dict[str, Any]) -> list[str]:
         what = f"layer {e['layer']} {e['name']} ({e['units']} units{', reversed' if e['reversed'] else ''})"
         if e["verified_by"] == "sequence":
             how = f"verified as a sequence, {_difference(e['max_abs_error'], e['bound_ratio'])}"
+            if e.get("step_max_abs_error") is not None:
+                how += f"; step by step, {_difference(e['step_max_abs_error'], e.get('step_bound_ratio'))}"
         elif e["verified_by"] == "step":
             how = f"verified step by step, {_difference(e['max_abs_error'], e['bound_ratio'])}"
             if e.get("sequence_max_abs_error") is not None:

@@ -586,8 +586,12 @@ class _Verifier:
     def info(self) -> dict[str, Any]:
         """What the layer's ``meta`` says of its verification."""
         if self.sequence_ok:
+            # The step check ran too (chunk by chunk, before the sequence
+            # check's verdict was known): say it, since on a long pass the
+            # whole-pass bound grows until it says little on its own.
             return {"verified_max_abs_error": self.seq_err, "verified_by": "sequence",
-                    "verified_bound_ratio": self.seq_ratio}
+                    "verified_bound_ratio": self.seq_ratio, "step_max_abs_error": self.step_err,
+                    "step_bound_ratio": self.step_ratio}
         return {"verified_max_abs_error": self.step_err, "verified_by": "step",
                 "verified_bound_ratio": self.step_ratio, "sequence_max_abs_error": self.seq_err}
 

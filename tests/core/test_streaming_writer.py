@@ -263,20 +263,21 @@ def test_the_bar_is_silent_off_a_terminal_or_when_disabled():
 def test_the_report_says_how_each_layer_was_verified():
     trace = random_trace(layers=2, readout=True)
     trace.layers[0].info.update(verified_by="sequence", verified_max_abs_error=2.4e-7,
-                                verified_bound_ratio=0.018)
+                                verified_bound_ratio=0.018, step_max_abs_error=3e-8, step_bound_ratio=0.1)
     trace.layers[1].info.update(verified_by="step", verified_max_abs_error=1e-6, verified_bound_ratio=0.5,
                                 sequence_max_abs_error=0.25)
     trace.layers[1].reversed = True
     trace.meta.update(readout="dense", readout_verified_max_abs_error=3e-8, readout_verified_bound_ratio=0.03)
     report = verification(trace)
     assert report["layers"][0] == {"layer": 0, "name": "lstm_0", "units": 4, "reversed": False,
-                                   "verified_by": "sequence", "max_abs_error": 2.4e-7, "bound_ratio": 0.018}
+                                   "verified_by": "sequence", "max_abs_error": 2.4e-7, "bound_ratio": 0.018,
+                                   "step_max_abs_error": 3e-8, "step_bound_ratio": 0.1}
     assert report["layers"][1]["verified_by"] == "step"
     assert report["layers"][1]["sequence_max_abs_error"] == 0.25
     assert report["readout"] == {"name": "dense", "verified": True, "max_abs_error": 3e-8, "bound_ratio": 0.03}
     assert verification_lines(report) == [
         "layer 0 lstm_0 (4 units): verified as a sequence, largest difference 2.4e-07 "
-        "(0.018 of the rounding bound)",
+        "(0.018 of the rounding bound); step by step, largest difference 3e-08 (0.1 of the rounding bound)",
         "layer 1 lstm_1 (4 units, reversed): verified step by step, largest difference 1e-06 "
         "(0.5 of the rounding bound); as a sequence it drifted by 0.25, beyond what rounding allows a whole pass",
         "readout dense: verified, largest difference 3e-08 (0.03 of the rounding bound)",

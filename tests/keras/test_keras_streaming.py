@@ -5,6 +5,7 @@ report of ``lstm-tui record``."""
 from __future__ import annotations
 
 import json
+import re
 import sys
 
 import numpy as np
@@ -189,10 +190,15 @@ def test_record_says_what_was_verified(capsys, tmp_path, model_file):
     for k, (line, layer) in enumerate(zip(lines, trace.layers)):
         assert line.startswith(f"layer {k} {layer.name} ({layer.units} units): verified as a sequence, "
                                "largest difference ")
-        err_text, ratio_text = line.split("largest difference ")[1].split(" (")
-        assert float(err_text) == pytest.approx(layer.info["verified_max_abs_error"], rel=0.05, abs=1e-12)
-        assert float(ratio_text.split()[0]) == pytest.approx(layer.info["verified_bound_ratio"], rel=0.05,
-                                                             abs=1e-12)
+        figures = re.findall(r"largest difference (\S+) \((\S+) of the rounding bound\)", line)
+        # the sequence check's figures, then the step check's (run on every chunk too)
+        assert len(figures) == 2 and "; step by step, largest difference " in line
+        for (err_text, ratio_text), (err_key, ratio_key) in zip(
+                figures, [("verified_max_abs_error", "verified_bound_ratio"),
+                          ("step_max_abs_error", "step_bound_ratio")]):
+            assert float(err_text) == pytest.approx(layer.info[err_key], rel=0.05, abs=1e-12)
+            assert float(ratio_text) == pytest.approx(layer.info[ratio_key], rel=0.05, abs=1e-12)
+            assert layer.info[ratio_key] <= 1
     assert lines[2].startswith("readout head: verified, largest difference ")
     assert "\r" not in err and "\x1b" not in err  # stderr is no terminal: no bar
     assert err == f"wrote {tmp_path / 'r.npz'}: 2 layer(s), 40 steps\n"
