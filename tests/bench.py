@@ -61,6 +61,22 @@ random steps
     trace: a step must cost the same whatever the length of the trace.
     ``settle`` is ``Pilot.pause`` without its idle detection, whose 20 ms
     sleeps would add the same constant to both sides.
+long trace
+    CPU time per key press on a 60 000-step recording with the bundled
+    trace's widths (H = 32, D = 26, weights and tokens) against the bundled
+    3-step trace, each press delivered as the terminal driver delivers it
+    and drawn (→ ← End Home in turn, ending on End, where the debugger must
+    then stand; the median of interleaved rounds): nothing a key does may
+    cost in proportion to the length. The same presses on a 60 000-step
+    trace of H = 512, D = 64 (about 750 MB, memory-mapped) are shown beside
+    it (that adds width, not length). Second figure: the largest stall of
+    the event loop (the longest a task that sleeps 1 ms waited beyond it)
+    while a breakpoint scan of the 750 MB trace runs in its worker (a
+    condition that reads c, c_{t-1} and h at every step, the file dropped
+    from the page cache first so it is read from disk, → pressed all
+    along), against the largest stall over the same presses with no scan.
+    The presses that moved the debugger during the scan are counted.
+    ``--quick``: H = 64 for the scan.
 record at scale
     Peak resident memory (VmHWM) of a process that records an LSTM(512)
     with D = 64 over T = 60 000 steps into a trace file of about 750 MB
@@ -764,6 +780,113 @@ def _child_scale(T: int, H: int, D: int, out: str) -> dict[str, Any]:
             "ratio": layer.info.get("verified_bound_ratio")}
 
 
+#: The keys of the long-trace figure: each moves the debugger on any trace
+#: of two steps or more, from where the one before left it.
+LONG_KEYS = ("right", "left", "end", "home")
+#: What the long-trace figure's breakpoint scan evaluates: c, c_{t-1} and h
+#: at every step, all units.
+LONG_CONDITION = "any(abs(c - c_prev) > 5) or norm(h) > 100"
+
+
+class LoopStalls:
+    """The longest the event loop kept a task that sleeps ``tick`` seconds
+    waiting beyond it (while running: ``worst``)."""
+
+    def __init__(self, tick: float = 0.001) -> None:
+        self.tick, self.worst, self._run, self._task = tick, 0.0, False, None
+
+    async def _loop(self) -> None:
+        import asyncio
+
+        last = time.perf_counter()
+        while self._run:
+            await asyncio.sleep(self.tick)
+            now = time.perf_counter()
+            self.worst = max(self.worst, now - last - self.tick)
+            last = now
+
+    def start(self) -> None:
+        import asyncio
+
+        self.worst, self._run = 0.0, True
+        self._task = asyncio.get_running_loop().create_task(self._loop())
+
+    async def stop(self) -> float:
+        self._run = False
+        if self._task is not None:
+            await self._task
+        return self.worst
+
+
+async def _child_long(trace_path: str, presses: int, warmup: int, scan: bool) -> dict[str, Any]:
+    """CPU per key press (``LONG_KEYS`` in turn) on ``trace_path``; with
+    ``scan``, also the loop's largest stall during a breakpoint scan and
+    over the same presses without one."""
+    import asyncio
+    import gc
+
+    from lstm_tui.core.trace import load
+    from lstm_tui.debug.conditions import Condition
+
+    waiter = FrameWaiter()
+    trace = load(trace_path)
+    app = make_debugger_app(trace)
+    result: dict[str, Any] = {"steps": trace.steps}
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await app.workers.wait_for_complete()  # the health scan and the scales: not part of a key's cost
+        await pilot.pause()
+        state = debugger_state(app)
+        # In turn, ending on End: the debugger must then stand at the last step.
+        total = warmup + presses
+        keys = [LONG_KEYS[(k - total + 3) % len(LONG_KEYS)] for k in range(total)]
+        for key in keys[:warmup]:
+            await waiter.after(lambda key=key: _post_key(app, key))
+        gc.collect()
+        c0 = time.process_time()
+        for key in keys[warmup:]:
+            await waiter.after(lambda key=key: _post_key(app, key))
+        result["cpu_per_press"] = (time.process_time() - c0) / presses
+        await pilot.pause()
+        if state.t != trace.steps - 1:
+            raise RuntimeError(f"after the presses the debugger is at t = {state.t}, not {trace.steps - 1}")
+        if not scan:
+            return result
+        stalls = LoopStalls()
+
+        async def press_right(n: int) -> int:
+            moved = 0
+            for _ in range(n):
+                before = state.t
+                await waiter.after(lambda: _post_key(app, "right"))
+                moved += state.t != before
+                await asyncio.sleep(0.005)  # a held key's repeat, roughly
+            return moved
+
+        await waiter.after(lambda: _post_key(app, "home"))
+        stalls.start()
+        await press_right(100)
+        result["stall_without_scan"] = await stalls.stop()
+        await waiter.after(lambda: _post_key(app, "home"))
+        fd = os.open(trace_path, os.O_RDONLY)
+        try:  # read from disk, as a trace opened for the first time is
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
+        stalls.start()
+        t0 = time.perf_counter()
+        state.add_breakpoint(Condition.parse(LONG_CONDITION))
+        result["in_worker"] = bool(state.busy)
+        moved = 0
+        while state.busy and time.perf_counter() - t0 < 300:
+            moved += await press_right(1)
+        result["scan_time"] = time.perf_counter() - t0
+        result["stall_during_scan"] = await stalls.stop()
+        result["moved_during_scan"] = moved
+        result["hits"] = state.pins.breakpoints[0].hits
+    return result
+
+
 def _child_query(text: str, repeat_top: int, repeat_predict: int) -> dict[str, Any]:
     import numpy as np
 
@@ -798,6 +921,8 @@ def run_child(mode: str, args: list[str]) -> None:
         result = _child_record(*(int(a) for a in args))
     elif mode == "query":
         result = _child_query(args[0], int(args[1]), int(args[2]))
+    elif mode == "long":
+        result = asyncio.run(_child_long(args[0], int(args[1]), int(args[2]), args[3] == "scan"))
     elif mode == "scale":
         result = _child_scale(int(args[0]), int(args[1]), int(args[2]), args[3])
     else:
@@ -999,6 +1124,45 @@ def bench_scale(plan: Plan, tmp: Path) -> list[Figure]:
     ]
 
 
+def bench_long(plan: Plan, tmp: Path) -> list[Figure]:
+    from lstm_tui.core.trace import load
+
+    shape = load(BUNDLED_TRACE).layers[0]
+    long, wide = tmp / "long.npz", tmp / "long_wide.npz"
+    write_forward_trace(long, T=60_000, H=shape.units, D=shape.input_dim)
+    H = 64 if plan.quick else 512
+    size = write_tiled_trace(wide, T=60_000, H=H, D=64)
+    presses, warmup = (40, 8) if plan.quick else (200, 20)
+    rounds: dict[str, list[dict[str, Any]]] = {"long": [], "bundled": []}
+    for _ in range(plan.key_rounds):
+        rounds["long"].append(child("long", str(long), str(presses), str(warmup), "keys"))
+        rounds["bundled"].append(child("long", str(BUNDLED_TRACE), str(presses), str(warmup), "keys"))
+    s = child("long", str(wide), str(presses), str(warmup), "scan")
+    long.unlink(missing_ok=True)
+    wide.unlink(missing_ok=True)
+    ms = 1000
+    a = statistics.median(r["cpu_per_press"] for r in rounds["long"]) * ms
+    b = statistics.median(r["cpu_per_press"] for r in rounds["bundled"]) * ms
+    if not s["in_worker"]:
+        warn("long trace: the breakpoint scan did not run in a worker")
+    log(f"long trace: {a:.2f} ms CPU per press on T=60000 (H={shape.units}) vs {b:.2f} ms on the bundled "
+        f"trace; rounds {[round(r['cpu_per_press'] * ms, 2) for r in rounds['long']]} vs "
+        f"{[round(r['cpu_per_press'] * ms, 2) for r in rounds['bundled']]}; H={H} ({size / MB:.0f} MB): "
+        f"{s['cpu_per_press'] * ms:.2f} ms; scan of {LONG_CONDITION!r} {s['scan_time']:.2f} s "
+        f"({s['hits']} hits), largest stall {s['stall_during_scan'] * ms:.1f} ms vs "
+        f"{s['stall_without_scan'] * ms:.1f} ms without, {s['moved_during_scan']} steps taken during it")
+    return [
+        Figure("long trace key press", a, b, "ms CPU", "ratio ≤ 1.5", 1.5, "ratio",
+               note=f"T = 60 000 against the bundled 3-step trace, both H = {shape.units}; on T = 60 000 "
+                    f"with H = {H} ({size / MB:.0f} MB mapped): {s['cpu_per_press'] * ms:.1f} ms"),
+        Figure("long trace scan stall", s["stall_during_scan"] * ms, s["stall_without_scan"] * ms, "ms",
+               "ratio ≤ 2", 2.0, "ratio",
+               note=f"largest event-loop stall while the breakpoint scan runs ({s['scan_time']:.1f} s, from "
+                    f"disk; {s['moved_during_scan']} → presses moved the debugger meanwhile), against the "
+                    f"same presses with no scan"),
+    ]
+
+
 def bench_query(plan: Plan) -> list[Figure]:
     r = child("query", "def", "100" if plan.quick else "500", "10" if plan.quick else "40")
     if not r["agree"]:
@@ -1039,7 +1203,7 @@ def bench_session(plan: Plan) -> list[Figure]:
     return [Figure("long session", growth, base, "MB", "value ≤ 10 MB", 10, "value", note=note)]
 
 
-NAMES = ("startup", "keys", "record", "scale", "large", "steps", "query", "session")
+NAMES = ("startup", "keys", "record", "scale", "large", "steps", "long", "query", "session")
 
 
 def machine() -> str:
@@ -1130,6 +1294,8 @@ def main(argv: list[str] | None = None) -> int:
                     figures += bench_steps(plan, big, small)
                 elif name == "query":
                     figures += bench_query(plan)
+                elif name == "long":
+                    figures += bench_long(plan, tmp)
                 elif name == "session":
                     figures += bench_session(plan)
             except (RuntimeError, subprocess.TimeoutExpired) as e:

@@ -11,6 +11,12 @@ belongs to one trace; a new trace gets a new cache.
 where any enabled breakpoint holds, which breakpoint that is, and which of
 its hits ("hit 3 of 12").
 
+On a long trace one evaluation reads every step of the vectors it names (a
+60 000-step LSTM(512) is 750 MB): a screen then runs it in a thread with
+``HitCache.compute``, which takes the scans' ``check`` (to stop it) and a
+``progress`` callback, and asks ``ready`` before reading a result so that
+its own thread never evaluates.
+
 Token search (``token_matches``): a query matches a step when the token the
 layer read at that step contains it, case-sensitively (``e`` finds ``e``
 and ``the``, not ``E``). A query in quotes (``'a'`` or ``"the"``) must equal
@@ -21,7 +27,7 @@ This module imports only the standard library and NumPy.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -69,16 +75,35 @@ class HitCache:
         self._hits: dict[tuple[Condition, int], np.ndarray | ConditionError] = {}
 
     def _get(self, condition: Condition, layer: int) -> np.ndarray | ConditionError:
+        found = self._hits.get((condition, layer))
+        return found if found is not None else self.compute(condition, layer)
+
+    def ready(self, condition: Condition, layer: int) -> bool:
+        """Whether ``condition`` was evaluated on ``layer`` already (or found
+        not to fit it): reading it then costs nothing."""
+        return (condition, layer) in self._hits
+
+    def compute(self, condition: Condition, layer: int, check: Callable[[], None] | None = None,
+                progress: Callable[[int, int], None] | None = None) -> np.ndarray | ConditionError:
+        """Evaluate ``condition`` on ``layer`` and keep the result (or its
+        ``ConditionError``). Safe to call from a worker thread: the result is
+        stored in one assignment at the end, so a reader sees it whole or
+        not at all. ``check`` is called before each block of steps and may
+        raise to stop (nothing is kept then); ``progress`` gets (steps done,
+        T) after each block."""
         key = (condition, layer)
         found = self._hits.get(key)
-        if found is None:
-            try:
-                found = condition.evaluate(self.trace, layer)
-                found.setflags(write=False)
-            except ConditionError as e:
-                found = e
-            self._hits[key] = found
+        if found is not None:
+            return found
+        try:
+            result = condition.evaluate(self.trace, layer, check=check, progress=progress)
+            result.setflags(write=False)
+            found = result
+        except ConditionError as e:
+            found = e
+        self._hits[key] = found
         return found
+
 
     def hits(self, condition: Condition, layer: int) -> np.ndarray:
         """(T,) bool, read-only: the steps of ``layer`` where ``condition``

@@ -219,18 +219,30 @@ def _blocks(T: int, width: int, check: Callable[[], None] | None = None) -> Iter
     return blocks(T, width, BLOCK_ELEMENTS, check)
 
 
-def max_finite_difference(a: Trace, b: Trace, layer: int, vector: str) -> float:
+def max_finite_difference(a: Trace, b: Trace, layer: int, vector: str,
+                          check: Callable[[], None] | None = None, sample: int | None = None) -> float:
     """The largest finite |B − A| of one vector of one layer over the steps
     both runs have (0.0 when there is none): the scale of a bar of B − A,
-    the same at every step. Read a block of rows at a time."""
+    the same at every step. Read a block of rows at a time, ``check``
+    called before each (raise from it to stop). ``sample``: only that many
+    steps, evenly spaced, for a provisional scale that costs no pass over
+    a long trace."""
     va, vb = a.layers[layer].vector(vector), b.layers[layer].vector(vector)
     n = min(va.shape[0], vb.shape[0])
+    if sample is not None and n > sample:
+        steps = np.unique(np.linspace(0, n - 1, sample).astype(np.intp))
+        d = np.abs(difference(va[steps], vb[steps]))
+        d = d[np.isfinite(d)]
+        return float(d.max()) if d.size else 0.0
     best = 0.0
-    for s, e in _blocks(n, va.shape[1]):
+    for s, e in _blocks(n, va.shape[1], check):
         d = np.abs(difference(va[s:e], vb[s:e]))
         d = d[np.isfinite(d)]
         if d.size:
             best = max(best, float(d.max()))
+        del d
+        release_pages(va[s:e])
+        release_pages(vb[s:e])
     return best
 
 

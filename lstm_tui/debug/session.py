@@ -133,12 +133,14 @@ class Edit:
 class BreakpointStatus:
     """One row of the breakpoints list, on the layer shown: ``hits`` is
     None when the condition does not fit the layer, and ``error`` then
-    says why."""
+    says why; or, with ``scanning``, while its hits are still being found
+    (a long trace, scanned in a worker: ``DebugSession.unscanned``)."""
 
     source: str
     enabled: bool
     hits: int | None
     error: str | None = None
+    scanning: bool = False
 
 
 @dataclass(frozen=True)
@@ -165,6 +167,12 @@ class DebugSession:
     search: str | None = None
     #: The comparison's report (None: no second run, or still comparing).
     diff_report: DiffReport | None = None
+    #: Above this many values (the steps of a layer times its widest
+    #: vector), a condition is not evaluated when the session is asked
+    #: about its hits: it is "not scanned yet" (``unscanned``) until a
+    #: screen has scanned it off its own thread (``HitCache.compute``).
+    #: None: always evaluated on demand (the command line, scripts).
+    scan_inline_limit: int | None = None
     _search_hits: dict[int, Any] = field(default_factory=dict, repr=False)
     _hit_cache: HitCache | None = field(default=None, repr=False)
 
@@ -192,6 +200,9 @@ class DebugSession:
         if self.breakpoints:
             hits = self.hits
             for bp in self.breakpoints:
+                if self._deferred(bp.condition, k):
+                    statuses.append(BreakpointStatus(bp.source, bp.enabled, None, scanning=True))
+                    continue
                 error = hits.error(bp.condition, k)
                 statuses.append(BreakpointStatus(bp.source, bp.enabled, hits.count(bp.condition, k),
                                                  None if error is None else str(error)))
@@ -202,7 +213,29 @@ class DebugSession:
         breakpoint holds; None when none is enabled (no row of hits)."""
         if not any(bp.enabled for bp in self.breakpoints):
             return None
-        return self.hits.any(self.breakpoints, self.view.layer)
+        k = self.view.layer
+        # The ones still being scanned join when they are known.
+        return self.hits.any([bp for bp in self.breakpoints if not self._deferred(bp.condition, k)], k)
+
+    def _deferred(self, condition: Condition, layer: int) -> bool:
+        """Whether the hits of ``condition`` on ``layer`` are unknown and too
+        costly to find on the caller's thread (``scan_inline_limit``)."""
+        limit = self.scan_inline_limit
+        if limit is None or self.hits.ready(condition, layer):
+            return False
+        shown = self.view.trace.layers[layer]
+        return shown.steps * max(shown.units, shown.input_dim, 1) > limit
+
+    def unscanned(self, conditions: Any = None) -> tuple[Condition, ...]:
+        """The conditions of ``conditions`` (default: every breakpoint's)
+        whose hits on the layer shown are not known yet and too costly to
+        find at once: a screen finds them in a worker (``hits.compute``)
+        before it continues, and meanwhile the breakpoints list shows them
+        as scanning. Each condition once, in order."""
+        if conditions is None:
+            conditions = [bp.condition for bp in self.breakpoints]
+        k = self.view.layer
+        return tuple(dict.fromkeys(c for c in conditions if self._deferred(c, k)))
 
     # -- the one answer to "can this key act now?" ---------------------------------
 
@@ -325,6 +358,8 @@ class DebugSession:
 
         self.breakpoints = (*self.breakpoints, Breakpoint(condition))
         k = view.layer
+        if self._deferred(condition, k):
+            return Edit("added")  # a long trace: the screen scans for its hits and says how far it got
         n = self.hits.count(condition, k) or 0
         return Edit("added", Note(f"breakpoint {condition.source}: {n} hit{'' if n == 1 else 's'} on layer {k}",
                                   t=view.t, layer=k))

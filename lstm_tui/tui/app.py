@@ -72,7 +72,7 @@ from ..core.trace import Trace, TraceError, write_atomically
 from ..core.trace import load as load_trace
 from ..debug.session import DebugSession, Edit, Move, Pins, View
 from ..errors import LstmTuiError
-from . import draw
+from . import draw, runs
 from .catalogue import say, set_language, tr
 from .commands import DebuggerCommands, binding_command
 from .explain import ExplainPane
@@ -92,6 +92,8 @@ from .footer import KeysFooter
 from .messages import (
     BreakpointAction,
     FindingPicked,
+    HitsProgress,
+    HitsScanned,
     ScanReady,
     StepPicked,
     TraceReady,
@@ -111,6 +113,7 @@ from .vector_pane import VectorPane
 # What only breakpoints, searches, comparisons, dialogs and the lists need is
 # imported where it is first used: start-up (the first frame) does without.
 if TYPE_CHECKING:
+    from ..debug.breakpoints import HitCache
     from ..debug.conditions import Condition
     from ..debug.health import Finding
 
@@ -158,6 +161,29 @@ def _scan_check(*runs: Trace | None) -> Callable[[], None]:
     return check
 
 
+@dataclass(frozen=True)
+class _Waiting:
+    """A continue (``c``, ``C``, or Enter on breakpoint ``index``) pressed
+    while the hits it needs were still being scanned for: it runs when the
+    scan ends, if the screen still stands where it was pressed."""
+
+    trace: Trace
+    layer: int
+    t: int
+    backwards: bool
+    index: int | None
+
+
+#: The longest piece of a condition the status line quotes while scanning.
+BUSY_SOURCE = 32
+
+
+def _busy(percent: int, source: str) -> str:
+    """The status line's word for a scan for hits, ``percent`` done."""
+    quoted = source if len(source) <= BUSY_SOURCE else source[: BUSY_SOURCE - 1] + "…"
+    return tr("scanning {percent}% for {condition}", percent=percent, condition=quoted)
+
+
 @dataclass
 class _Detached:
     """Where the screen stood when it let go of a memory-mapped trace whose
@@ -173,6 +199,14 @@ class _Detached:
 
 def _size(trace: Trace) -> int:
     return sum(layer.steps * layer.units for layer in trace.layers)
+
+
+def _diff_cost(trace: Trace) -> int:
+    """What comparing two runs costs, in the values of ``_size``: the report
+    recomputes every gate from the weights to scale its tolerance (a
+    product of H + D terms per value), so a 60 000-step layer of 8 units
+    is already too long to compare before the first frame."""
+    return sum(layer.steps * layer.units * (layer.units + layer.input_dim) for layer in trace.layers)
 
 
 def nan_alarm(findings: tuple[Finding, ...]) -> str:
@@ -296,6 +330,9 @@ class DebuggerScreen(Translated, Screen[None]):
     note: reactive[StatusNote | None] = reactive(None)
     #: Which pane has the slot under the vector panes (one of VIEWS).
     bottom: reactive[str] = reactive("explain")
+    #: How far the scan for breakpoint hits got, for the status line ("" when
+    #: none runs): long traces are scanned in a worker (``_scan_hits``).
+    busy: reactive[str] = reactive("")
 
     def __init__(
         self,
@@ -315,6 +352,9 @@ class DebuggerScreen(Translated, Screen[None]):
         #: Breakpoints, watches, search, the diff report and the moves
         #: (``debug.session``): their one owner.
         self.session = DebugSession.start(trace, other)
+        # A breakpoint over a long layer is evaluated in a worker, never on
+        # the screen's thread (``_scan_hits``).
+        self.session.scan_inline_limit = BIG_TRACE
         # Where to open (``view --step --unit --layer``), clamped by View;
         # the breakpoints of ``view --break``, published on mount.
         self.session.view = self.session.view.moved(layer=layer, t=t, unit=unit)
@@ -337,12 +377,20 @@ class DebuggerScreen(Translated, Screen[None]):
         #: The run A or B let go of because its file changed, while it loads again.
         self._detached: _Detached | None = None
         self._detached_b: _Detached | None = None
+        #: The number of the latest scan for hits (its messages carry it),
+        #: what it scans (trace, layer, conditions) and its worker.
+        self._hits_scan = 0
+        self._hits_key: tuple[Trace, int, tuple[Condition, ...]] | None = None
+        self._hits_worker: Worker[None] | None = None
+        #: A continue waiting for that scan, or None.
+        self._waiting: _Waiting | None = None
 
     # -- layout ----------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
         view = DebuggerScreen.view
-        yield StatusLine(id="status").data_bind(view, DebuggerScreen.note, DebuggerScreen.alarm)
+        yield StatusLine(id="status").data_bind(view, DebuggerScreen.note, DebuggerScreen.alarm,
+                                                DebuggerScreen.busy)
         yield TooSmall(id="too-small")
         with Horizontal(id="body"):
             with Vertical(id="main"):
@@ -443,6 +491,9 @@ class DebuggerScreen(Translated, Screen[None]):
     def watch_view(self, old: View | None, new: View) -> None:
         if old is None:
             return
+        waiting = self._waiting
+        if waiting is not None and (waiting.trace, waiting.layer, waiting.t) != (new.trace, new.layer, new.t):
+            self._waiting = None  # the user moved on: the continue is no longer wanted
         if old.trace is not new.trace:
             self._trace_changed(new.trace)
         elif old.layer != new.layer:
@@ -640,8 +691,73 @@ class DebuggerScreen(Translated, Screen[None]):
         self.pins = session.pins()
         if hits:
             steps = session.hit_steps()
-            self.hit_marks = None if steps is None else Marks(steps)
+            pending = bool(session.unscanned([bp.condition for bp in session.breakpoints if bp.enabled]))
+            self.hit_marks = None if steps is None else Marks(steps, pending)
+            self._scan_hits()
         self._refresh_keys()
+
+    def _scan_hits(self) -> None:
+        """Find where the breakpoints hold on the layer shown, when the
+        session cannot do it at once (a long layer: ``unscanned``), in an
+        exclusive thread worker, a block of steps at a time, saying how far
+        it got in the status line (``busy``). A scan of the same conditions
+        already running goes on; any other is cancelled (another trace,
+        another layer, nothing left to scan)."""
+        todo = self.session.unscanned()
+        if not todo:
+            if self._hits_key is not None:
+                self._cancel_scans("hits")
+                self._hits_key = None
+                self.busy = ""
+            return
+        key = (self.trace, self.layer_index, todo)
+        if key == self._hits_key and self._hits_worker is not None and not self._hits_worker.is_finished:
+            return
+        self._hits_key = key
+        self._hits_scan += 1
+        self.busy = _busy(0, todo[0].source)
+        self._hits_worker = self.run_worker(
+            partial(self._hits_work, self._hits_scan, self.session.hits, self.layer_index, todo),
+            name="run_hits", group="scan-hits", description="Finding where the breakpoints hold",
+            thread=True, exclusive=True, exit_on_error=False)
+
+    def _hits_work(self, scan: int, cache: HitCache, layer: int, conditions: tuple[Condition, ...]) -> None:
+        """In the worker thread: evaluate ``conditions`` into ``cache`` (the
+        session's, for its trace), posting the progress; stops between
+        blocks once cancelled or the trace's file changed."""
+        check = _scan_check(cache.trace)
+        last = -1
+        for n, condition in enumerate(conditions):
+            def progress(done: int, total: int, n: int = n, source: str = condition.source) -> None:
+                nonlocal last
+                percent = (100 * n + 100 * done // max(total, 1)) // len(conditions)
+                if percent != last:  # a message per percent, not per block
+                    last = percent
+                    self.post_message(HitsProgress(scan, percent, source))
+
+            try:
+                check()
+                cache.compute(condition, layer, check=check, progress=progress)
+            except _Stop:
+                return
+        self.post_message(HitsScanned(scan, cache.trace))
+
+    def on_hits_progress(self, message: HitsProgress) -> None:
+        message.stop()
+        if message.scan == self._hits_scan and self._hits_key is not None:
+            self.busy = _busy(message.percent, message.condition)
+
+    def on_hits_scanned(self, message: HitsScanned) -> None:
+        message.stop()
+        if message.scan != self._hits_scan or message.trace is not self.trace:
+            return  # a scan since replaced
+        self._hits_key = None
+        self.busy = ""
+        self._publish()  # the counts and the timeline's marks
+        waiting, self._waiting = self._waiting, None
+        if waiting is not None and (waiting.trace, waiting.layer, waiting.t) == (self.trace, self.layer_index,
+                                                                                self.t):
+            self._resume(waiting.backwards, waiting.index)
 
     def _edited(self, edit: Edit, hits: bool = True) -> None:
         """After an edit of the session's breakpoints or watches: publish
@@ -675,7 +791,29 @@ class DebuggerScreen(Translated, Screen[None]):
     def action_resume(self, backwards: bool = False) -> None:
         """Go to the next (previous) stop of the enabled breakpoints and say
         why, or say that there is none that way (no wrap-around)."""
-        self._apply(self.session.resume(backwards))
+        self._resume(backwards)
+
+    def _resume(self, backwards: bool = False, index: int | None = None) -> None:
+        """Continue (to the next hit of breakpoint ``index`` alone, when
+        given); while the hits it needs are still being scanned for, wait
+        for the scan and say so (pressed again: say that it still waits)."""
+        session = self.session
+        bps = session.breakpoints
+        if index is None:
+            needed = [bp.condition for bp in bps if bp.enabled]
+        elif 0 <= index < len(bps):
+            needed = [bps[index].condition]
+        else:
+            return
+        if session.unscanned(needed):
+            again = self._waiting is not None
+            self._waiting = _Waiting(self.trace, self.layer_index, self.t, backwards, index)
+            self._scan_hits()
+            text = tr("still scanning: continuing when the scan ends") if again \
+                else tr("continuing when the scan ends")
+            self.note = StatusNote(text, t=self.t, layer=self.layer_index)
+            return
+        self._apply(session.resume(backwards) if index is None else session.next_hit_of(index))
 
     def on_breakpoint_action(self, message: BreakpointAction) -> None:
         message.stop()
@@ -685,7 +823,7 @@ class DebuggerScreen(Translated, Screen[None]):
             self._edited(self.session.delete_breakpoint(message.index))
         elif message.action == "goto":
             # This breakpoint alone, enabled or not.
-            self._apply(self.session.next_hit_of(message.index))
+            self._resume(index=message.index)
 
     # -- health and diff scans -----------------------------------------------------
 
@@ -706,8 +844,8 @@ class DebuggerScreen(Translated, Screen[None]):
         big = _size(trace) > BIG_TRACE
         # The workers start once the first frame is out: they would compete
         # with it for the interpreter and the disk.
-        if any(draw.stats_pending(layer) for t in (trace, self.other) if t is not None
-               for layer in t.layers):
+        if runs.delta_pending(trace, self.other) or any(
+                draw.stats_pending(layer) for t in (trace, self.other) if t is not None for layer in t.layers):
             self.call_after_refresh(self.run_scales, trace, self.other)
         if health and big:
             self.call_after_refresh(self.run_scan, "health", trace, self.other)
@@ -716,7 +854,7 @@ class DebuggerScreen(Translated, Screen[None]):
 
             self._set_findings(health_scan(trace))
         if self.other is not None:
-            if big or _size(self.other) > BIG_TRACE:
+            if max(_diff_cost(trace), _diff_cost(self.other)) > BIG_TRACE:
                 self.call_after_refresh(self.run_scan, "diff", trace, self.other)
             else:
                 from ..debug.diff import diff as diff_traces
@@ -771,6 +909,8 @@ class DebuggerScreen(Translated, Screen[None]):
             for run in (trace, other):
                 for layer in run.layers if run is not None else ():
                     draw.scan_layer_stats(layer, check)
+            if other is not None:
+                runs.scan_delta_stats(trace, other, check)  # the B − A bars' scales
         except _Stop:
             return
         self.post_message(ScanReady("scales", trace, None))
@@ -956,6 +1096,12 @@ class DebuggerScreen(Translated, Screen[None]):
             # The trace on screen stays.
             self.notify(error_line(error), title=tr("could not open the trace"), severity="error",
                         markup=False)
+        elif event.worker.name == "run_hits":
+            self.notify(error_line(error), title=tr("could not find the breakpoints' hits"), severity="error",
+                        markup=False)
+            self._hits_key = None
+            self._waiting = None
+            self.busy = ""
         elif event.worker.name == "run_scales":
             self.notify(error_line(error), title=tr("could not size the bars"), severity="error",
                         markup=False)
@@ -1014,7 +1160,7 @@ class DebuggerScreen(Translated, Screen[None]):
     def _let_go(self, run: str, trace: Trace, why: str) -> None:
         """Stop reading the mapped ``trace`` (run A or B) at once."""
         for worker in list(self.workers):
-            if worker.node is self and worker.name in ("run_scan", "run_scales"):
+            if worker.node is self and worker.name in ("run_scan", "run_scales", "run_hits"):
                 worker.cancel()  # the scales pass stops at its next block
         if run == "b":
             self._detached_b = _Detached(trace, self.layer_index, self.t, self.unit, None, self.run)

@@ -84,6 +84,29 @@ class ScanReady(Message):
 
 
 @dataclass
+class HitsProgress(Message):
+    """How far the scan for breakpoint hits number ``scan`` got: ``percent``
+    of its steps, now evaluating ``condition`` (its source). Posted from
+    the worker thread after each block; a burst collapses to the latest."""
+
+    scan: int
+    percent: int
+    condition: str
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, HitsProgress) and message.scan == self.scan
+
+
+@dataclass
+class HitsScanned(Message):
+    """The scan for breakpoint hits number ``scan`` finished: every
+    condition it was given is in the session's hit cache of ``trace``."""
+
+    scan: int
+    trace: Trace
+
+
+@dataclass
 class TraceReloaded(Message):
     """A trace whose file changed on disk was loaded again (``trace``), or
     could not be (``error``, one line). ``run`` is "a" (the trace on screen)

@@ -8,7 +8,10 @@ NaN). Without a second trace there is only A.
 
 Bars of B − A are drawn on a symmetric scale taken once per vector from the
 largest finite |B − A| over all the steps both runs have, so a bar means the
-same at every step, like every other bar on screen. Differences are often
+same at every step, like every other bar on screen. For a long pair that is
+a pass over both files, so until the screen's scales worker has made it
+(``scan_delta_stats``) the scale comes from a sample of steps, as for the
+recorded vectors (``draw.layer_stats``). Differences are often
 tiny (1e-7 after a change of precision), so they are written with a sign
 and in scientific notation below 1e-3 rather than as a row of zeros.
 """
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import math
 import weakref
+from collections.abc import Callable
 
 from ..core.trace import Layer, Trace
 from ..debug.diff import max_finite_difference
@@ -47,6 +51,44 @@ def fmt_delta(value: float) -> str:
 #: A's layer -> B's layer -> vector -> stats; forgotten with either layer.
 _DELTA_STATS: weakref.WeakKeyDictionary[Layer, weakref.WeakKeyDictionary[Layer, dict[str, draw.VectorStats]]] = \
     weakref.WeakKeyDictionary()
+#: The same, from a sample of steps, until the pass has been made.
+_DELTA_PROVISIONAL: weakref.WeakKeyDictionary[Layer, weakref.WeakKeyDictionary[Layer, dict[str, draw.VectorStats]]] = \
+    weakref.WeakKeyDictionary()
+
+
+def _delta_large(a: Layer, b: Layer, vector: str) -> bool:
+    """Whether the pass for the B − A scale of ``vector`` is too long to make
+    on the screen's thread (the size ``draw`` scans eagerly)."""
+    va = a.vector(vector)
+    return min(va.shape[0], b.vector(vector).shape[0]) * max(va.shape[1], 1) > draw.EAGER_VALUES
+
+
+def _delta_stats(m: float) -> draw.VectorStats:
+    return draw.VectorStats(draw.Scale(-m, m) if m > 0 else draw.SIGNED_SCALE, DELTA_WIDTH)
+
+
+def delta_pending(trace: Trace, other: Trace | None) -> bool:
+    """Whether some B − A scale of this pair is still provisional (the
+    screen then runs ``scan_delta_stats`` in its scales worker)."""
+    if other is None:
+        return False
+    for la, lb in zip(trace.layers, other.layers):
+        per_b = _DELTA_STATS.get(la)
+        done = per_b.get(lb) if per_b is not None else None
+        if any((done is None or v not in done) and _delta_large(la, lb, v) for v in draw.VECTOR_NAMES):
+            return True
+    return False
+
+
+def scan_delta_stats(trace: Trace, other: Trace, check: Callable[[], None] | None = None) -> None:
+    """Every B − A scale of the pair from a full pass (for a thread: each
+    is published whole when its pass ends). ``check`` is called before each
+    block and may raise to stop."""
+    for k, (la, lb) in enumerate(zip(trace.layers, other.layers)):
+        for vector in draw.VECTOR_NAMES:
+            per_vector = _DELTA_STATS.setdefault(la, weakref.WeakKeyDictionary()).setdefault(lb, {})
+            if vector not in per_vector:
+                per_vector[vector] = _delta_stats(max_finite_difference(trace, other, k, vector, check))
 
 
 def stats(trace: Trace, other: Trace | None, run: str, k: int, vector: str) -> draw.VectorStats:
@@ -55,14 +97,21 @@ def stats(trace: Trace, other: Trace | None, run: str, k: int, vector: str) -> d
     the largest finite |B − A| of the vector, computed once per pair."""
     if other is None or run != "delta":
         return draw.layer_stats(shown_layer(trace, other, run, k))[vector]
-    per_b = _DELTA_STATS.setdefault(trace.layers[k], weakref.WeakKeyDictionary())
-    per_vector = per_b.setdefault(other.layers[k], {})
+    la, lb = trace.layers[k], other.layers[k]
+    per_vector = _DELTA_STATS.setdefault(la, weakref.WeakKeyDictionary()).setdefault(lb, {})
     found = per_vector.get(vector)
+    if found is not None:
+        return found
+    if not _delta_large(la, lb, vector):
+        found = per_vector[vector] = _delta_stats(max_finite_difference(trace, other, k, vector))
+        return found
+    # A pass over a long pair would stall the screen: a sample of steps
+    # until ``scan_delta_stats`` has run.
+    sampled = _DELTA_PROVISIONAL.setdefault(la, weakref.WeakKeyDictionary()).setdefault(lb, {})
+    found = sampled.get(vector)
     if found is None:
-        m = max_finite_difference(trace, other, k, vector)
-        scale = draw.Scale(-m, m) if m > 0 else draw.SIGNED_SCALE
-        found = draw.VectorStats(scale, DELTA_WIDTH)
-        per_vector[vector] = found
+        m = max_finite_difference(trace, other, k, vector, sample=draw.SAMPLE_STEPS)
+        found = sampled[vector] = _delta_stats(m)
     return found
 
 

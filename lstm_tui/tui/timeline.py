@@ -66,12 +66,14 @@ def _runs(chars: np.ndarray, kind: np.ndarray, styles: tuple[Style, ...]) -> Str
 class Marks:
     """The steps to mark on the breakpoint row: a (T,) bool array. Held by
     a reactive, so it compares by identity (not element by element): a new
-    ``Marks`` is a new set of hits."""
+    ``Marks`` is a new set of hits. ``pending``: some enabled breakpoint's
+    hits are still being scanned for (the row's label says so: ``b…``)."""
 
-    __slots__ = ("steps",)
+    __slots__ = ("steps", "pending")
 
-    def __init__(self, steps: np.ndarray) -> None:
+    def __init__(self, steps: np.ndarray, pending: bool = False) -> None:
         self.steps = steps
+        self.pending = pending
 
 
 class Timeline(ShowsView, ScrollView, can_focus=True, inherit_bindings=False):
@@ -313,7 +315,8 @@ class Timeline(ShowsView, ScrollView, can_focus=True, inherit_bindings=False):
             body = Strip([Segment(self._axis(layer, t, span), axis_style)])
             return Strip.join([label, body]).crop_extend(0, width, base)
         if row == len(SERIES):
-            name, (start, chunk) = "b", self._hits_strip(layer.steps)
+            pending = self.hits is not None and self.hits.pending
+            name, (start, chunk) = "b…" if pending else "b", self._hits_strip(layer.steps)
         else:
             name, (start, chunk) = SERIES[row][1], self._series_strip(row, layer, unit)
         label = Strip([Segment(name.ljust(LABEL_WIDTH), label_style)])

@@ -52,9 +52,9 @@ def test_each_condition_and_layer_is_evaluated_once(monkeypatch):
     calls = []
     real = Condition.evaluate
 
-    def counting(self, trace, layer=0):
+    def counting(self, trace, layer=0, **kwargs):
         calls.append((self.source, layer))
-        return real(self, trace, layer)
+        return real(self, trace, layer, **kwargs)
 
     monkeypatch.setattr(Condition, "evaluate", counting)
     bps = [bp("f[1] < 0.05"), bp("h[0] > 0.5")]

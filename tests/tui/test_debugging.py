@@ -232,9 +232,9 @@ async def test_hits_are_evaluated_once_per_condition_and_layer(monkeypatch):
     calls: list[tuple[str, int]] = []
     real = Condition.evaluate
 
-    def counting(self, trace, layer=0):
+    def counting(self, trace, layer=0, **kwargs):
         calls.append((self.source, layer))
-        return real(self, trace, layer)
+        return real(self, trace, layer, **kwargs)
 
     monkeypatch.setattr(Condition, "evaluate", counting)
     app = make_app(two_layer_trace(), load_model=False)
