@@ -280,11 +280,15 @@ def _bounds(la: Layer, lb: Layer, s: int, e: int, k: int, tol: float | None) -> 
     return {v: np.maximum(ba[v], bb[v]) for v in VECTORS}
 
 
-def diff(a: Trace, b: Trace, tol: float | None = None, check: Callable[[], None] | None = None) -> DiffReport:
+def diff(a: Trace, b: Trace, tol: float | None = None, check: Callable[[], None] | None = None,
+         progress: Callable[[int, int], None] | None = None) -> DiffReport:
     """Compare ``b`` against ``a`` over their common steps; raises
     ``Incomparable`` (a ``ValueError``) when the layers or their sizes
     differ. ``tol``: a fixed absolute tolerance instead of the rounding
-    rule."""
+    rule. ``check`` is called before each block of steps (raise from it to
+    stop); ``progress`` after each with (steps compared so far, over all
+    layers; the steps to compare in all), for a screen that compares long
+    runs in a thread."""
     check_comparable(a, b)
     n = min(a.steps, b.steps)
     report = DiffReport(steps_compared=n, steps_a=a.steps, steps_b=b.steps, tol=tol)
@@ -334,6 +338,8 @@ def diff(a: Trace, b: Trace, tol: float | None = None, check: Callable[[], None]
             for v in VECTORS:
                 release_pages(la.vector(v)[s:e])
                 release_pages(lb.vector(v)[s:e])
+            if progress is not None:
+                progress(k * n + e, len(a.layers) * n)
         for v in VECTORS:
             report.max_abs[(k, v)] = worst[v]
         for v in ("h0", "c0"):

@@ -94,6 +94,7 @@ from .messages import (
     FindingPicked,
     HitsProgress,
     HitsScanned,
+    ScanProgress,
     ScanReady,
     StepPicked,
     TraceReady,
@@ -384,6 +385,20 @@ class DebuggerScreen(Translated, Screen[None]):
         self._hits_worker: Worker[None] | None = None
         #: A continue waiting for that scan, or None.
         self._waiting: _Waiting | None = None
+        #: What each background scan that reports progress says in the
+        #: status line ("hits", "diff"), joined into ``busy``; and the
+        #: number of the latest scan of each kind, which its progress
+        #: messages carry (a cancelled scan's late ones are dropped).
+        self._busy_parts: dict[str, str] = {}
+        self._scan_numbers: dict[str, int] = {}
+
+    def _set_busy(self, kind: str, text: str) -> None:
+        """Say ``text`` for the scan ``kind`` in the status line ("": it ended)."""
+        if text:
+            self._busy_parts[kind] = text
+        else:
+            self._busy_parts.pop(kind, None)
+        self.busy = " · ".join(self._busy_parts[k] for k in ("hits", "diff") if k in self._busy_parts)
 
     # -- layout ----------------------------------------------------------------
 
@@ -708,14 +723,13 @@ class DebuggerScreen(Translated, Screen[None]):
             if self._hits_key is not None:
                 self._cancel_scans("hits")
                 self._hits_key = None
-                self.busy = ""
             return
         key = (self.trace, self.layer_index, todo)
         if key == self._hits_key and self._hits_worker is not None and not self._hits_worker.is_finished:
             return
         self._hits_key = key
         self._hits_scan += 1
-        self.busy = _busy(0, todo[0].source)
+        self._set_busy("hits", _busy(0, todo[0].source))
         self._hits_worker = self.run_worker(
             partial(self._hits_work, self._hits_scan, self.session.hits, self.layer_index, todo),
             name="run_hits", group="scan-hits", description="Finding where the breakpoints hold",
@@ -745,14 +759,14 @@ class DebuggerScreen(Translated, Screen[None]):
     def on_hits_progress(self, message: HitsProgress) -> None:
         message.stop()
         if message.scan == self._hits_scan and self._hits_key is not None:
-            self.busy = _busy(message.percent, message.condition)
+            self._set_busy("hits", _busy(message.percent, message.condition))
 
     def on_hits_scanned(self, message: HitsScanned) -> None:
         message.stop()
         if message.scan != self._hits_scan or message.trace is not self.trace:
             return  # a scan since replaced
         self._hits_key = None
-        self.busy = ""
+        self._set_busy("hits", "")
         self._publish()  # the counts and the timeline's marks
         waiting, self._waiting = self._waiting, None
         if waiting is not None and (waiting.trace, waiting.layer, waiting.t) == (self.trace, self.layer_index,
@@ -868,31 +882,52 @@ class DebuggerScreen(Translated, Screen[None]):
         one cancels the last: exclusive in its group), cancelled when another
         trace opens (``_cancel_scans``); a cancelled scan, or one whose file
         changed, stops at its next block without a result."""
-        return self.run_worker(partial(self._scan, kind, trace, other), name="run_scan",
+        number = self._scan_numbers[kind] = self._scan_numbers.get(kind, 0) + 1
+        if kind == "diff":
+            self._set_busy("diff", tr("comparing the runs {percent}%", percent=0))
+        return self.run_worker(partial(self._scan, kind, trace, other, number), name="run_scan",
                                group=f"scan-{kind}", description="Scanning the trace", thread=True,
                                exclusive=True, exit_on_error=False)
 
-    def _scan(self, kind: str, trace: Trace, other: Trace | None) -> None:
+    def _scan(self, kind: str, trace: Trace, other: Trace | None, number: int = 0) -> None:
         from ..debug.diff import diff as diff_traces
         from ..debug.health import scan as health_scan
 
         # A trace whose file changed is not read (the screen is letting go
         # of it); the scans look again between their blocks.
         check = _scan_check(trace, other)
+        last = -1
+
+        def progress(done: int, total: int) -> None:
+            nonlocal last
+            percent = 100 * done // max(total, 1)
+            if percent != last:  # a message per percent, not per block
+                last = percent
+                self.post_message(ScanProgress(kind, number, percent))
+
         try:
             check()
             if kind == "health":
                 result: object = health_scan(trace, check=check)
             else:
                 assert other is not None
-                result = diff_traces(trace, other, check=check)
+                result = diff_traces(trace, other, check=check, progress=progress)
         except _Stop:
             return
         self.post_message(ScanReady(kind, trace, result))
 
+    def on_scan_progress(self, message: ScanProgress) -> None:
+        message.stop()
+        if message.kind == "diff" and message.scan == self._scan_numbers.get("diff"):
+            self._set_busy("diff", tr("comparing the runs {percent}%", percent=message.percent))
+
     def _cancel_scans(self, *kinds: str) -> None:
         """Cancel the scan workers of ``kinds`` (their results are for a
         trace no longer shown)."""
+        for kind in kinds:
+            # Progress still on its way from a cancelled scan is dropped.
+            self._scan_numbers[kind] = self._scan_numbers.get(kind, 0) + 1
+            self._set_busy(kind, "")
         groups = {f"scan-{kind}" for kind in kinds}
         for worker in list(self.workers):
             if worker.node is self and worker.group in groups:
@@ -930,6 +965,7 @@ class DebuggerScreen(Translated, Screen[None]):
         elif message.kind == "health":
             self._set_findings(message.result)  # type: ignore[arg-type]
         else:
+            self._set_busy("diff", "")
             self.session.diff_report = message.result  # type: ignore[assignment]
             self._refresh_keys()
 
@@ -1090,6 +1126,8 @@ class DebuggerScreen(Translated, Screen[None]):
         error = event.worker.error
         if event.worker.name == "run_scan":
             self.notify(error_line(error), title=tr("scan failed"), severity="error", markup=False)
+            if event.worker.group == "scan-diff":
+                self._set_busy("diff", "")
             if self.findings is None:
                 self.findings = ()
         elif event.worker.group == "trace":
@@ -1101,7 +1139,7 @@ class DebuggerScreen(Translated, Screen[None]):
                         markup=False)
             self._hits_key = None
             self._waiting = None
-            self.busy = ""
+            self._set_busy("hits", "")
         elif event.worker.name == "run_scales":
             self.notify(error_line(error), title=tr("could not size the bars"), severity="error",
                         markup=False)

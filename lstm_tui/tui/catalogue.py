@@ -529,6 +529,7 @@ PT: dict[str, str] = {
     "continuing when the scan ends": "continua quando a verificação terminar",
     "still scanning: continuing when the scan ends": "ainda verificando: continua quando a verificação terminar",
     "could not find the breakpoints' hits": "não foi possível achar onde os breakpoints valem",
+    "comparing the runs {percent}%": "comparando as execuções {percent}%",
 }
 
 

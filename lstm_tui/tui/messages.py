@@ -84,6 +84,20 @@ class ScanReady(Message):
 
 
 @dataclass
+class ScanProgress(Message):
+    """How far scan number ``scan`` of ``kind`` ("diff": the comparison of
+    two runs) got, in ``percent`` of its steps. Posted from the worker
+    thread; a burst collapses to the latest."""
+
+    kind: str
+    scan: int
+    percent: int
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, ScanProgress) and message.kind == self.kind
+
+
+@dataclass
 class HitsProgress(Message):
     """How far the scan for breakpoint hits number ``scan`` got: ``percent``
     of its steps, now evaluating ``condition`` (its source). Posted from

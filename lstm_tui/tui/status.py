@@ -15,7 +15,9 @@ source, saying why the debugger stands where it does ("stopped: f[7] < 0.05
 (hit 3 of 12)", "no later hit"), until the user moves elsewhere; ``⚠ NaN``
 on the right when the health scan found NaN or Inf, so it is never cut;
 and "diff vs <B>" when two runs are compared (the token and prediction
-are then those of the run the panes show: B's in run B).
+are then those of the run the panes show: B's in run B). While a long scan
+for breakpoint hits runs in the background, how far it got ("⟳ scanning 40%
+for f[7] < 0.05") takes the source's place, after the note if there is one.
 """
 
 from __future__ import annotations
@@ -153,10 +155,11 @@ class StatusLine(ShowsView, Widget):
         elif self.other is not None:
             lefts = self._diff_lefts(title, source)
         if self.busy:
-            # A long scan says how far it got before anything else on the
-            # left: the note after it, the source gives way meanwhile.
+            # A long scan says how far it got in place of the source; after
+            # a note, which is about the key just pressed, so that what is
+            # cut on a narrow line is the scan's condition, not the note.
             busy = Content.styled(f"⟳ {self.busy}", "bold $accent")
-            lefts = [Content.assemble(" ", busy, *((" · ", lefts[0][1:]) if note is not None else ()))]
+            lefts = [Content.assemble(lefts[0], " · ", busy) if note is not None else Content.assemble(" ", busy)]
         left = lefts[0]
         alarm = Content.styled(f"⚠ {self.alarm}", "bold reverse $error") + " · " if self.alarm else Content("")
         tiers = [alarm + self.where() + " ", alarm + self.where(compact=True) + " "]

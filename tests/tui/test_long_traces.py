@@ -22,6 +22,7 @@ from textual.widgets import Input
 from tui_helpers import screen_text, stops_trace, widget_lines
 
 import lstm_tui.debug.conditions as conditions
+import lstm_tui.debug.diff as diff_module
 import lstm_tui.tui.app as app_module
 from lstm_tui.core.trace import load, save
 from lstm_tui.debug.breakpoints import HitCache
@@ -44,6 +45,14 @@ CONDITION = "h[3] > 0.5"
 def long_file(tmp_path_factory):
     path = tmp_path_factory.mktemp("long") / "long.npz"
     save(random_trace(seed=4, T=T, D=3, H=H, dtype=np.float32), path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def other_file(tmp_path_factory):
+    """Another run of the same shape (other weights), to compare with."""
+    path = tmp_path_factory.mktemp("long") / "other.npz"
+    save(random_trace(seed=5, T=T, D=3, H=H, dtype=np.float32), path)
     return path
 
 
@@ -147,7 +156,7 @@ async def test_a_breakpoint_scan_runs_in_a_worker_and_stepping_goes_on(long_file
         await scan.wait_held(pilot)
         # Held after one block of ten: the status line says how far it got.
         assert app.debugger.busy == f"scanning 10% for {CONDITION}"
-        assert f"⟳ scanning 10% for {CONDITION}" in header(app)
+        assert header(app).startswith(f" ⟳ scanning 10% for {CONDITION}")
         [worker] = hits_workers(app)
         assert worker.is_running and worker.group == "scan-hits"
         assert f"{CONDITION}  scanning…" in screen_text(app)
@@ -162,9 +171,9 @@ async def test_a_breakpoint_scan_runs_in_a_worker_and_stepping_goes_on(long_file
 
         # c waits for the scan and says so; pressed again it says it still waits.
         await pilot.press("c")
-        assert "continuing when the scan ends" in header(app)
+        assert header(app).startswith(f" continuing when the scan ends · ⟳ scanning 10% for {CONDITION}")
         await pilot.press("c")
-        assert "still scanning: continuing when the scan ends" in header(app)
+        assert header(app).startswith(" still scanning: continuing when the scan ends · ⟳ scanning 10%")
         assert app.debugger.t == 1
 
         scan.go.set()
@@ -227,12 +236,10 @@ async def test_a_new_trace_cancels_a_running_scan(long_file, monkeypatch):
         assert app.debugger.t == 5
 
 
-async def test_the_scale_of_b_minus_a_is_sampled_first_and_scanned_in_a_worker(long_file, tmp_path, monkeypatch):
+async def test_the_scale_of_b_minus_a_is_sampled_first_and_scanned_in_a_worker(long_file, other_file, monkeypatch):
     """Comparing two long runs: the B − A bars are first drawn on a scale
     from a sample of steps, and the scales worker then makes the pass."""
-    other_path = tmp_path / "other.npz"
-    save(random_trace(seed=5, T=T, D=3, H=H, dtype=np.float32), other_path)
-    a, b = load(long_file), load(other_path)
+    a, b = load(long_file), load(other_file)
     monkeypatch.setattr(draw, "EAGER_VALUES", 0)
     assert runs.delta_pending(a, b)
     app = make_app(a, diff=b, load_model=False)
@@ -245,3 +252,40 @@ async def test_the_scale_of_b_minus_a_is_sampled_first_and_scanned_in_a_worker(l
         full = max_finite_difference(shown_a, shown_b, 0, "c")
         assert runs.stats(shown_a, shown_b, "delta", 0, "c").scale == draw.Scale(-full, full)
         assert app.debugger.session.diff_report is not None
+
+
+async def test_comparing_two_long_runs_says_how_far_it_got(long_file, other_file, monkeypatch):
+    """The comparison of two 60 000-step runs (it recomputes every gate)
+    runs in a worker that says how far it got; D says it is still
+    comparing; the report arrives and the note goes."""
+    held, go = threading.Event(), threading.Event()
+    real = diff_module.diff
+
+    def held_diff(a, b, tol=None, check=None, progress=None):
+        def hold(done, total):
+            progress(done, total)
+            if not held.is_set():
+                held.set()
+                assert go.wait(30), "the test never let the comparison go on"
+
+        return real(a, b, tol, check=check, progress=hold)
+
+    monkeypatch.setattr(diff_module, "diff", held_diff)
+    # Blocks of 6000 rows (a block holds 6 H + D values a row): ten of them.
+    monkeypatch.setattr(diff_module, "BLOCK_ELEMENTS", ROWS * (6 * H + 3))
+    app = make_app(load(long_file), diff=load(other_file), load_model=False)
+    async with app.run_test(size=SIZE) as pilot:
+        assert await asyncio.to_thread(held.wait, 30)
+        await pilot.pause()
+        assert app.debugger.busy == "comparing the runs 10%"
+        assert header(app).startswith(" ⟳ comparing the runs 10%")
+        await pilot.press("D")
+        assert "still comparing the two runs" in header(app)
+        await pilot.press("right")
+        assert app.debugger.t == 1
+        go.set()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.debugger.busy == "" and "⟳" not in header(app)
+        report = app.debugger.session.diff_report
+        assert report is not None and report.steps_compared == T and report.first is not None
