@@ -26,7 +26,9 @@ where the enabled breakpoints hold (``hit_marks``, for the timeline). The
 screen owns the findings of the health scan (run once per trace, in a
 thread when the trace is large). Where a condition holds comes from
 ``breakpoints.HitCache``: evaluated once per condition and layer, never per
-key press. The breakpoints, health and watches panes share the slot of the
+key press; on a long layer in a thread worker that says how far it got
+while the keys go on working (``_scan_hits``; a ``c`` pressed meanwhile
+waits for it). The breakpoints, health and watches panes share the slot of the
 explain pane, one shown at a time (``E`` ``B`` ``H`` ``W``), so the layout
 that fits 80×24 is unchanged. With a second run (``view A --diff B``) the panes show
 A, B or B − A (``d``) and ``D`` goes to where the runs first part.
