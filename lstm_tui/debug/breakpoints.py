@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..core.text import Message
 from ..core.trace import Trace
 from ..errors import LstmTuiError
 from .conditions import Condition, ConditionError, next_hit
@@ -104,7 +105,6 @@ class HitCache:
         self._hits[key] = found
         return found
 
-
     def hits(self, condition: Condition, layer: int) -> np.ndarray:
         """(T,) bool, read-only: the steps of ``layer`` where ``condition``
         holds. Raises the condition's ``ConditionError`` if it does not fit
@@ -175,10 +175,10 @@ def token_matches(trace: Trace, query: str, layer: int = 0) -> np.ndarray:
     (substring, case-sensitive; quoted: the whole token). Steps are in the
     layer's order, so a reversed layer's step t reads position T-1-t."""
     if trace.tokens is None:
-        raise SearchError("the trace has no tokens to search")
+        raise SearchError(Message("the trace has no tokens to search"))
     text, exact = parse_query(query)
     if not text and not exact:
-        raise SearchError("nothing to search for")
+        raise SearchError(Message("nothing to search for"))
     tokens = np.asarray(trace.tokens, dtype=str)
     if exact:
         by_position = tokens == text

@@ -45,6 +45,7 @@ from ..core import numeric
 from ..core.bounds import rounding_bounds
 from ..core.lstm import GATES, VECTORS
 from ..core.numeric import abs_difference, beyond, blocks, distinct
+from ..core.text import Message
 from ..core.trace import Layer, Trace, release_pages
 from ..errors import LstmTuiError
 
@@ -199,12 +200,13 @@ def check_comparable(a: Trace, b: Trace) -> None:
     reading any values: a command can refuse a pair before opening a
     screen."""
     if len(a.layers) != len(b.layers):
-        raise Incomparable(f"A has {len(a.layers)} layer(s), B has {len(b.layers)}")
+        raise Incomparable(Message("A has {a} layer(s), B has {b}", a=len(a.layers), b=len(b.layers)))
     for k, (la, lb) in enumerate(zip(a.layers, b.layers)):
         if la.units != lb.units:
-            raise Incomparable(f"layer {k}: A has {la.units} units, B has {lb.units}")
+            raise Incomparable(Message("layer {k}: A has {a} units, B has {b}", k=k, a=la.units, b=lb.units))
         if la.input_dim != lb.input_dim:
-            raise Incomparable(f"layer {k}: A's input x has {la.input_dim} values, B's has {lb.input_dim}")
+            raise Incomparable(Message("layer {k}: A's input x has {a} values, B's has {b}", k=k, a=la.input_dim,
+                                       b=lb.input_dim))
 
 
 def difference(a: np.ndarray, b: np.ndarray) -> np.ndarray:

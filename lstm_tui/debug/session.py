@@ -33,6 +33,7 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from ..core.text import Message
 from ..core.trace import Trace
 
 if TYPE_CHECKING:
@@ -205,7 +206,7 @@ class DebugSession:
                     continue
                 error = hits.error(bp.condition, k)
                 statuses.append(BreakpointStatus(bp.source, bp.enabled, hits.count(bp.condition, k),
-                                                 None if error is None else str(error)))
+                                                 None if error is None else _error_text(error)))
         return Pins(tuple(statuses), self.watches)
 
     def hit_steps(self) -> Any:
@@ -249,51 +250,51 @@ class DebugSession:
         if action in ("step", "first_step", "last_step"):
             back = delta < 0 or action == "first_step"
             if back and view.t <= 0:
-                return Refusal("already at the first step (t = 0)")
+                return Refusal(Message("already at the first step (t = 0)"))
             if not back and view.t >= last_t:
-                return Refusal(f"already at the last step (t = {last_t})")
+                return Refusal(Message("already at the last step (t = {t})", t=last_t))
         elif action == "goto":
             if last_t <= 0:
-                return Refusal("only one step in this trace")
+                return Refusal(Message("only one step in this trace"))
         elif action == "unit":
             units = trace.layers[view.layer].units
             if units == 1:
-                return Refusal("this layer has one unit")
+                return Refusal(Message("this layer has one unit"))
             if delta < 0 and view.unit <= 0:
-                return Refusal("already at the first unit (0)")
+                return Refusal(Message("already at the first unit (0)"))
             if delta > 0 and view.unit >= units - 1:
-                return Refusal(f"already at the last unit ({units - 1})")
+                return Refusal(Message("already at the last unit ({unit})", unit=units - 1))
         elif action == "layer":
             layers = len(trace.layers)
             if layers == 1:
                 # Hidden, not dimmed: the footer has no room for a key that can never act.
-                return Refusal("only one layer in this trace", hidden=True)
+                return Refusal(Message("only one layer in this trace"), hidden=True)
             if delta < 0 and view.layer <= 0:
-                return Refusal("already at the first layer (0)")
+                return Refusal(Message("already at the first layer (0)"))
             if delta > 0 and view.layer >= layers - 1:
-                return Refusal(f"already at the last layer ({layers - 1})")
+                return Refusal(Message("already at the last layer ({layer})", layer=layers - 1))
         elif action == "resume":
             if not self.breakpoints:
-                return Refusal("no breakpoints: press b to add one")
+                return Refusal(Message("no breakpoints: press b to add one"))
             if not any(bp.enabled for bp in self.breakpoints):
-                return Refusal("no breakpoint enabled (B lists them)")
+                return Refusal(Message("no breakpoint enabled (B lists them)"))
         elif action == "search":
             if trace.tokens is None:
-                return Refusal("this trace has no tokens to search")
+                return Refusal(Message("this trace has no tokens to search"))
         elif action == "search_step":
             if trace.tokens is None:
-                return Refusal("this trace has no tokens to search")
+                return Refusal(Message("this trace has no tokens to search"))
             if self.search is None:
-                return Refusal("no search yet: / searches the tokens")
+                return Refusal(Message("no search yet: / searches the tokens"))
         elif action in ("cycle_run", "first_divergence"):
             if view.other is None:
-                return Refusal("no second run (lstm-tui view A --diff B)", hidden=True)
+                return Refusal(Message("no second run (lstm-tui view A --diff B)"), hidden=True)
             if action == "first_divergence":
                 report = self.diff_report
                 if report is None:
-                    return Refusal("still comparing the two runs")
+                    return Refusal(Message("still comparing the two runs"))
                 if report.first is None:
-                    return Refusal("no divergence between the two runs")
+                    return Refusal(Message("no divergence between the two runs"))
         return None
 
     # -- moves ---------------------------------------------------------------------
@@ -352,7 +353,7 @@ class DebugSession:
         holds on the layer shown."""
         view = self.view
         if any(bp.condition == condition for bp in self.breakpoints):
-            return Edit(None, Note(f"already a breakpoint: {condition.source}", "warning",
+            return Edit(None, Note(Message("already a breakpoint: {source}", source=condition.source), "warning",
                                    t=view.t, layer=view.layer))
         from .breakpoints import Breakpoint
 
@@ -361,8 +362,9 @@ class DebugSession:
         if self._deferred(condition, k):
             return Edit("added")  # a long trace: the screen scans for its hits and says how far it got
         n = self.hits.count(condition, k) or 0
-        return Edit("added", Note(f"breakpoint {condition.source}: {n} hit{'' if n == 1 else 's'} on layer {k}",
-                                  t=view.t, layer=k))
+        said = Message("breakpoint {source}: {n} hit on layer {k}" if n == 1 else
+                       "breakpoint {source}: {n} hits on layer {k}", source=condition.source, n=n, k=k)
+        return Edit("added", Note(said, t=view.t, layer=k))
 
     def toggle_breakpoint(self, index: int) -> Edit:
         """Enable the breakpoint at ``index`` if it is off, disable it if it
@@ -402,20 +404,24 @@ class DebugSession:
         if stop is None:
             hits = self.hits.any(bps, k)
             if not hits.any():
-                why = f"no enabled breakpoint holds on layer {k}"
+                why = Message("no enabled breakpoint holds on layer {k}", k=k)
             else:
                 # The hit nearest the end it ran into, for orientation.
                 from .conditions import next_hit
 
                 end = next_hit(hits, -1) if backwards else next_hit(hits, len(hits), backwards=True)
-                which = "first" if backwards else "last"
-                why = f"no {'earlier' if backwards else 'later'} hit: " + (
-                    f"this is the {which}" if end == view.t else f"the {which} is at t = {end}")
+                if end == view.t:
+                    why = Message("no earlier hit: this is the first" if backwards
+                                  else "no later hit: this is the last")
+                else:
+                    why = Message("no earlier hit: the first is at t = {t}" if backwards
+                                  else "no later hit: the last is at t = {t}", t=end)
             return Move(view, Note(why, "warning", t=view.t, layer=k))
         bp = bps[stop.index]
-        also = f" · {stop.also} more hold here" if stop.also else ""
-        return self._go(Note(f"stopped: {bp.source} (hit {stop.hit} of {stop.hits}){also}",
-                             t=stop.step, layer=k), t=stop.step)
+        values = dict(source=bp.source, hit=stop.hit, hits=stop.hits, also=stop.also)
+        said = Message("stopped: {source} (hit {hit} of {hits}) · {also} more hold here", **values) if stop.also \
+            else Message("stopped: {source} (hit {hit} of {hits})", **values)
+        return self._go(Note(said, t=stop.step, layer=k), t=stop.step)
 
     # -- search ------------------------------------------------------------------------
 
@@ -434,8 +440,8 @@ class DebugSession:
         trace, k = self.view.trace, self.view.layer
         nth = int(matches[: step + 1].sum())
         token = trace.token(trace.layers[k].position(step))
-        return Note(f"search {self.search!r}: match {nth} of {int(matches.sum())}, token {token!r}",
-                    t=step, layer=k)
+        return Note(Message("search {query!r}: match {nth} of {total}, token {token!r}", query=self.search, nth=nth,
+                            total=int(matches.sum()), token=token), t=step, layer=k)
 
     def search_tokens(self, query: str) -> Move:
         """Search the tokens for ``query`` and go to the first match at or
@@ -448,16 +454,18 @@ class DebugSession:
         try:
             matches = token_matches(view.trace, query, k)
         except SearchError as e:
-            return Move(view, Note(f"search: {e}", "error", t=view.t, layer=k))
+            why = e.args[0] if len(e.args) == 1 and isinstance(e.args[0], str) else str(e)
+            return Move(view, Note(Message("search: {why}", why=why), "error", t=view.t, layer=k))
         self._search_hits = {k: matches}
         if not matches.any():
             self.search = None
-            return Move(view, Note(f"search {query!r}: no token matches", "warning", t=view.t, layer=k))
+            return Move(view, Note(Message("search {query!r}: no token matches", query=query), "warning",
+                                   t=view.t, layer=k))
         self.search = query
         step = view.t if matches[view.t] else next_hit(matches, view.t)
         if step is None:
-            return Move(view, Note(f"search {query!r}: no match at or after t = {view.t} (N goes back)",
-                                   "warning", t=view.t, layer=k))
+            return Move(view, Note(Message("search {query!r}: no match at or after t = {t} (N goes back)",
+                                           query=query, t=view.t), "warning", t=view.t, layer=k))
         self._go(t=step)
         return Move(self.view, self._match_note(matches, step))
 
@@ -471,8 +479,9 @@ class DebugSession:
 
         step = next_hit(matches, view.t, backwards)
         if step is None:
-            return Move(view, Note(f"search {self.search!r}: no {'earlier' if backwards else 'later'} match",
-                                   "warning", t=view.t, layer=view.layer))
+            said = Message("search {query!r}: no earlier match" if backwards else "search {query!r}: no later match",
+                           query=self.search)
+            return Move(view, Note(said, "warning", t=view.t, layer=view.layer))
         self._go(t=step)
         return Move(self.view, self._match_note(matches, step))
 
@@ -484,9 +493,10 @@ class DebugSession:
         k, unit = view.layer, view.unit
         if (k, unit) in self.watches:
             self.watches = tuple(w for w in self.watches if w != (k, unit))
-            return Edit("removed", Note(f"unit {unit} of layer {k} no longer watched", t=view.t, layer=k))
+            return Edit("removed", Note(Message("unit {unit} of layer {k} no longer watched", unit=unit, k=k),
+                                        t=view.t, layer=k))
         self.watches = (*self.watches, (k, unit))
-        return Edit("added", Note(f"watching unit {unit} of layer {k}", t=view.t, layer=k))
+        return Edit("added", Note(Message("watching unit {unit} of layer {k}", unit=unit, k=k), t=view.t, layer=k))
 
     def unwatch(self, layer: int, unit: int) -> Edit:
         """Unpin ``unit`` of ``layer`` (from its list: nothing to say)."""
@@ -514,8 +524,17 @@ class DebugSession:
             changes["unit"] = d.unit
         if self.view.run == "a":
             changes["run"] = "delta"
-        return self._go(Note(f"first divergence: {d.vector}[{d.unit}] A {_num(d.a)}, B {_num(d.b)}",
-                             "warning", t=d.step, layer=d.layer), **changes)
+        said = Message("first divergence: {vector}[{unit}] A {a}, B {b}", vector=d.vector, unit=d.unit, a=_num(d.a),
+                       b=_num(d.b))
+        return self._go(Note(said, "warning", t=d.step, layer=d.layer), **changes)
+
+
+def _error_text(error: BaseException) -> str:
+    """An error's text for the lists, keeping its ``Message`` (and so its
+    translation on the screen) when it was raised with one."""
+    if len(error.args) == 1 and isinstance(error.args[0], Message):
+        return error.args[0]
+    return str(error)
 
 
 def _num(v: float) -> str:

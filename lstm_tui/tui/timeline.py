@@ -38,6 +38,7 @@ from ..core.trace import Layer
 from ..core.vocabulary import VECTORS, symbol
 from ..debug.session import View
 from . import draw, runs
+from .catalogue import tr
 from .messages import StepPicked
 from .view import ShowsView, step_only
 
@@ -149,12 +150,14 @@ class Timeline(ShowsView, ScrollView, can_focus=True, inherit_bindings=False):
         if state is not None:
             layer, t, unit = state
             assert self.trace is not None
-            title: list[str | tuple[str, str]] = [("timeline", "bold"), f"  unit {unit} · t = {t}"]
+            title: list[str | tuple[str, str]] = [(tr("timeline"), "bold"), "  " + tr("unit {unit}", unit=unit)
+                                                  + f" · t = {t}"]
             run = self.run
             scale = runs.stats(self.trace, self.other, run, self.layer_index, "c").scale
             title.append((f"  c {scale.label()}", "dim"))
             if self.other is not None:
-                title.append((f"  {'run ' if run != 'delta' else ''}{runs.LABELS[run]}", "bold"))
+                title.append(("  " + (tr("run {run}", run=runs.LABELS[run]) if run != "delta" else runs.LABELS[run]),
+                              "bold"))
             self.border_title = Content.assemble(*title)
         self._follow()
         self.refresh()
