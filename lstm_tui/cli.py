@@ -324,6 +324,10 @@ def record(demo: bool, model: str | None, text: str | None, vocab: str | None, i
         from . import keras as kb
         from .core.progress import ProgressBar
 
+        # A recording is verified against Keras: the light install (no
+        # TensorFlow) is told how to add it before any file is read.
+        kb.require_tensorflow("record --model")
+
         x = _read_npy(input_) if input_ is not None else None
         # The bar draws with \r and an erase: it writes to the terminal
         # itself, not through the stream that escapes control characters
@@ -562,7 +566,8 @@ def predict(text: str, model: str | None, top: int) -> None:
     Capitals are read as small letters ("DEF" is "def")."""
     from .core.codec import ALPHABET
 
-    # Checked before the model loads: that takes TensorFlow, seconds.
+    # Checked before the model loads (a model the NumPy reader does not
+    # read goes through Keras: TensorFlow, seconds).
     if not text:
         raise Failure("text: empty; type at least one letter")
     letters = set(ALPHABET)
@@ -588,10 +593,12 @@ def predict(text: str, model: str | None, top: int) -> None:
 @click.option("--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
 def train(output: str | None, epochs: int, seed: int, force: bool) -> None:
     """Retrain the seed notebook's next-letter model."""
+    from . import keras as kb
+
+    kb.require_tensorflow("train")
     out = _check_output(output or "next_letter.keras", force)
     if out.suffix != ".keras":  # before the progress bar starts drawing
         raise Failure(f"{out}: a model file must end in .keras")
-    from . import keras as kb
 
     with click.progressbar(length=epochs, label="training", file=sys.stderr,
                            show_eta=True, item_show_func=lambda s: s) as bar:

@@ -6,7 +6,7 @@ This module imports only the standard library.
 
 from __future__ import annotations
 
-from ..core.text import one_line
+from ..core.text import Message, one_line
 from ..errors import LstmTuiError
 
 
@@ -25,6 +25,17 @@ class VerificationError(BridgeError):
     model or input that cannot be recorded at all (exit 2)."""
 
     code = 1
+
+
+class NeedsTensorFlow(BridgeError):
+    """A model only Keras can load, and TensorFlow is not installed (the
+    light install). Its message is a ``Message``, so the model panel shows
+    it in the screen's language; ``why`` says what the NumPy reader could
+    not read."""
+
+    def __init__(self, why: str, command: str):
+        LstmTuiError.__init__(self, Message("{why}; loading it through Keras needs TensorFlow: {command}",
+                                            why=" ".join(str(why).split()), command=command))
 
 
 def _one_line(e: BaseException, limit: int = 300) -> str:

@@ -140,33 +140,51 @@ def _keras_zip_config(what: str, p: Path, size: int) -> tuple[Any, int]:
     after checking every member's declared size."""
     try:
         with zipfile.ZipFile(p) as zf:
-            infos = zf.infolist()
-            names = {i.filename for i in infos}
-            if "config.json" not in names:
-                raise BridgeError(f"{what}: not a Keras model (the archive has no config.json)")
-            total = 0
-            for info in infos:
-                if info.compress_type == zipfile.ZIP_STORED and info.file_size != info.compress_size:
-                    raise BridgeError(f"{what}: member {info.filename!r} claims {info.file_size} bytes but "
-                                      f"stores {info.compress_size} (a damaged or crafted archive)")
-                if info.file_size > MAX_DEFLATE_RATIO * max(info.compress_size, 1):
-                    raise BridgeError(f"{what}: member {info.filename!r} would inflate {info.compress_size} bytes "
-                                      f"to {info.file_size} (a zip bomb?)")
-                total += info.file_size
-            if total > INFLATE_FACTOR * size + INFLATE_SLACK:
-                raise BridgeError(f"{what}: its members would inflate to {total} bytes from a file of {size} "
-                                  "(a zip bomb?)")
-            info = zf.getinfo("config.json")
-            if info.file_size > 64 << 20:
-                raise BridgeError(f"{what}: config.json is implausibly large ({info.file_size} bytes)")
-            raw = zf.read("config.json")
-            weights = next((i.file_size for i in infos if i.filename == "model.weights.h5"), 0)
+            raw, weights = _checked_archive(what, zf, size)
     except zipfile.BadZipFile:
         raise BridgeError(f"{what}: not a Keras model file (not a .keras zip archive)") from None
     except OSError as e:
         raise BridgeError(f"{what}: {e.strerror or _one_line(e)}") from None
+    return _parse_config(what, raw), weights
+
+
+def _checked_archive(what: str, zf: zipfile.ZipFile, size: int) -> tuple[bytes, int]:
+    """config.json's bytes and the declared size of model.weights.h5 (0 when
+    there is none) of an open .keras archive of ``size`` bytes, after
+    checking every member's declared size (a zip bomb is refused before
+    anything is inflated) and that no member name appears twice (two
+    config.json, one read by Keras and another by the NumPy reader, could
+    show each a different model)."""
+    infos = zf.infolist()
+    names = [i.filename for i in infos]
+    if "config.json" not in names:
+        raise BridgeError(f"{what}: not a Keras model (the archive has no config.json)")
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise BridgeError(f"{what}: the archive holds {twice[0]!r} twice (a damaged or crafted archive)")
+    total = 0
+    for info in infos:
+        if info.compress_type == zipfile.ZIP_STORED and info.file_size != info.compress_size:
+            raise BridgeError(f"{what}: member {info.filename!r} claims {info.file_size} bytes but "
+                              f"stores {info.compress_size} (a damaged or crafted archive)")
+        if info.file_size > MAX_DEFLATE_RATIO * max(info.compress_size, 1):
+            raise BridgeError(f"{what}: member {info.filename!r} would inflate {info.compress_size} bytes "
+                              f"to {info.file_size} (a zip bomb?)")
+        total += info.file_size
+    if total > INFLATE_FACTOR * size + INFLATE_SLACK:
+        raise BridgeError(f"{what}: its members would inflate to {total} bytes from a file of {size} "
+                          "(a zip bomb?)")
+    info = zf.getinfo("config.json")
+    if info.file_size > 64 << 20:
+        raise BridgeError(f"{what}: config.json is implausibly large ({info.file_size} bytes)")
+    raw = zf.read("config.json")
+    weights = next((i.file_size for i in infos if i.filename == "model.weights.h5"), 0)
+    return raw, weights
+
+
+def _parse_config(what: str, raw: bytes) -> Any:
     try:
-        return json.loads(raw), weights
+        return json.loads(raw)
     except (ValueError, RecursionError) as e:
         raise BridgeError(f"{what}: config.json is not valid JSON ({_one_line(e)})") from None
 

@@ -1,64 +1,109 @@
-"""The model panel's fast path: next-letter queries answered in NumPy from
-the weights of a model loaded (and verified) once through Keras.
+"""The model panel's fast path: next-letter queries answered in NumPy.
 
-This module imports Keras and TensorFlow only inside functions.
+The weights come from the model file itself (``weights.read_model``: no
+TensorFlow, so the light install answers queries too). A model that reader
+does not read (an Embedding, a Bidirectional, a functional model, ...) is
+loaded through Keras instead when TensorFlow is installed, checked, recorded
+once on the alphabet to verify the NumPy recomputation against Keras, and
+its weights kept. Either way every query is a NumPy forward pass.
+
+This module imports Keras and TensorFlow only inside functions, and only
+for models the reader does not read.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..core.codec import ALPHABET, decode, encode
-from ..core.lstm import LSTMCell, Recording, forward, readout_check
-from ..core.trace import (
-    Layer,
-    Trace,
-)
-from .errors import BridgeError
+from ..core.lstm import Recording, readout_check
+from ..core.trace import Trace
+from .errors import BridgeError, NeedsTensorFlow
 from .loading import default_model_path, load_model
-from .quiet import _keras
+from .quiet import INSTALL_KERAS, _keras, tensorflow_available
 from .recording import (
     _agreement,
     _encode,
     _first,
     _is_lstm_like,
     _record_model,
-    _softmax,
     _walk,
 )
+from .weights import ModelWeights, ReadDense, ReadLSTM, Unreadable, read_model
 
 
 @dataclass(eq=False)
 class Predictor:
     """Next-letter queries answered in NumPy.
 
-    ``load`` goes through Keras once: it loads the model, checks it is a
-    single-input LSTM → Dense(softmax) model over the letters, records it on
-    the alphabet (which verifies the NumPy recomputation against Keras), and
-    keeps the weights. Every query after that is a NumPy forward pass, no
-    Keras call: fast enough for every keystroke.
+    ``load`` reads the model's weights from its file, or (for a model the
+    reader does not read, with TensorFlow installed) loads it through Keras
+    once and verifies the NumPy recomputation against it. The model must be
+    LSTM layers running forwards then a Dense softmax head, over the
+    letters. Every query is a NumPy forward pass, no Keras call: fast enough
+    for every keystroke.
 
     Empty text raises ``BridgeError`` ("type at least one letter"): the model
     was trained on windows of letters and has nothing to say before the first.
     """
 
-    cell: LSTMCell
-    kernel: np.ndarray  # (H, V)
-    bias: np.ndarray  # (V,)
+    model: ModelWeights
     path: Path
     vocab: str = ALPHABET
-    lstm_name: str = "lstm"
-    dtype: np.dtype = field(default_factory=lambda: np.dtype(np.float32))
+    #: How the weights were had: "file" (read without TensorFlow) or
+    #: "keras" (loaded through Keras and verified against it).
+    read_by: str = "file"
     verified_max_abs_error: float | None = None
+
+    @property
+    def head(self) -> ReadDense:
+        assert self.model.head is not None  # ``load`` checks there is one
+        return self.model.head
+
+    @property
+    def kernel(self) -> np.ndarray:
+        """The head's kernel (H, V), Keras' layout."""
+        return self.head.kernel
+
+    @property
+    def bias(self) -> np.ndarray:
+        return self.head.bias
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.model.dtype
 
     @classmethod
     def load(cls, path: str | os.PathLike | None = None) -> Predictor:
         path = default_model_path() if path is None else Path(path)
+        what = str(path)
+        try:
+            model = read_model(path)
+        except Unreadable as e:
+            if not tensorflow_available():
+                raise NeedsTensorFlow(str(e), INSTALL_KERAS) from None
+            return cls._through_keras(path)
+        lstms, head = model.lstms, model.head
+        if head is None or not head.softmax:
+            raise BridgeError(f"{what}: not a next-letter model: expected LSTM → Dense(softmax), "
+                              f"found {model.shape}")
+        backwards = next((ly for ly in lstms if ly.go_backwards), None)
+        if backwards is not None:
+            raise BridgeError(f"{what}: not a next-letter model: its LSTM {backwards.name!r} has go_backwards=True")
+        _check_width(what, model.input_dim, head.kernel.shape[1])
+        return cls(model=model, path=path)
+
+    @classmethod
+    def _through_keras(cls, path: Path) -> Predictor:
+        """Load a model the reader does not read through Keras: check it is
+        LSTM → Dense(softmax) over the letters, record it on the alphabet
+        (which verifies the NumPy recomputation against Keras) and keep the
+        weights."""
         what = str(path)
         _, keras = _keras()
         model = load_model(path)
@@ -71,13 +116,8 @@ class Predictor:
         lstm = kinds[0]
         for flag in ("go_backwards", "stateful"):
             if getattr(lstm, flag, False):
-                raise BridgeError(f"{what}: not a next-letter model: its LSTM has {flag}=True")
-        V = len(ALPHABET)
-        D = lstm.get_weights()[0].shape[0]
-        out = kinds[1].get_weights()[0].shape[1]
-        if (D, out) != (V, V):
-            raise BridgeError(f"{what}: not a next-letter model: it takes {D} features and predicts "
-                              f"{out} classes; the letters a–z need {V} and {V}")
+                raise BridgeError(f"{what}: not a next-letter model: its LSTM {lstm.name!r} has {flag}=True")
+        _check_width(what, lstm.get_weights()[0].shape[0], kinds[1].get_weights()[0].shape[1])
         trace, cap, head = _record_model(model, what, encode(ALPHABET), tokens=None, verify=True, tol=None,
                                          source="", meta={})
         if head is None or len(trace.layers) != 1:
@@ -93,48 +133,48 @@ class Predictor:
             raise BridgeError(f"{what}: not a next-letter model: its output is not the Dense softmax layer's")
         layer = trace.layers[0]
         assert layer.cell is not None  # a recording stores its weights
-        return cls(
-            cell=layer.cell,
-            kernel=np.asarray(head.kernel),
-            bias=np.asarray(head.bias),
-            path=path,
-            lstm_name=layer.name,
-            dtype=np.dtype(lstm.compute_dtype),
-            verified_max_abs_error=max(layer.info.get("verified_max_abs_error", 0.0),
-                                       trace.meta.get("readout_verified_max_abs_error", 0.0)),
+        kernel, bias = np.asarray(head.kernel), np.asarray(head.bias)
+        weights = ModelWeights(
+            path=path, name=str(model.name), input_dim=layer.input_dim, dtype=np.dtype(lstm.compute_dtype),
+            lstms=(ReadLSTM(layer.name, layer.cell, False, False, tuple(lstm.get_weights())),),
+            head=ReadDense(str(head.layer.name), kernel, bias, "softmax", tuple(head.layer.get_weights())),
+            shape=shape,
         )
+        return cls(model=weights, path=path, read_by="keras",
+                   verified_max_abs_error=max(layer.info.get("verified_max_abs_error", 0.0),
+                                              trace.meta.get("readout_verified_max_abs_error", 0.0)))
 
-    def _forward(self, text: str) -> Recording:
+    def _forward(self, text: str) -> list[Recording]:
         if not text:
             raise BridgeError("text: empty; type at least one letter")
-        x = _encode(text, self.vocab)
-        return forward(self.cell, x, dtype=self.dtype)
-
-    def _head(self, h: np.ndarray) -> np.ndarray:
-        return _softmax(h @ self.kernel.astype(h.dtype, copy=False) + self.bias.astype(h.dtype, copy=False))
+        return self.model.passes(_encode(text, self.vocab))
 
     def probs(self, text: str) -> np.ndarray:
         """P(next letter) after ``text``, shape (V,)."""
-        rec = self._forward(text)
-        return self._head(rec.h[-1])
+        return self.head.apply(self._forward(text)[-1].h[-1])
 
     def top(self, text: str, k: int = 5) -> list[tuple[str, float]]:
         """The ``k`` most likely next letters, best first."""
         return decode(self.probs(text), self.vocab, top=k)
 
     def record(self, text: str) -> Trace:
-        """A live forward pass over ``text`` as a trace, with the readout at
-        every step (the NumPy path, as verified against Keras at load)."""
-        rec = self._forward(text)
-        layer = Layer.from_recording(rec, name=self.lstm_name, cell=self.cell)
-        return Trace(
-            layers=[layer],
-            tokens=np.array(list(text), dtype=str),
-            probs=self._head(rec.h),
-            vocab=np.array(list(self.vocab), dtype=str),
-            source=f"live: {text}",
-            meta={"model": str(self.path)},
-        )
+        """A live forward pass over ``text`` as a trace, laid out as
+        ``record_text`` lays out a Keras recording: every LSTM layer with its
+        weights, the readout at every step and the head's weights. Computed
+        in NumPy from the weights ``load`` had (read from the file, or
+        verified against Keras when it went through Keras)."""
+        if not text:
+            raise BridgeError("text: empty; type at least one letter")
+        x = _encode(text, self.vocab)
+        return self.model.run(x, tokens=list(text), vocab=self.vocab, source=f"live: {text}",
+                              meta={"model": str(self.path), "weights_read_by": self.read_by})
+
+
+def _check_width(what: str, features: int, classes: int) -> None:
+    V = len(ALPHABET)
+    if (features, classes) != (V, V):
+        raise BridgeError(f"{what}: not a next-letter model: it takes {features} features and predicts "
+                          f"{classes} classes; the letters a–z need {V} and {V}")
 
 
 def _describe(keras: Any, layer: Any) -> str:

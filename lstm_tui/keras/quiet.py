@@ -9,6 +9,7 @@ This module imports Keras and TensorFlow only inside functions.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import sys
 import threading
@@ -17,6 +18,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from .errors import BridgeError, _one_line
+
+#: The pip command that adds TensorFlow: the base install replays and
+#: analyses traces without it; recording through Keras and training need it.
+INSTALL_KERAS = "pip install 'lstm-tui[keras]'"
 
 _import_lock = threading.Lock()
 _modules: tuple[Any, Any] | None = None
@@ -72,7 +77,7 @@ def _keras() -> tuple[Any, Any]:
                 import tensorflow as tf
         except ImportError as e:
             raise BridgeError(f"tensorflow: cannot import it ({_one_line(e)}); "
-                              "install it with: pip install tensorflow") from None
+                              f"install it with: {INSTALL_KERAS}") from None
         if keras.backend.backend() != "tensorflow":
             raise BridgeError(f"keras: the {keras.backend.backend()!r} backend is active; lstm-tui needs "
                               "'tensorflow' (unset KERAS_BACKEND or import lstm-tui before keras)")
@@ -85,3 +90,23 @@ def _keras() -> tuple[Any, Any]:
             pass
         _modules = (tf, keras)
         return _modules
+
+
+def tensorflow_available() -> bool:
+    """Whether TensorFlow and Keras could be imported, found without
+    importing them (milliseconds, not seconds): the light install has
+    neither. An import hook that refuses them counts as absent."""
+    if _modules is not None:
+        return True
+    try:
+        return all(importlib.util.find_spec(name) is not None for name in ("tensorflow", "keras"))
+    except (ImportError, ValueError):
+        return False
+
+
+def require_tensorflow(what: str) -> None:
+    """Refuse ``what`` (a command, a model) in one line naming the pip
+    command that adds TensorFlow, before any work starts, when it is not
+    installed."""
+    if not tensorflow_available():
+        raise BridgeError(f"{what}: needs TensorFlow, which is not installed; add it with: {INSTALL_KERAS}")

@@ -432,6 +432,9 @@ PT: dict[str, str] = {
     "P(next) per step": "P(próxima) por passo",
     "as in training": "como no treino",
     "outside its training": "fora do treino",
+    # -- light install ----------------------------------------------------
+    "{why}; loading it through Keras needs TensorFlow: {command}":
+        "{why}; carregá-lo pelo Keras precisa do TensorFlow: {command}",
     # -- panes, timeline, small terminals -----------------------------------
     "B has {steps} steps": "B tem {steps} passos",
     "{token} (one-hot {hot})": "{token} (one-hot {hot})",

@@ -9,12 +9,16 @@ has a readout, a mini timeline of its top prediction per step; a trace whose
 meta lists ``trained_steps`` has every other step's prediction marked as
 outside the model's training (a window not yet full, say).
 
-Loading the Keras model imports TensorFlow: seconds of work, and something
-a user replaying a trace file should never pay for. So the bridge is
-imported only inside a thread worker, and the worker starts only when the
-panel is first used (focused), or after an idle delay if the app asks for
-preloading. Errors from that worker (no TensorFlow, a bad model file) are
-shown in the panel, and the rest of the app carries on.
+The model's weights are read from its file in NumPy (``keras.weights``):
+no TensorFlow, so the light install (no ``keras`` extra) answers queries
+and records passes too. Only a model that reader does not read is loaded
+through Keras, which imports TensorFlow: seconds of work, and something a
+user replaying a trace file should never pay for. So the bridge is imported
+only inside a thread worker, and the worker starts only when the panel is
+first used (focused), or after an idle delay if the app asks for
+preloading. Errors from that worker (a model that needs TensorFlow where it
+is not installed, a bad model file) are shown in the panel, and the rest of
+the app carries on.
 """
 
 from __future__ import annotations
@@ -38,10 +42,12 @@ from textual.widgets import Input, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from ..core import numeric
+from ..core.text import Message as Words
 from ..core.trace import Trace
 from ..debug.session import View
+from ..errors import LstmTuiError
 from . import draw
-from .catalogue import tr
+from .catalogue import say, tr
 from .files import error_line
 from .messages import TraceReady
 from .translated import Translated
@@ -70,8 +76,9 @@ PredictorLoader = Callable[["str | os.PathLike[str] | None"], Predictor]
 
 
 def load_bridge_predictor(path: str | os.PathLike[str] | None) -> Predictor:
-    """The real loader: imports the Keras bridge (and through it TensorFlow).
-    Runs in a thread worker, never on the UI thread."""
+    """The real loader: the Keras bridge reads the model's weights from its
+    file (and imports TensorFlow only for a model its reader does not
+    read). Runs in a thread worker, never on the UI thread."""
     from ..keras import Predictor as BridgePredictor
 
     return BridgePredictor.load(path)
@@ -85,8 +92,11 @@ def _vocab_label(vocab: str) -> str:
 
 def _error_line(error: BaseException) -> str:
     """One line for the panel: an ``LstmTuiError`` (the bridge's
-    ``BridgeError`` among them) speaks for itself, anything else is
-    ``Type: first line`` (``files.error_line``)."""
+    ``BridgeError`` among them) speaks for itself, in the screen's language
+    when it was raised with a ``Message`` (a model that needs TensorFlow);
+    anything else is ``Type: first line`` (``files.error_line``)."""
+    if isinstance(error, LstmTuiError) and error.args and isinstance(error.args[0], Words):
+        return say(error)
     return error_line(error)
 
 

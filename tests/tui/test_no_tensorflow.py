@@ -14,6 +14,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 CHILD = textwrap.dedent(
@@ -107,3 +109,91 @@ def test_the_lesson_and_screenshot_do_not_import_tensorflow(tmp_path):
     assert (tmp_path / "s.svg").read_text(encoding="utf-8").startswith("<svg")
     assert result["heavy"] == []
     assert not result["bridge"]
+
+
+CHILD_PANEL_WITHOUT_TENSORFLOW = textwrap.dedent(
+    """
+    import asyncio, json
+    from lstm_tui.core.demo import seed_trace
+    from lstm_tui.tui.app import make_app
+    from lstm_tui.tui.model_panel import ModelPanel
+
+    async def main():
+        app = make_app(seed_trace())  # the real loader, the shipped model
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.press("m")
+            panel = app.screen.query_one(ModelPanel)
+            for _ in range(200):
+                await pilot.pause(0.05)
+                if panel.predictor is not None or panel._failed is not None:
+                    break
+            await pilot.press("d", "e", "f")
+            await pilot.pause()
+            top = str(panel.query_one("#model-top").content).splitlines()
+            probs = panel.predictor.probs("def").tolist()
+            await pilot.press("enter")
+            for _ in range(100):
+                await pilot.pause(0.05)
+                if app.debugger.trace.source == "live: def":
+                    break
+            trace = app.debugger.trace
+            return {"failed": panel._failed, "top": top, "probs": probs, "source": trace.source,
+                    "readout": trace.probs is not None and trace.readout_W is not None,
+                    "last": trace.probs[-1].tolist()}
+
+    result = asyncio.run(main())
+    result["heavy"] = sorted(m for m in sys.modules
+                             if m.split(".")[0] in ("tensorflow", "keras", "tf_keras", "jax", "torch"))
+    print(json.dumps(result))
+    """
+)
+
+
+def test_the_model_panel_answers_without_tensorflow():
+    """The light install: TensorFlow cannot be imported, and the panel still
+    answers 'def' → 'g' and records a live pass, with the weights read from
+    the model file. Its numbers are those of the reader in this process
+    (tests/keras/test_weights.py: the reader is Keras' numbers)."""
+    import numpy as np
+    from no_tensorflow import run_code
+
+    from lstm_tui.keras import Predictor
+
+    out = run_code(CHILD_PANEL_WITHOUT_TENSORFLOW, timeout=120)
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["failed"] is None and result["heavy"] == []
+    here = Predictor.load()
+    p = here.probs("def")
+    assert result["top"][0].startswith("'g'") and f"{p.max():.4f}" in result["top"][0]
+    assert np.array_equal(np.asarray(result["probs"], p.dtype), p)
+    assert result["source"] == "live: def" and result["readout"]
+    assert np.array_equal(np.asarray(result["last"], p.dtype), here.record("def").probs[-1])
+
+
+@pytest.mark.slow
+def test_the_panels_answer_without_tensorflow_is_keras_answer():
+    """The same probability as Keras' own, by the core's rounding rule."""
+    from no_tensorflow import run_code
+
+    from lstm_tui.core.bounds import rounding_bounds
+    from lstm_tui.core.codec import encode
+    from lstm_tui.core.lstm import readout_check
+    from lstm_tui.core.numeric import abs_difference, beyond
+    from lstm_tui.keras import Predictor, default_model_path, load_model
+
+    out = run_code(CHILD_PANEL_WITHOUT_TENSORFLOW, timeout=120)
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    model = load_model(default_model_path())
+    keras_p = model.predict(encode("def")[None], verbose=0)[0]
+    predictor = Predictor.load()
+    trace = predictor.record("def")
+    h = trace.layers[0].h[-1]
+    # Keras' pass and the reader's each round along the three steps: the
+    # head sees h known to the free-running bound, then rounds itself.
+    drift = rounding_bounds(trace.layers[0], free_running=True)["h"][-1] @ abs(predictor.kernel)
+    p, tol = readout_check(h, predictor.kernel, predictor.bias, h.dtype)
+    bound = 2 * tol + p * (drift + drift.max())
+    assert not beyond(abs_difference(result["probs"], keras_p), bound).any()
+    assert f"{keras_p.max():.4f}" in result["top"][0]
