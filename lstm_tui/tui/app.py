@@ -1490,7 +1490,8 @@ class LstmTuiApp(Translated, App[None]):
 
     def action_command_palette(self) -> None:
         """Textual's palette, with its prompt in the screen's language."""
-        if self.use_command_palette and not CommandPalette.is_open(self):
+        # App[None] is an App[object] for is_open's purpose (it only reads the screen stack).
+        if self.use_command_palette and not CommandPalette.is_open(self):  # type: ignore[arg-type]
             self.push_screen(CommandPalette(id="--command-palette", placeholder=tr("Search for commands…")))
 
     @property
