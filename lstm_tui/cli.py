@@ -217,6 +217,63 @@ def lesson(lang: str | None, stage: int, no_model: bool) -> None:
         sys.exit(app.return_code)
 
 
+@cli.command()
+@click.argument("trace", required=False, type=click.Path(dir_okay=False))
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="The address to listen on. Anything but loopback lets others on the network use the "
+                   "debugger (and read the files it can).")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option("--model", "model", type=click.Path(dir_okay=False), help="Keras model for the side panel.")
+@click.option("--no-model", is_flag=True, help="Do not load a model in the side panel.")
+@click.option("--diff", "diff_with", type=click.Path(dir_okay=False), help="A second run to compare with (B - A).")
+@click.option("--step", "step", type=int, help="Open at this step.")
+@click.option("--unit", "unit", type=int, help="Open with this unit selected.")
+@click.option("--layer", "layer", type=int, help="Open on this layer (0 is nearest the input).")
+@click.option("--break", "breaks", multiple=True, metavar="COND", help="A breakpoint condition; repeat for more.")
+@_LANG
+def serve(trace: str | None, host: str, port: int, model: str | None, no_model: bool, diff_with: str | None,
+          step: int | None, unit: int | None, layer: int | None, breaks: tuple[str, ...],
+          lang: str | None) -> None:
+    """The debugger in a browser (needs the web extra: pip install 'lstm-tui[web]').
+
+    Each page that connects gets its own debugger on TRACE, run on this
+    machine: files it opens are this machine's, screenshots (ctrl+s) are
+    sent to the browser. Listens on 127.0.0.1 unless --host says otherwise.
+    Ctrl+C stops."""
+    from . import web
+
+    web.require_textual_serve()  # before anything is loaded
+    path = Path(trace) if trace else _bundled_trace()
+    loaded = _load(path)  # a bad trace fails here, not in every browser session
+    _compared(path, loaded, diff_with)
+    k, _, _ = _place(path, loaded, layer, step, unit)
+    if breaks:
+        from .debug.conditions import Condition, ConditionError
+
+        for text in breaks:
+            try:
+                Condition.parse(text).check(loaded, k)
+            except ConditionError as e:
+                raise Failure(f"--break {text!r}: {e}") from None
+    if model is not None:
+        _check_model_path(model)
+    from .tui.catalogue import language_from_environment
+
+    # Absolute paths: a session's process must not depend on where it starts.
+    args = [str(path.absolute()), "--lang", lang or language_from_environment()]
+    for option, file in (("--model", model), ("--diff", diff_with)):
+        if file is not None:
+            args += [option, str(Path(file).absolute())]
+    for option, number in (("--step", step), ("--unit", unit), ("--layer", layer)):
+        if number is not None:
+            args += [option, str(number)]
+    args += ["--no-model"] if no_model else []
+    # ``--break=`` keeps a condition that starts with "-" from reading as an option.
+    args += [f"--break={text}" for text in breaks]
+    web.serve(web.view_command(args), host, port, title=f"lstm-tui · {path.name}",
+              say=lambda line: click.echo(line), warn=lambda line: click.echo(f"lstm-tui: warning: {line}", err=True))
+
+
 def _size(text: str) -> tuple[int, int]:
     """``120x40`` (or ``120×40``) as (columns, rows), at least what the panes need."""
     from .tui.too_small import MIN_HEIGHT, MIN_WIDTH

@@ -47,6 +47,7 @@ Worker threads never hold up ``q`` (``threads``).
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import sys
 import weakref
@@ -1152,8 +1153,19 @@ class DebuggerScreen(Translated, Screen[None]):
     def action_save_screenshot(self) -> None:
         """Save the screen as SVG in the working directory, under a new name
         (never over another file), written whole or not at all; a directory
-        that cannot be written to is said in a notice, and the app goes on."""
+        that cannot be written to is said in a notice, and the app goes on.
+        In a browser (``lstm-tui serve``) the working directory is the
+        server's, which the person at the browser may not even reach: the
+        SVG is sent to the browser as a download instead."""
         svg = self.app.export_screenshot()
+        if self.app.is_web:
+            name = screenshot_name(self.app.title)
+            # No delivery ``name``: Textual answers a "screenshot" with a
+            # notice of its own, in English, beside this one.
+            self.app.deliver_text(io.StringIO(svg), save_filename=name, open_method="download",
+                                  mime_type="image/svg+xml")
+            self.notify(tr("sent {name} to the browser", name=name), title=tr("screenshot"), markup=False)
+            return
         try:
             path = Path(screenshot_name(self.app.title)).absolute()  # (named in full in the notices)
             write_atomically(path, lambda fp: fp.write(svg.encode("utf-8")), overwrite=False,

@@ -527,6 +527,9 @@ PT: dict[str, str] = {
     "the lesson ends here: the last stage of the last step": "a lição termina aqui: a última etapa do último passo",
     "the lesson starts here: the first stage of the first step":
         "a lição começa aqui: a primeira etapa do primeiro passo",
+    # -- web (lstm-tui serve: the debugger in a browser) ------------------------
+    "sent {name} to the browser": "{name} enviada ao navegador",
+    "paths are on the server: {host}, from {folder}": "os caminhos são do servidor: {host}, a partir de {folder}",
     # -- long traces ----------------------------------------------------------
     "scanning {percent}% for {condition}": "verificando {percent}% para {condition}",
     "continuing when the scan ends": "continua quando a verificação terminar",

@@ -7,6 +7,8 @@ Escape); the screen that pushed it decides what to do with it.
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Callable
 
 from textual import on
@@ -96,6 +98,11 @@ class OpenTraceScreen(_Dialog):
         with Vertical() as box:
             box.border_title = tr("open trace file")
             yield Label(tr("path of a .npz trace; Enter to open, Esc to cancel"), classes="-hint")
+            if self.app.is_web:
+                # In a browser (``lstm-tui serve``) the file is opened by the
+                # server's process: a path on the browser's machine means nothing.
+                yield Label(tr("paths are on the server: {host}, from {folder}", host=socket.gethostname(),
+                               folder=os.getcwd()), classes="-hint", id="open-server", markup=False)
             yield Input(placeholder="traces/example.npz", id="open-input")
 
     @on(Input.Submitted, "#open-input")
