@@ -24,8 +24,9 @@ def _modules(*packages: str) -> list[str]:
 
 #: Modules that must import neither Keras nor TensorFlow (nor, but for the
 #: CLI, Textual) when imported: the core and debug layers, the Keras package
-#: itself (it imports TensorFlow only inside functions), the CLI.
-CORE = ["lstm_tui", "lstm_tui.errors", "lstm_tui.cli",
+#: itself (it imports TensorFlow only inside functions), the CLI, and serve's
+#: server (textual-serve and aiohttp only when it runs).
+CORE = ["lstm_tui", "lstm_tui.errors", "lstm_tui.cli", "lstm_tui.web",
         *_modules("lstm_tui.core", "lstm_tui.debug", "lstm_tui.keras")]
 
 

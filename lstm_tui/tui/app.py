@@ -1465,6 +1465,11 @@ class LstmTuiApp(Translated, App[None]):
             from .driver import OwnDescriptorDriver
 
             return OwnDescriptorDriver
+        # In a browser (textual-serve chooses it through TEXTUAL_DRIVER): see web_driver.
+        if driver.__module__ == "textual.drivers.web_driver" and driver.__name__ == "WebDriver":
+            from .web_driver import SerialWebDriver
+
+            return SerialWebDriver
         return driver
 
     async def run_action(self, action: Any, default_namespace: Any = None,
