@@ -121,7 +121,10 @@ async def test_o_in_the_dialog_asks_for_another_trace(tmp_path, mapped):
 
 
 @pytest.mark.parametrize("how", ["saved over (replaced)", "written in place"])
-async def test_a_rewritten_trace_is_loaded_again_where_the_screen_stood(tmp_path, mapped, how):
+async def test_a_rewritten_trace_is_loaded_again_where_the_screen_stood(tmp_path, mapped, how, monkeypatch):
+    # The key is what finds the change here: the once-a-second check must not
+    # find it first (on a loaded machine writing the file can take a second).
+    monkeypatch.setattr(tui_app, "FILE_CHECK_SECONDS", 3600.0)
     path, size = saved(tmp_path)
     app = make_app(load_trace(path), load_model=False)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
