@@ -100,6 +100,14 @@ long session
     linearly to 10 000 presses, which the output says; ``--full-session``
     runs them all.
 
+wire, slow link
+    What one → step writes to a real terminal (a pseudo-terminal, the output
+    rendered by pyte) at 120×40 and 80×24, against the least the cells it
+    changed need; and how long the screen takes to settle after → is held at
+    30 keys/s for 5 s over an emulated 1 Mbit/s, 100 ms RTT link, against
+    the link's own time for one step's frame. Textual's own renderer is
+    measured beside both. ``bench_wire.py`` says how.
+
 The UI figures run each app in its own subprocess, headless (Textual draws
 every frame but does not serialise it for a terminal, for both sides alike),
 so no figure disturbs another. Large traces are written to a temporary
@@ -1203,7 +1211,52 @@ def bench_session(plan: Plan) -> list[Figure]:
     return [Figure("long session", growth, base, "MB", "value ≤ 10 MB", 10, "value", note=note)]
 
 
-NAMES = ("startup", "keys", "record", "scale", "large", "steps", "long", "query", "session")
+def bench_wire(plan: Plan) -> list[Figure]:
+    import bench_wire as bw
+
+    cycles = 3 if plan.quick else 10
+    figures = []
+    for size in ((120, 40), (80, 24)):
+        ours, textual = bw.steps(size, False, cycles), bw.steps(size, True, cycles)
+        # The 8 000 bytes at 120×40, scaled by area.
+        limit = round(8000 * size[0] * size[1] / (120 * 40))
+        log(f"wire {size[0]}×{size[1]}: {ours['bytes']:.0f} B per step ({ours['changed']:.0f} cells changed, "
+            f"floor {ours['floor']:.0f} B), Textual's own {textual['bytes']:.0f} B; first frame "
+            f"{ours['first']} B vs {textual['first']} B")
+        figures.append(Figure(
+            f"step bytes {size[0]}×{size[1]}", ours["bytes"], ours["floor"], "B", f"value ≤ {limit}", limit, "value",
+            note=f"median of {ours['steps']} → steps, {ours['changed']:.0f} cells changed; baseline: the least "
+                 f"those cells need; Textual's own renderer: {textual['bytes']:.0f} B "
+                 f"(first frame {ours['first']} B vs {textual['first']} B)"))
+    return figures
+
+
+def bench_slow_link(plan: Plan, tmp: Path, step_bytes: float | None) -> list[Figure]:
+    import bench_wire as bw
+
+    from lstm_tui.core.trace import load
+
+    shape = load(BUNDLED_TRACE).layers[0]
+    path = tmp / "slow_link.npz"
+    write_forward_trace(path, T=400, H=shape.units, D=shape.input_dim)
+    ours, textual = bw.slow_link(path, False), bw.slow_link(path, True)
+    rate, delay = 125_000.0, 0.05
+    if step_bytes is None:
+        step_bytes = bw.steps((120, 40), False, 2)["bytes"]
+    one_frame = step_bytes / rate + delay
+    for r in (ours, textual):
+        if not r["reached"]:
+            warn(f"slow link: the client's screen never showed step {r['keys']}")
+    log(f"slow link: settled {ours['settle']:.2f} s after the last key ({ours['bytes'] / 1000:.0f} kB), "
+        f"Textual's own renderer {textual['settle']:.2f} s ({textual['bytes'] / 1000:.0f} kB)")
+    return [Figure("slow link settle", ours["settle"], one_frame, "s", "value ≤ 1 s", 1.0, "value",
+                   note=f"→ held at 30 keys/s for 5 s over 1 Mbit/s, 100 ms RTT: {ours['bytes'] / 1000:.0f} kB "
+                        f"written; Textual's own renderer: {textual['settle']:.1f} s, "
+                        f"{textual['bytes'] / 1000:.0f} kB; baseline: one step's frame on the link")]
+
+
+NAMES = ("startup", "keys", "record", "scale", "large", "steps", "long", "query", "session", "wire",
+         "slowlink")
 
 
 def machine() -> str:
@@ -1298,6 +1351,11 @@ def main(argv: list[str] | None = None) -> int:
                     figures += bench_long(plan, tmp)
                 elif name == "session":
                     figures += bench_session(plan)
+                elif name == "wire":
+                    figures += bench_wire(plan)
+                elif name == "slowlink":
+                    step = next((f.value for f in figures if f.name == "step bytes 120×40"), None)
+                    figures += bench_slow_link(plan, tmp, step)
             except (RuntimeError, subprocess.TimeoutExpired) as e:
                 warn(f"{name} failed: {e}")
             log(f"{name} took {time.perf_counter() - t:.1f} s")

@@ -108,6 +108,7 @@ from .messages import (
 from .model_panel import ModelPanel, PredictorLoader
 from .refusals import Refusal, action_state, refusal_for
 from .status import StatusLine, StatusNote, layer_label, source_label
+from .textual_private import CellDiffingDisplay
 from .threads import DaemonExecutor
 from .timeline import Marks, Timeline
 from .too_small import TooSmall, too_small
@@ -1358,7 +1359,7 @@ class DebuggerScreen(Translated, Screen[None]):
                    tr("show layer {k} (current)", k=k) if k == self.layer_index else tr("show layer {k}", k=k))
 
 
-class LstmTuiApp(Translated, App[None]):
+class LstmTuiApp(Translated, CellDiffingDisplay, App[None]):
     """A terminal step-through debugger for LSTM forward passes."""
 
     CSS_PATH = "app.tcss"

@@ -17,6 +17,13 @@ Here the decoder replaces such bytes with U+FFFD, which no binding uses:
 the key does nothing and the session goes on. ``run_input_thread`` is
 Textual's own loop (Textual 8) with only the decoder changed; it has no
 hook for the decoder.
+
+**Only the cells that changed.** The driver keeps what the terminal shows
+(``wire.Cells``) and when a held key may next be drawn (``wire.Pacer``, told
+of every key here, in the input thread, as it arrives); the app's display
+hook (``textual_private.CellDiffingDisplay``) writes through them. Starting
+or resuming application mode (after ctrl+z, or another program ran in the
+terminal) forgets what the terminal shows: the next frame writes every cell.
 """
 
 from __future__ import annotations
@@ -24,12 +31,15 @@ from __future__ import annotations
 import os
 import selectors
 import sys
+import time
 from codecs import getincrementaldecoder
 from typing import Any
 
+from textual import events
 from textual.drivers.linux_driver import LinuxDriver
 
 from .textual_private import XTermParser, loop_last
+from .wire import Cells, Pacer
 
 
 class OwnDescriptorDriver(LinuxDriver):
@@ -38,6 +48,8 @@ class OwnDescriptorDriver(LinuxDriver):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.cells = Cells()
+        self.pacer = Pacer()
         stream = sys.__stderr__
         try:
             fd = os.dup(stream.fileno())  # type: ignore[union-attr]
@@ -45,6 +57,10 @@ class OwnDescriptorDriver(LinuxDriver):
             return  # no usable stderr: keep Textual's own choice
         self._file = os.fdopen(fd, "w", encoding=getattr(stream, "encoding", None) or "utf-8",
                                errors="replace")
+
+    def start_application_mode(self) -> None:
+        self.cells.forget()
+        super().start_application_mode()
 
     def run_input_thread(self) -> None:
         """Wait for input and dispatch events (Textual's loop; the decoder
@@ -67,6 +83,8 @@ class OwnDescriptorDriver(LinuxDriver):
                     if not unicode_data:
                         break  # stdin is a pipe that closed
                     for event in feed(unicode_data):
+                        if isinstance(event, events.Key):
+                            self.pacer.key(event.key, time.monotonic())
                         self.process_message(event)
             for event in tick():
                 self.process_message(event)
