@@ -96,7 +96,9 @@ class LayerDiff:
 
     #: the largest finite |B − A| of the layer, where it is
     largest: Difference | None = None
-    #: the last step (processing order) where some value is beyond the tolerance
+    #: the first and the last step (processing order) where some value is
+    #: beyond the tolerance: how long the change lives in this layer
+    first_step: int | None = None
     last_step: int | None = None
     #: how many steps have some value beyond the tolerance
     steps_beyond: int = 0
@@ -349,6 +351,7 @@ def diff(a: Trace, b: Trace, tol: float | None = None, check: Callable[[], None]
             report.max_abs[(k, v)] = float(np.nan_to_num(err, nan=np.inf).max()) if err.size else 0.0
         if beyond_rows.any():
             ld.steps_beyond = int(beyond_rows.sum())
+            ld.first_step = int(np.flatnonzero(beyond_rows)[0])
             ld.last_step = int(np.flatnonzero(beyond_rows)[-1])
         report.members.extend(_members(k, la, lb, tol))
 
