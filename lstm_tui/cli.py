@@ -516,6 +516,14 @@ def _number(value: float, integer: bool) -> str:
     return f"{value:.4f}"
 
 
+def _entry(value: float, vocab: list[str]) -> str:
+    """An index into the readout's vocabulary as the entry it names
+    (``'d'``), or as a number where it names none."""
+    if np.isfinite(value) and value == int(value) and 0 <= value < len(vocab):
+        return repr(vocab[int(value)])
+    return _number(value, True)
+
+
 @cli.command()
 @click.argument("trace", type=click.Path(dir_okay=False))
 @click.argument("condition")
@@ -542,13 +550,19 @@ def find(trace: str, condition: str, layer: int) -> None:
         raise Failure(f"condition: {e}") from None
     steps = np.flatnonzero(hits)
     integer = {term: cond.is_integer(term) for term in values}
+    # argmax(p) and the like read as letters when the trace has a vocabulary.
+    vocab = None if t.vocab is None else [str(v) for v in np.asarray(t.vocab)]
+    letters = {term for term in values if vocab is not None and cond.reads_vocabulary(term)}
     lay = t.layers[k]
     for step in steps:
         parts = [f"t={step}"]
         token = t.token(lay.position(int(step)))
         if token is not None:
             parts.append(f"token {token!r}")
-        parts.extend(f"{term}={_number(float(v[step]), integer[term])}" for term, v in values.items())
+        for term, v in values.items():
+            value = float(v[step])
+            parts.append(f"{term}={_entry(value, vocab)}" if vocab is not None and term in letters
+                         else f"{term}={_number(value, integer[term])}")
         click.echo("  ".join(parts))
     if len(steps):
         click.echo(f"{len(steps)} of {t.steps} steps match", err=True)

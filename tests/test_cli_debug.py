@@ -56,16 +56,45 @@ def test_find_prints_steps_tokens_and_values(capsys, trace_path):
 
 
 def test_find_shows_whole_numbers_as_integers(capsys, trace_path):
-    code, out, _ = run(capsys, "find", str(trace_path), "argmax(p) != argmax(p_prev)")
+    code, out, _ = run(capsys, "find", str(trace_path), "count(f < 0.05) + t > 2")
     assert code == 0
-    assert out.splitlines() == [
-        "t=2  token 'b'  argmax(p)=1  argmax(p_prev)=0",
-        "t=4  token 'c'  argmax(p)=2  argmax(p_prev)=1",
-        "t=5  token 'd'  argmax(p)=0  argmax(p_prev)=2",
-    ]
+    assert out.splitlines() == ["t=3  token 'q'  count(f < 0.05) + t=4", "t=4  token 'c'  count(f < 0.05) + t=4",
+                                "t=5  token 'd'  count(f < 0.05) + t=5"]
     code, out, _ = run(capsys, "find", str(trace_path), "token == 'q' or max(abs(c)) > 5")
     assert out.splitlines() == ["t=1  token 'q'  max(abs(c))=0.0000", "t=2  token 'b'  max(abs(c))=6.0000",
                                 "t=3  token 'q'  max(abs(c))=0.0000"]
+
+
+def test_find_shows_the_top_prediction_as_its_letter(capsys, trace_path):
+    """argmax(p) is an index into the readout's vocabulary (here x, y, z)."""
+    code, out, _ = run(capsys, "find", str(trace_path), "argmax(p) != argmax(p_prev)")
+    assert code == 0
+    assert out.splitlines() == [
+        "t=2  token 'b'  argmax(p)='y'  argmax(p_prev)='x'",
+        "t=4  token 'c'  argmax(p)='z'  argmax(p_prev)='y'",
+        "t=5  token 'd'  argmax(p)='x'  argmax(p_prev)='z'",
+    ]
+    code, out, _ = run(capsys, "find", str(trace_path), "argmax(p) == 'y' and p[argmax(p)] > 0.5")
+    assert out.splitlines() == ["t=2  token 'b'  argmax(p)='y'  p[argmax(p)]=0.8000",
+                                "t=3  token 'q'  argmax(p)='y'  p[argmax(p)]=0.8000"]
+    # An index compared with a letter reads as one; where it names none, as a number.
+    code, out, _ = run(capsys, "find", str(trace_path), "count(f < 0.05) + 2 != 'x' and t < 3")
+    assert out.splitlines() == ["t=0  token 'a'  count(f < 0.05) + 2='z'", "t=1  token 'q'  count(f < 0.05) + 2=3",
+                                "t=2  token 'b'  count(f < 0.05) + 2='z'"]
+
+
+def test_find_with_a_letter_outside_the_vocabulary_exits_2(capsys, trace_path):
+    code, out, err = run(capsys, "find", str(trace_path), "argmax(p) == 'd'")
+    assert (code, out) == (2, "")
+    assert err == "lstm-tui: error: condition: column 14: 'd' is not in the vocabulary (xyz)\n"
+
+
+def test_find_without_a_vocabulary_prints_the_index(capsys, tmp_path):
+    tr = crafted()
+    tr.vocab = None
+    path = save(tr, tmp_path / "novocab.npz")
+    code, out, _ = run(capsys, "find", str(path), "argmax(p) == 1")
+    assert out.splitlines() == ["t=2  token 'b'  argmax(p)=1", "t=3  token 'q'  argmax(p)=1"]
 
 
 def test_find_without_tokens_and_on_another_layer(capsys, tmp_path):

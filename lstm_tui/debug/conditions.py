@@ -18,7 +18,7 @@ Grammar
     unary      := ('-' | '+') unary | power
     power      := postfix ('**' unary)?                 right-associative
     postfix    := atom ('[' index ']')*
-    index      := INT | INT? ':' INT?                   INT := '-'? digits
+    index      := INT | INT? ':' INT? | expr            INT := '-'? digits
     atom       := NUMBER | STRING | NAME | FUNC '(' expr (',' expr)* ')'
                 | '(' expr ')'
 
@@ -41,6 +41,9 @@ p_prev     the readout at t-1; it does not exist at t = 0, so a condition
            that mentions ``p_prev`` is false at step 0
 token      the token the layer read at t (position T-1-t for a reversed
            layer); ``''`` when the trace has no tokens
+next       the token the layer reads at its next step, t+1 (for a reversed
+           layer that is position T-2-t: the one it reads next, not the one
+           after in the text); ``''`` at the last step and without tokens
 t  T       the step number and the number of steps
 nan        true at steps where any vector of the layer (x f i c_hat c o h)
            holds a NaN or ±Inf
@@ -50,6 +53,27 @@ inf        infinity (a number)
 Indexing picks units: ``f[7]``, ``h[-1]`` (counting from the end), ``h[0:4]``
 (a slice is a smaller vector). An index outside the vector is an error, not
 an empty result.
+
+An index may also be an expression giving one number per step:
+``p[argmax(p)]`` is the top probability, ``h[argmax(abs(c))]`` the hidden
+value of the unit with the largest cell state. It is checked at each step,
+where no error can stop the scan: at a step where it is not a whole number
+inside the vector (counting from the end when negative, as above) the
+value is NaN, so a comparison with it is false there (``!=`` true), as with
+any NaN; indexing true/false values gives false there. Slice bounds stay
+whole numbers (a slice's size may not change from step to step).
+
+Letters: a string compared with an index names an entry of the trace's
+vocabulary (``readout/vocab``): ``argmax(p) == 'd'`` holds where the top
+prediction is 'd', ``argmax(p) == next`` where the model predicted the token
+it reads next, ``argmax(p_prev) == token`` where it had predicted this one.
+The index side must give whole numbers (``argmax``, ``argmin``, ``count``,
+``t``, arithmetic on those), not be a constant (``token == 3`` stays an
+error), and only ``==`` and ``!=`` compare them. A letter not in the
+vocabulary, or a trace with no vocabulary, is an error with the column of
+the string; an index outside the vocabulary at some step names no entry
+(``==`` is false there, ``!=`` true). Vocabulary entries may be longer than
+one letter (words): the string must be one of them, whole.
 
 Arithmetic, comparisons, ``and``, ``or``, ``not`` work elementwise, a number
 pairing with every element of a vector; two vectors must have the same size.
@@ -61,6 +85,15 @@ Functions: ``abs(v)``, ``isnan(v)``, ``isinf(v)`` elementwise; ``max(v)``,
 ``argmax(v)``, ``argmin(v)`` reduce a vector to a number; ``any(b)``,
 ``all(b)``, ``count(b)`` reduce a vector of true/false. ``max(a, b, ...)``
 and ``min(a, b, ...)`` with several arguments work elementwise.
+
+Step to step: ``delta(v)`` is v at t minus v at t-1, for any numbers (a
+vector, ``max(abs(c))``, ``p[3]``): ``delta(c)`` is ``c - c_prev``,
+``max(abs(delta(h))) > 0.5`` finds a jump of the hidden state. At t = 0 the
+value before is the state before the sequence where there is one: ``c0``
+for c and ``h0`` for h (so ``delta(c)`` is ``c - c_prev`` at every step) and
+-1 for t; anything else has no value before step 0 (x, the gates, p, an
+earlier ``delta``...), so its delta is NaN at step 0 and a comparison with it
+is false there.
 
 NaN: NumPy's rules. A comparison with NaN is false (``!=`` is true), a
 reduction over a vector holding NaN is NaN (``argmax`` points at the NaN).
@@ -289,6 +322,9 @@ class _Compare(_Node):
     ops: list[str] = field(default_factory=list)
     op_cols: list[int] = field(default_factory=list)
     operands: list[_Node] = field(default_factory=list)
+    #: Per comparison: which operand (0 left, 1 right) is an index to read
+    #: as a vocabulary entry, the other being a string; None for none.
+    letters: list[int | None] = field(default_factory=list)
 
 
 @dataclass(eq=False)
@@ -302,6 +338,8 @@ class _Index(_Node):
     target: _Node = None  # type: ignore[assignment]
     index: int | tuple[int | None, int | None] = 0  # int, or (start, stop) of a slice
     index_col: int = 0
+    #: An index computed at each step (``p[argmax(p)]``), instead of ``index``.
+    at: _Node | None = None
 
 
 #: name -> (kind, vector)
@@ -309,14 +347,19 @@ _NAMES: dict[str, tuple[str, bool]] = {
     **{v: ("num", True) for v in VECTORS},
     "h_prev": ("num", True), "c_prev": ("num", True),
     "p": ("num", True), "p_prev": ("num", True),
-    "token": ("str", False), "t": ("num", False), "T": ("num", False),
+    "token": ("str", False), "next": ("str", False), "t": ("num", False), "T": ("num", False),
     "nan": ("bool", False), "inf": ("num", False),
 }
 
 _ELEMENTWISE = {"abs": ("num", "num"), "isnan": ("num", "bool"), "isinf": ("num", "bool")}
 _REDUCE_NUM = {"max", "min", "mean", "sum", "std", "norm", "argmax", "argmin"}
 _REDUCE_BOOL = {"any", "all", "count"}
-_FUNCS = sorted({*_ELEMENTWISE, *_REDUCE_NUM, *_REDUCE_BOOL})
+#: Functions of the value at t and at t-1 (one row more is read per block).
+_STEPWISE = {"delta"}
+_FUNCS = sorted({*_ELEMENTWISE, *_REDUCE_NUM, *_REDUCE_BOOL, *_STEPWISE})
+#: The names whose value before step 0 is known (h0, c0, and t = -1): a
+#: ``delta`` of them is a number at step 0 too.
+_BEFORE_START = {"h", "c", "t", "T"}
 
 # Messages, as the words of the errors they go into: the screen translates them with the error.
 _KIND_WORD = {"num": Message("a number"), "bool": Message("true/false"), "str": Message("a string")}
@@ -569,6 +612,10 @@ class _Parser:
         if len(args) > 1:
             raise self.error(Message("{func}() takes one argument, not {n}", func=func, n=len(args)), args[1].col)
         (arg,) = args
+        if func in _STEPWISE:
+            need("num", arg)
+            return self.made(_Call(*span, "num", arg.vector, func=func, args=args, integer=arg.integer), args,
+                             name_tok.start + 1)
         if func in _ELEMENTWISE:
             takes, gives = _ELEMENTWISE[func]
             need(takes, arg)
@@ -587,6 +634,8 @@ class _Parser:
             raise self.error(Message("{what!r} is one value per step, not a vector: it cannot be indexed",
                                      what=self.text(target)), open_tok.start + 1)
         col = self.peek().start + 1
+        if self.computed_index():
+            return self.index_at(target, open_tok)
         start = self.integer(optional=True)
         if self.peek().kind == "op" and self.peek().text == ":":
             self.advance()
@@ -602,6 +651,39 @@ class _Parser:
         vector = isinstance(index, tuple)
         return self.made(_Index(target.start, close.end, target.kind, vector, target=target, index=index,
                                 index_col=col), [target], open_tok.start + 1)
+
+    def computed_index(self) -> bool:
+        """Whether the index ahead is an expression rather than a whole
+        number or a slice: anything but ``]``, ``:`` or a number (after an
+        optional ``-``) that an arithmetic operator does not follow. So
+        ``f[7 < 0.05`` is still a 7 missing its ``]``, and ``h[1 + t]`` an
+        expression."""
+        j = self.pos
+        tok = self.toks[j]
+        if tok.kind == "op" and tok.text in ("]", ":"):
+            return False
+        if tok.kind == "op" and tok.text == "-" and self.toks[j + 1].kind == "num":
+            j += 1
+        elif tok.kind != "num":
+            return True
+        after = self.toks[j + 1]
+        return after.kind == "op" and after.text in ("+", "-", "*", "/", "**")
+
+    def index_at(self, target: _Node, open_tok: _Tok) -> _Node:
+        """``v[expr]``: an index computed at each step."""
+        # Arithmetic only (an index is a number): in ``f[argmax(p) > 1`` the
+        # '>' is where the ']' is missing.
+        at = self.expr(_INFIX["+"][0])
+        if at.kind != "num":
+            raise self.error(Message("an index must be a number, not {what}", what=_describe(at)), at.col)
+        if at.vector:
+            raise self.error(Message("an index must be one number per step; {what!r} is a vector",
+                                     what=self.text(at)), at.col)
+        if self.peek().kind == "op" and self.peek().text == ":":
+            raise self.error(Message("slice bounds are whole numbers, not expressions"), at.col)
+        close = self.expect("]", Message("the '[' at column {column}", column=open_tok.start + 1))
+        return self.made(_Index(target.start, close.end, target.kind, False, target=target, index_col=at.col,
+                                at=at), [target, at], open_tok.start + 1)
 
     def integer(self, optional: bool) -> int | None:
         tok = self.peek()
@@ -670,6 +752,24 @@ class _Parser:
     def check_compare(self, node: _Compare, k: int) -> None:
         k = k % len(node.ops)
         a, b, op, col = node.operands[k], node.operands[k + 1], node.ops[k], node.op_cols[k]
+        del node.letters[k:]
+        node.letters.append(None)
+        if {a.kind, b.kind} == {"num", "str"}:
+            side = 0 if a.kind == "num" else 1
+            index, text = (a, b) if side == 0 else (b, a)
+            # A constant is never an index here: ``token == 3`` is a slip.
+            constant = not any(isinstance(n, _Name) for n in _walk(index))
+            if index.integer and not constant:
+                if op not in ("==", "!="):
+                    raise self.error(Message("{op!r} cannot order letters; compare an index with a letter using "
+                                             "== or !=", op=op), col)
+                node.letters[k] = side
+                node.vector = node.vector or index.vector
+                return
+            if not constant:
+                raise self.error(Message("{what!r} is not an index (a whole number per step): only an index, such "
+                                         "as argmax(p), compares with a letter of the vocabulary",
+                                         what=self.text(index)), col)
         if a.kind != b.kind:
             nan = any(isinstance(s, _Name) and s.name == "nan" for s in (a, b))
             raise self.error(Message("cannot compare {a} with {b}; 'nan' alone is true where the layer holds NaN or "
@@ -684,6 +784,17 @@ class _Parser:
 # --------------------------------------------------------------------------
 # Binding to a trace: sizes and index ranges
 # --------------------------------------------------------------------------
+
+
+def vocabulary_label(vocab: list[str], limit: int = 40) -> str:
+    """A vocabulary in a few characters: ``a–z`` for a run of consecutive
+    letters, the letters themselves (``xyz``), or words with spaces;
+    a long one cut short."""
+    if vocab and all(len(v) == 1 for v in vocab):
+        if len(vocab) > 3 and all(ord(b) - ord(a) == 1 for a, b in zip(vocab, vocab[1:])):
+            return f"{vocab[0]}–{vocab[-1]}"
+        return _clip("".join(vocab), limit)
+    return _clip(" ".join(vocab), limit)
 
 
 def _different_sizes(a: str, wa: int, b: str, wb: int) -> Message:
@@ -706,6 +817,11 @@ class _Binding:
         self.width: dict[int, int | None] = {}
         self.select: dict[int, slice] = {}
         self.max_width = 1
+        #: The trace's vocabulary as strings, read once when a comparison
+        #: reads letters (None: not needed, or the trace has none).
+        self.vocab: np.ndarray | None = None
+        #: The ``delta`` arguments whose value before step 0 is known.
+        self.before_start: set[int] = set()
         #: Called before each block is read (``evaluate``'s ``check``).
         self.check: Callable[[], None] | None = None
         #: Called after each block of the top-level pass with (steps done,
@@ -715,6 +831,19 @@ class _Binding:
 
     def error(self, message: str, column: int) -> ConditionError:
         return ConditionError(message, self.cond.source, column)
+
+    def bind_letters(self, text: _Node) -> None:
+        """A string compared with an index: the trace must have a
+        vocabulary, and a written letter must be in it."""
+        if self.trace.vocab is None:
+            raise self.error(Message("{what} is compared with an index, which reads the trace's vocabulary; this "
+                                     "trace has none (no readout/vocab member)", what=_clip(self.cond.text(text))),
+                             text.col)
+        if self.vocab is None:
+            self.vocab = np.asarray(self.trace.vocab).astype(str)
+        if isinstance(text, _Const) and text.value not in set(self.vocab.tolist()):
+            raise self.error(Message("{letter} is not in the vocabulary ({vocab})", letter=_clip(repr(text.value)),
+                                     vocab=vocabulary_label(self.vocab.tolist())), text.col)
 
     def name_width(self, node: _Name) -> int | None:
         name = node.name
@@ -770,14 +899,26 @@ class _Binding:
             ws = [self.bind(n) for n in node.operands]
             for k, col in enumerate(node.op_cols):
                 self.same(node.operands[k:k + 2], ws[k:k + 2], col)
+                side = node.letters[k]
+                if side is not None:
+                    self.bind_letters(node.operands[k + 1 - side])  # the string, across from the index
             return self.same(node.operands, ws, node.op_cols[0])
         if isinstance(node, _Call):
+            if node.func in _STEPWISE:
+                (arg,) = node.args
+                inside = list(_walk(arg))
+                if not any(isinstance(n, _Call) and n.func in _STEPWISE for n in inside) and all(
+                        n.name in _BEFORE_START for n in inside if isinstance(n, _Name)):
+                    self.before_start.add(id(arg))
             ws = [self.bind(a) for a in node.args]
             w = self.same(node.args, ws, node.col)
             return w if node.vector else None
         if isinstance(node, _Index):
             w = self.bind(node.target)
             assert w is not None  # the parser only lets vectors be indexed
+            if node.at is not None:
+                self.bind(node.at)  # one number per step (the parser checked): checked at each step
+                return None
             what = _clip(self.cond.text(node.target))
             units = Message("{what} has {w} value (0…{last}, or -{w}…-1 from the end)" if w == 1 else
                             "{what} has {w} values (0…{last}, or -{w}…-1 from the end)", what=what, w=w, last=w - 1)
@@ -849,9 +990,14 @@ class _Block:
             elif name == "token" and trace.tokens is not None:
                 lo, hi = (self.bd.T - b, self.bd.T - a) if layer.reversed else (a, b)
                 release_pages(np.asarray(trace.tokens)[lo:hi])
+            elif name == "next" and trace.tokens is not None:
+                lo, hi = (max(0, self.bd.T - b - 1), self.bd.T - a - 1) if layer.reversed else (a + 1, b + 1)
+                release_pages(np.asarray(trace.tokens)[lo:hi])
 
     def _source(self, name: str, sel: slice) -> np.ndarray:
         layer, a, b = self.bd.layer, self.a, self.b
+        if a < 0:
+            return self._before_start(name, sel)
         # float64 copies of the selected rows and units only: float16 data
         # would overflow in c * c, and a mapped array stays on disk.
         if name in VECTORS:
@@ -878,6 +1024,14 @@ class _Block:
             if layer.reversed:
                 pos = self.bd.T - 1 - pos
             return np.asarray(tokens)[pos][:, None]
+        if name == "next":
+            tokens = self.bd.trace.tokens
+            if tokens is None:
+                return np.full((b - a, 1), "", dtype="<U1")
+            step = np.arange(a + 1, b + 1)
+            last = step >= self.bd.T  # the last step reads nothing after it
+            pos = np.where(last, 0, self.bd.T - 1 - step if layer.reversed else step)
+            return np.where(last, "", np.asarray(tokens)[pos])[:, None]
         if name == "t":
             return np.arange(a, b, dtype=np.float64)[:, None]
         if name == "T":
@@ -885,6 +1039,51 @@ class _Block:
         if name == "nan":
             return nonfinite_rows(layer, a, b)[:, None]
         raise AssertionError(name)
+
+    def _before_start(self, name: str, sel: slice) -> np.ndarray:
+        """Row -1, the state before the sequence, for a ``delta`` at t = 0:
+        only the names of ``_BEFORE_START`` are read here."""
+        layer = self.bd.layer
+        if name in ("h", "c"):
+            return np.asarray(layer.h0 if name == "h" else layer.c0, np.float64)[None, sel]
+        if name == "t":
+            return np.full((1, 1), -1.0)
+        if name == "T":
+            return np.full((1, 1), float(self.bd.T))
+        raise AssertionError(name)
+
+    def rows(self, node: _Node) -> np.ndarray:
+        """``node``'s value as a float array of (rows, width)."""
+        width = self.bd.width.get(id(node)) or 1
+        return np.broadcast_to(np.asarray(self.ev(node), np.float64), (self.b - self.a, width))
+
+    def delta(self, arg: _Node) -> np.ndarray:
+        """``arg`` at each step minus ``arg`` at the step before: one block
+        of one row more, [a-1, b), so a block's first row reads the row
+        before it (in the previous block) too."""
+        a, b = self.a, self.b
+        if a > 0:
+            wider = _Block(self.bd, a - 1, b)
+            try:
+                values = wider.rows(arg)
+            finally:
+                wider.release()
+            return values[1:] - values[:-1]
+        now = self.rows(arg)
+        if id(arg) in self.bd.before_start:
+            first = _Block(self.bd, -1, 0).rows(arg)  # h0, c0: nothing mapped is read
+        else:
+            first = np.full((1, now.shape[1]), np.nan)
+        return now - np.vstack([first, now[:-1]])
+
+    def letters(self, values: Any) -> tuple[np.ndarray, np.ndarray]:
+        """The vocabulary entry each index names, and where it names one
+        (a whole number inside the vocabulary)."""
+        vocab = self.bd.vocab
+        assert vocab is not None  # bound by bind_letters
+        k = np.asarray(values, np.float64)
+        ok = np.isfinite(k) & (k == np.floor(k)) & (k >= 0) & (k < len(vocab))
+        return vocab[np.where(ok, k, 0).astype(np.int64)], ok
 
     def top(self, node: _Node) -> np.ndarray:
         value = self.ev(node)
@@ -916,13 +1115,18 @@ class _Block:
 
     def ev_compare(self, node: _Compare) -> Any:
         out: Any = True
-        strings = node.operands[0].kind == "str"
         left = self.ev(node.operands[0])
-        for op, operand in zip(node.ops, node.operands[1:]):
+        for k, (op, operand) in enumerate(zip(node.ops, node.operands[1:])):
             right = self.ev(operand)
+            side = node.letters[k]
             # NumPy's == on str arrays is elementwise, as on numbers; the
             # ufuncs np.equal & co. only take strings from NumPy 2 on.
-            if strings:
+            if side is not None:
+                words, named = self.letters(left if side == 0 else right)
+                other = right if side == 0 else left
+                same = words == other
+                test = (same & named) if op == "==" else (~same | ~named)
+            elif node.operands[k].kind == "str":
                 test = (left == right) if op == "==" else (left != right)
             else:
                 test = _BINARY[op](left, right)
@@ -932,6 +1136,8 @@ class _Block:
 
     def ev_call(self, node: _Call) -> Any:
         f = node.func
+        if f == "delta":
+            return self.delta(node.args[0])
         if len(node.args) > 1:
             pick = np.maximum if f == "max" else np.minimum
             out = self.ev(node.args[0])
@@ -941,12 +1147,28 @@ class _Block:
         return _FUNCTIONS[f](self.ev(node.args[0]))
 
     def ev_index(self, node: _Index) -> Any:
+        if node.at is not None:
+            return self.ev_index_at(node, node.at)
         sel = self.bd.select[id(node)]
         target = node.target
         if isinstance(target, _Name):
             # Read just the selected units of the recorded array.
             return self.source(target.name, sel)
         return self.ev(target)[:, sel]
+
+
+    def ev_index_at(self, node: _Index, at: _Node) -> np.ndarray:
+        """``v[expr]``: at each step the element the index names; NaN
+        (false for true/false values) where it names none."""
+        rows = self.b - self.a
+        width = self.bd.width[id(node.target)]
+        assert width is not None  # the parser only lets vectors be indexed
+        values = np.broadcast_to(np.asarray(self.ev(node.target)), (rows, width))
+        k = np.broadcast_to(np.asarray(self.ev(at), np.float64), (rows, 1))[:, 0]
+        ok = np.isfinite(k) & (k == np.floor(k)) & (k >= -width) & (k < width)
+        picked = values[np.arange(rows), np.where(ok, k, 0).astype(np.int64) % width]
+        missing = False if node.kind == "bool" else np.nan
+        return np.where(ok, picked, missing)[:, None]
 
 
 def _argreduce(f: Callable[..., np.ndarray]) -> Callable[[np.ndarray], np.ndarray]:
@@ -1015,7 +1237,7 @@ def _children(node: _Node) -> list[_Node]:
     if isinstance(node, _Call):
         return node.args
     if isinstance(node, _Index):
-        return [node.target]
+        return [node.target] if node.at is None else [node.target, node.at]
     return []
 
 
@@ -1146,6 +1368,21 @@ class Condition:
                 out[0] = np.nan
             result[text] = out
         return result
+
+    def reads_vocabulary(self, term: str) -> bool:
+        """Whether ``term`` (one of ``terms()``) is an index into the
+        readout's vocabulary: ``argmax`` or ``argmin`` of ``p`` or ``p_prev``,
+        or an index compared with a letter. ``find`` shows it as the entry
+        it names."""
+        node = self._terms().get(term)
+        if node is None:
+            return False
+        if isinstance(node, _Call) and node.func in ("argmax", "argmin"):
+            (arg,) = node.args
+            if isinstance(arg, _Name) and arg.name in ("p", "p_prev"):
+                return True
+        return any(n.operands[k + side] is node for n in _walk(self.root) if isinstance(n, _Compare)
+                   for k, side in enumerate(n.letters) if side is not None)
 
     def is_integer(self, term: str) -> bool:
         """Whether ``term`` (one of ``terms()``) only takes whole values (a

@@ -333,6 +333,23 @@ PT: dict[str, str] = {
     "a vector of numbers": "um vetor de números",
     "a vector of true/false": "um vetor de verdadeiro/falso",
     "strings": "strings",
+    # -- conditions II: letters of the vocabulary, computed indices, delta ------
+    "{op!r} cannot order letters; compare an index with a letter using == or !=":
+        "{op!r} não ordena letras; compare um índice com uma letra usando == ou !=",
+    "{what!r} is not an index (a whole number per step): only an index, such as argmax(p), compares with a "
+    "letter of the vocabulary":
+        "{what!r} não é um índice (um número inteiro por passo): só um índice, como argmax(p), se compara com "
+        "uma letra do vocabulário",
+    "{what} is compared with an index, which reads the trace's vocabulary; this trace has none (no readout/vocab "
+    "member)":
+        "{what} é comparado com um índice, que lê o vocabulário do trace; este trace não tem nenhum (sem o membro "
+        "readout/vocab)",
+    "{letter} is not in the vocabulary ({vocab})": "{letter} não está no vocabulário ({vocab})",
+    "an index must be a number, not {what}": "um índice deve ser um número, não {what}",
+    "an index must be one number per step; {what!r} is a vector":
+        "um índice deve ser um número por passo; {what!r} é um vetor",
+    "slice bounds are whole numbers, not expressions": "os limites de uma fatia são números inteiros, não expressões",
+    "the '[' at column {column}": "o '[' da coluna {column}",
     # -- notices ----------------------------------------------------------
     "comparison closed: the new trace does not match B": "comparação encerrada: o novo registro não corresponde a B",
     "comparison closed: the reloaded trace does not match B":

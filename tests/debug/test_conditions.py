@@ -76,6 +76,10 @@ def step_values(tr: Trace, k: int, t: int) -> SimpleNamespace:
     s.c_prev = [float(a) for a in (layer.c[t - 1] if t else layer.c0)]
     pos = tr.steps - 1 - t if layer.reversed else t
     s.token = "" if tr.tokens is None else str(tr.tokens[pos])
+    later = tr.steps - 2 - t if layer.reversed else t + 1  # the position the next step reads
+    s.next = "" if tr.tokens is None or t == tr.steps - 1 else str(tr.tokens[later])
+    s.f_prev = [float(a) for a in layer.f[t - 1]] if t else None
+    s.vocab = None if tr.vocab is None else [str(v) for v in tr.vocab]
     if tr.probs is not None:
         s.p = [float(a) for a in tr.probs[t]]
         s.p_prev = [float(a) for a in tr.probs[t - 1]] if t else None
@@ -140,6 +144,20 @@ REFERENCE = [
     ("not argmax(p_prev) == 0", lambda s: s.p_prev is not None and first_index(s.p_prev, max(s.p_prev)) != 0),
     ("any(isnan(c)) or any(isinf(h))", lambda s: False),
     ("nan", lambda s: False),
+    # Letters of the vocabulary (a, b, c), the next token, computed indices, delta.
+    ("argmax(p) == 'b'", lambda s: s.vocab[first_index(s.p, max(s.p))] == "b"),
+    ("argmax(p) != 'a' and 'c' != argmax(p)", lambda s: s.vocab[first_index(s.p, max(s.p))] == "b"),
+    ("argmax(p_prev) == 'c'", lambda s: s.p_prev is not None and s.vocab[first_index(s.p_prev, max(s.p_prev))] == "c"),
+    ("next == 'w3' or next == 'w5'", lambda s: s.next in ("w3", "w5")),
+    ("next == ''", lambda s: s.next == ""),
+    ("p[argmax(p)] > 0.5", lambda s: s.p[first_index(s.p, max(s.p))] > 0.5),
+    ("h[argmax(abs(c))] > 0", lambda s: s.h[first_index([abs(v) for v in s.c], max(abs(v) for v in s.c))] > 0),
+    ("h[t - 2] > 0", lambda s: -len(s.h) <= s.t - 2 < len(s.h) and s.h[s.t - 2] > 0),
+    ("x[t / 2] > 0", lambda s: s.t % 2 == 0 and s.t // 2 < len(s.x) and s.x[s.t // 2] > 0),
+    ("max(abs(delta(c))) > 0.3", lambda s: max(abs(a - b) for a, b in zip(s.c, s.c_prev)) > 0.3),
+    ("delta(h[1]) > 0", lambda s: s.h[1] - s.h_prev[1] > 0),
+    ("delta(f[0]) < 0", lambda s: s.f_prev is not None and s.f[0] - s.f_prev[0] < 0),
+    ("delta(max(p)) > 0", lambda s: s.p_prev is not None and max(s.p) - max(s.p_prev) > 0),
 ]
 
 
@@ -339,8 +357,21 @@ SYNTAX_ERRORS = [
     ("abs(c, h) > 1", 8, "abs() takes one argument, not 2"),
     ("f[] > 1", 3, "expected an index (a whole number), found ']'"),
     ("f[1.5] > 1", 3, "an index must be a whole number, not 1.5"),
-    ("f[t] > 1", 3, "expected an index (a whole number), found 't'"),
-    ("f[-x] > 1", 4, "expected an index (a whole number), found 'x'"),
+    ("f[x] > 1", 3, "an index must be one number per step; 'x' is a vector"),
+    ("f[-x] > 1", 3, "an index must be one number per step; '-x' is a vector"),
+    ("f[token] > 1", 3, "an index must be a number, not a string"),
+    ("f[t:3] > 1", 3, "slice bounds are whole numbers, not expressions"),
+    ("f[argmax(p) > 1", 12, "expected ']' to close the '[' at column 2, found '>'"),
+    ("delta(token) > 1", 7, "delta() needs a number, not a string"),
+    ("delta(f > 0) > 1", 7, "delta() needs a number, not a vector of true/false"),
+    ("delta(c, h) > 1", 10, "delta() takes one argument, not 2"),
+    ("delta > 1", 1, "delta is a function: write delta(...)"),
+    ("next(1) > 1", 5, "next is not a function"),
+    ("argmax(p) < 'd'", 11, "'<' cannot order letters; compare an index with a letter using == or !="),
+    ("p[0] == 'd'", 6, "'p[0]' is not an index (a whole number per step): only an index, such as argmax(p)"),
+    ("max(p) != next", 8, "'max(p)' is not an index"),
+    ("token == 3", 7, "cannot compare a string with a number"),
+    ("-3 == 'd'", 4, "cannot compare a number with a string"),
     ("f[1:2:3][0] > 1", 6, "expected ']', found ':'"),
     ("t[0] > 1", 2, "'t' is one value per step, not a vector: it cannot be indexed"),
     ("f[0][0] > 1", 5, "'f[0]' is one value per step, not a vector"),
@@ -725,6 +756,14 @@ def test_every_block_hands_back_what_it_read(monkeypatch):
     Condition.parse("argmax(p_prev) == 1 and h_prev[0] > 0 and token != 'x'").evaluate(tr)
     assert released["probs"] == released["h"] == released["tokens"] == set(range(23))
     assert released["f"] == set()
+    for reverse in (False, True):
+        tr.layers[0].reversed = reverse
+        for k in released:
+            released[k].clear()
+        # next reads every position but the first one read; delta one row before each block's.
+        Condition.parse("next != 'x' and delta(c[0]) > 0 and p[argmax(p)] > 0").evaluate(tr)
+        assert released["tokens"] == (set(range(22)) if reverse else set(range(1, 23)))
+        assert released["c"] == released["probs"] == set(range(23))
 
 
 def mapped_rss(path: Path) -> int:
@@ -755,3 +794,175 @@ def test_a_scan_of_a_mapped_trace_does_not_stay_resident(tmp_path):
     assert find(tr, "max(abs(c)) > 0.99 or f[3] < 0.01").size > 0
     Condition.parse("max(abs(c)) > 0.99").values(tr)
     assert mapped_rss(path) < size // 8, (mapped_rss(path), size)
+
+
+# --------------------------------------------------------------------------
+# The trace's language: letters, next, computed indices, delta (against NumPy)
+# --------------------------------------------------------------------------
+
+
+def lettered_trace(seed: int = 11, T: int = 23, reversed_: bool = False) -> Trace:
+    """A random trace whose tokens are letters of its readout's vocabulary
+    (not a–z: a model of its own), so ``argmax(p) == next`` can hold."""
+    tr = random_trace(seed=seed, T=T, H=6, D=4, readout=True)
+    rng = np.random.default_rng(seed)
+    tr.vocab = np.array(["x", "y", "z"])
+    tr.tokens = tr.vocab[rng.integers(0, 3, size=T)]
+    tr.layers[0].reversed = reversed_
+    return tr
+
+
+@pytest.mark.parametrize("block", [None, 7, 13])  # whole; one row a block; two rows a block
+def test_letters_and_next_against_numpy(monkeypatch, block):
+    if block is not None:
+        monkeypatch.setattr(conditions, "BLOCK_ELEMENTS", block)
+    tr = lettered_trace()
+    best = tr.vocab[np.argmax(tr.probs, axis=1)]
+    nxt = np.append(tr.tokens[1:], "")
+    assert find(tr, "argmax(p) == 'y'").tolist() == np.flatnonzero(best == "y").tolist()
+    assert find(tr, "argmax(p) != 'y'").tolist() == np.flatnonzero(best != "y").tolist()
+    assert find(tr, "argmax(p) == next").tolist() == np.flatnonzero(best == nxt).tolist()
+    assert find(tr, "next == argmax(p)").tolist() == np.flatnonzero(best == nxt).tolist()
+    hit_before = np.flatnonzero(np.append(False, best[:-1] == tr.tokens[1:]))  # predicted the one read now
+    assert find(tr, "argmax(p_prev) == token").tolist() == hit_before.tolist()
+    assert find(tr, "next == 'z'").tolist() == np.flatnonzero(nxt == "z").tolist()
+    assert find(tr, "next == ''").tolist() == [tr.steps - 1]
+    # A chain mixes a letter test with a numeric one.
+    top = np.max(tr.probs, axis=1)
+    assert find(tr, "0.4 < p[argmax(p)] and argmax(p) == 'x'").tolist() == \
+        np.flatnonzero((top > 0.4) & (best == "x")).tolist()
+
+
+def test_next_on_a_reversed_layer_is_what_it_reads_next():
+    tr = lettered_trace(reversed_=True)
+    T = tr.steps
+    read = tr.tokens[::-1]  # step t of a reversed layer reads position T-1-t
+    nxt = np.append(read[1:], "")
+    assert find(tr, "next == 'x'").tolist() == np.flatnonzero(nxt == "x").tolist()
+    assert find(tr, "next == token").tolist() == np.flatnonzero(nxt == read).tolist()
+    assert find(tr, "next == ''").tolist() == [T - 1]
+
+
+def test_next_without_tokens_is_empty():
+    tr = random_trace(T=4, tokens=False)
+    assert find(tr, "next == ''").tolist() == [0, 1, 2, 3]
+
+
+def test_an_index_outside_the_vocabulary_names_no_letter():
+    tr = lettered_trace(T=6)
+    # t is 0…5; the vocabulary has 3 entries: t names a letter at 0, 1, 2 only.
+    assert find(tr, "t == 'z'").tolist() == [2]
+    assert find(tr, "t != 'z'").tolist() == [0, 1, 3, 4, 5]
+    assert find(tr, "t - 1 == 'x'").tolist() == [1]  # -1 names nothing (no counting from the end)
+    with pytest.raises(ConditionError, match="'t / 2' is not an index"):  # not whole numbers
+        Condition.parse("t / 2 == 'y'")
+
+
+def test_words_in_the_vocabulary():
+    tr = lettered_trace(T=8)
+    tr.vocab = np.array(["the", "cat", "sat"])
+    best = tr.vocab[np.argmax(tr.probs, axis=1)]
+    assert find(tr, "argmax(p) == 'cat'").tolist() == np.flatnonzero(best == "cat").tolist()
+
+
+@pytest.mark.parametrize("block", [None, 7])
+def test_computed_indices_against_numpy(monkeypatch, block):
+    if block is not None:
+        monkeypatch.setattr(conditions, "BLOCK_ELEMENTS", block)
+    tr = lettered_trace()
+    lay, T = tr.layers[0], tr.steps
+    rows = np.arange(T)
+    values = Condition.parse("p[argmax(p)] > 0 and h[argmax(abs(c))] > -9 and h[t - 3] > -9 and x[t / 2] > -9"
+                             ).values(tr)
+    np.testing.assert_array_equal(values["p[argmax(p)]"], np.max(tr.probs, axis=1))
+    np.testing.assert_array_equal(values["h[argmax(abs(c))]"], lay.h[rows, np.argmax(np.abs(lay.c), axis=1)])
+    H, D = lay.units, lay.input_dim
+    k = rows - 3  # -3 … T-4: from the end while negative, NaN from H on
+    expect = np.where(k < H, lay.h[rows, np.clip(k, -H, H - 1) % H], np.nan)
+    np.testing.assert_array_equal(values["h[t - 3]"], expect)
+    half = rows / 2
+    whole = (half == np.floor(half)) & (half < D)
+    expect = np.where(whole, lay.x[rows, np.where(whole, half, 0).astype(int)], np.nan)
+    np.testing.assert_array_equal(values["x[t / 2]"], expect)
+    # Where the index names no unit the value is NaN: false, and != true.
+    assert find(tr, "h[t - 3] == h[t - 3]").tolist() == np.flatnonzero(k < H).tolist()
+    assert find(tr, "h[t - 3] != h[t - 3]").tolist() == np.flatnonzero(k >= H).tolist()
+    # True/false values indexed: false where the index names no unit.
+    pos = lay.h > 0
+    got = find(tr, "(h > 0)[t]").tolist()
+    assert got == [t for t in range(min(T, H)) if pos[t, t]]
+
+
+@pytest.mark.parametrize("block", [None, 7, 13, 25])
+def test_delta_against_numpy_across_block_edges(monkeypatch, block):
+    if block is not None:
+        monkeypatch.setattr(conditions, "BLOCK_ELEMENTS", block)
+    tr = lettered_trace()
+    lay = tr.layers[0]
+    c = np.vstack([lay.c0[None], lay.c])  # the state before step 0, then every step
+    h = np.vstack([lay.h0[None], lay.h])
+    dc, dh = np.diff(c, axis=0), np.diff(h, axis=0)
+    nan_row = np.full(1, np.nan)
+    cond = Condition.parse("delta(c[2]) > -9 and delta(max(abs(h))) > -9 and delta(f[1]) > -9 and "
+                           "delta(p[0]) > -9 and delta(delta(c[1])) > -9 and delta(t * c[0]) > -9 "
+                           "and max(abs(delta(c))) > -9")
+    got = cond.values(tr)
+    np.testing.assert_array_equal(got["delta(c[2])"], dc[:, 2])
+    np.testing.assert_array_equal(got["delta(max(abs(h)))"], np.diff(np.max(np.abs(h), axis=1)))
+    np.testing.assert_array_equal(got["delta(f[1])"], np.concatenate([nan_row, np.diff(lay.f[:, 1])]))
+    np.testing.assert_array_equal(got["delta(p[0])"], np.concatenate([nan_row, np.diff(tr.probs[:, 0])]))
+    # delta of a delta has no value before step 0 (it would need c at step -2).
+    np.testing.assert_array_equal(got["delta(delta(c[1]))"], np.concatenate([nan_row, np.diff(dc[:, 1])]))
+    steps = np.arange(-1, tr.steps)  # t is -1 before step 0
+    np.testing.assert_array_equal(got["delta(t * c[0])"], np.diff(steps * c[:, 0]))
+    np.testing.assert_array_equal(got["max(abs(delta(c)))"], np.max(np.abs(dc), axis=1))
+    # delta(h) is h - h_prev at every step, step 0 included.
+    assert cond.evaluate(tr).tolist() == [False] + [True] * (tr.steps - 1)  # delta(f[1]) is NaN at 0
+    assert find(tr, "all(delta(h) == h - h_prev) and all(delta(c) == c - c_prev)").tolist() == \
+        list(range(tr.steps))
+    assert find(tr, "max(abs(delta(h))) > 0.4").tolist() == np.flatnonzero(np.max(np.abs(dh), axis=1) > 0.4).tolist()
+
+
+def test_delta_reads_one_row_more_of_a_mapped_trace(tmp_path):
+    tr = load(save(lettered_trace(), tmp_path / "t.npz"))
+    lay = tr.layers[0]
+    expect = np.flatnonzero(np.diff(np.vstack([lay.c0[None], lay.c])[:, 3]) > 0)
+    assert find(tr, "delta(c[3]) > 0").tolist() == expect.tolist()
+
+
+LANGUAGE_BIND_ERRORS = [
+    ("argmax(p) == 'D'", 14, "'D' is not in the vocabulary (xyz)"),
+    ("t == 'a' or argmax(p) == 'w'", 6, "'a' is not in the vocabulary (xyz)"),
+    ("'q' != argmax(p_prev)", 1, "'q' is not in the vocabulary (xyz)"),
+]
+
+
+@pytest.mark.parametrize("source, column, message", LANGUAGE_BIND_ERRORS)
+def test_a_letter_outside_the_vocabulary_is_an_error_with_its_column(source, column, message):
+    cond = Condition.parse(source)  # parses: the vocabulary is the trace's
+    with pytest.raises(ConditionError) as e:
+        cond.check(lettered_trace())
+    assert (e.value.column, e.value.message) == (column, message)
+
+
+def test_letters_need_a_vocabulary():
+    tr = random_trace(T=4)  # no readout, no vocabulary
+    for source, column, what in [("t == 'd'", 6, "'d'"), ("argmax(h) == next", 14, "next")]:
+        with pytest.raises(ConditionError) as e:
+            Condition.parse(source).check(tr)
+        assert e.value.column == column
+        assert e.value.message == (f"{what} is compared with an index, which reads the trace's vocabulary; "
+                                   "this trace has none (no readout/vocab member)")
+
+
+def test_the_vocabulary_is_named_short():
+    from lstm_tui.debug.conditions import vocabulary_label
+
+    assert vocabulary_label(list("abcdefghijklmnopqrstuvwxyz")) == "a–z"
+    assert vocabulary_label(list("xyz")) == "xyz"
+    assert vocabulary_label(["the", "cat"]) == "the cat"
+    assert len(vocabulary_label([f"w{k}" for k in range(100)])) == 40
+    tr = lettered_trace()
+    tr.vocab = np.array(list("abcdefghijklmnopqrstuvwxyz"))
+    with pytest.raises(ConditionError, match=r"'D' is not in the vocabulary \(a–z\)"):
+        Condition.parse("argmax(p) == 'D'").check(tr)

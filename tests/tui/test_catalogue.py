@@ -216,7 +216,8 @@ BAD_CONDITIONS = [
     "maxx(f) > 1", "zzzz(f) > 1", "hh[0] > 1", "zzz > 1", "any(f)", "max() > 1", "abs(f[0], f[1]) > 1",
     "sum(t) > 1", "t[0] > 1", "f[] > 1", "f[1.5] > 1", "f[1234567890123456789] > 1", "f[0] + nan > 1",
     "'a' + 1 > 1", "f[0] + 1 + token > 1", "any((f > 0) + 1 > 1)", "nan and f[0]", "nan or nan or 1", "nan == 1",
-    "t == token",
+    "3 == token", "t == 'a'", "argmax(f) < 'a'", "f[0] == 'a'", "f[token] > 1", "f[f] > 1", "f[t:2] > 1",
+    "f[t > 1",
     "token < 'a'", "max(f[0], token) > 1", "f > 0.5", "f", "t", "token", "f[99] > 1", "f[0:1][5] > 1",
     "any(f[2:99] > 1)", "any(f[5:2] > 1)", "any(f + x > 1)", "any(f + f + x > 1)", "p[0] > 0.5",
     "(" * 120 + "f[0]" + ")" * 120 + " > 1", "f" * 100_001,
@@ -245,6 +246,7 @@ def test_every_condition_error_reads_in_portuguese():
     no_inputs.layers[0].x = no_inputs.layers[0].x[:, :0]
     errors = [_condition_error(text, trace) for text in BAD_CONDITIONS]
     errors.append(_condition_error("any(x > 1)", no_inputs))  # 'x' is empty
+    errors.append(_condition_error("argmax(p) == 'A'", letters_trace()))  # not in its vocabulary
     english = [str(e) for e in errors]
     set_language("pt")
     catalogue.MISSES.clear()
