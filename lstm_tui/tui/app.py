@@ -106,6 +106,8 @@ from .messages import (
     WatchAction,
 )
 from .model_panel import ModelPanel, PredictorLoader
+from .reach import ACTIONS as REACH_ACTIONS
+from .reach import Reach
 from .refusals import Refusal, action_state, refusal_for
 from .status import StatusLine, StatusNote, layer_label, source_label
 from .textual_private import CellDiffingDisplay
@@ -234,7 +236,7 @@ def screenshot_name(title: str | None) -> str:
     return stem + ".svg"
 
 
-class DebuggerScreen(Translated, Screen[None]):
+class DebuggerScreen(Translated, Reach, Screen[None]):
     """The main screen: the seven panes, explain, timeline and model panel."""
 
     AUTO_FOCUS = "#pane-f"
@@ -261,6 +263,11 @@ class DebuggerScreen(Translated, Screen[None]):
             Binding("down,j", "unit(1)", "Next unit", id="unit_down", group=UNIT),
             Binding("left_square_bracket", "layer(-1)", "Previous layer", id="layer_prev", group=LAYER),
             Binding("right_square_bracket", "layer(1)", "Next layer", id="layer_next", group=LAYER),
+            Binding("u", "goto_unit", "Go to unit", id="goto_unit", show=False),
+            Binding("L", "largest", "Largest |value|", id="largest", show=False,
+                    tooltip="Go to the unit with the largest |value| in the focused pane at t; again: the next"),
+            Binding("s", "sort", "Sort panes", id="sort", show=False,
+                    tooltip="Sort the unit panes: by unit, by |value| at t, by |B−A| at t, by saturation"),
         ],
         "Debugging": [
             # Footer words are short, as in DESIGN §4 ("b break  c continue"), so
@@ -300,6 +307,10 @@ class DebuggerScreen(Translated, Screen[None]):
         ],
         "App": [
             Binding("o", "open_trace", "Open trace file", id="open_trace", show=False),
+            Binding("S", "save_trace", "Save trace as…", id="save_trace", show=False,
+                    tooltip="Save the trace shown (a live recording, an edited run) to a file"),
+            Binding("ctrl+o", "back", "Back to previous trace", id="back", show=False,
+                    tooltip="Go back to the trace shown before, where it stood"),
             Binding("ctrl+t", "toggle_theme", "Toggle theme", id="toggle_theme", show=False),
             Binding("ctrl+s", "save_screenshot", "Save screenshot", id="save_screenshot", show=False),
             Binding("question_mark", "help", "Help", id="help"),
@@ -338,6 +349,9 @@ class DebuggerScreen(Translated, Screen[None]):
     #: How far the scan for breakpoint hits got, for the status line ("" when
     #: none runs): long traces are scanned in a worker (``_scan_hits``).
     busy: reactive[str] = reactive("")
+    #: How the unit panes order their rows (``debug.ranking.SORTS``: ``s``);
+    #: the panes are bound to it (``reach``).
+    sort: reactive[str] = reactive("index")
 
     def __init__(
         self,
@@ -415,7 +429,7 @@ class DebuggerScreen(Translated, Screen[None]):
             with Vertical(id="main"):
                 with Grid(id="panes"):
                     for vector in PANES:
-                        yield VectorPane(vector).data_bind(view)
+                        yield VectorPane(vector).data_bind(view, DebuggerScreen.sort)
                 yield ExplainPane(id="explain").data_bind(view)
                 # The breakpoints, health and watches lists join here when
                 # first shown (``_view``).
@@ -627,6 +641,7 @@ class DebuggerScreen(Translated, Screen[None]):
         """Debug ``trace`` from its first step, first layer, first unit (still
         compared with the second run if the two match)."""
         other = self._compared_with(trace, self.other, tr("comparison closed: the new trace does not match B"))
+        self.remember()  # for ctrl+o (``reach``)
         self._show(View(trace, other, self.run))
 
     # -- keys ------------------------------------------------------------------
@@ -647,6 +662,8 @@ class DebuggerScreen(Translated, Screen[None]):
             return None
         if action == "expand_gate":
             return self.query_one(ExplainPane).why_not_expand()
+        if action in REACH_ACTIONS or (action == "unit" and self.sorted_pane() is not None):
+            return self.reach_why_not(action, parameters)
         return self.session.why_not(action, parameters)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -682,6 +699,10 @@ class DebuggerScreen(Translated, Screen[None]):
         self._apply(self.session.last_step())
 
     def action_unit(self, delta: int) -> None:
+        pane = self.sorted_pane()
+        if pane is not None:
+            self.unit_by_row(pane, delta)  # by row in the pane's order (``reach``)
+            return
         self._apply(self.session.unit(delta))
 
     def action_layer(self, delta: int) -> None:

@@ -553,6 +553,51 @@ PT: dict[str, str] = {
     "still scanning: continuing when the scan ends": "ainda verificando: continua quando a verificação terminar",
     "could not find the breakpoints' hits": "não foi possível achar onde os breakpoints valem",
     "comparing the runs {percent}%": "comparando as execuções {percent}%",
+    # -- reach (u, L, s: the unit that matters; S, ctrl+o: saving, going back) ------
+    "Go to unit": "Ir para a unidade",
+    "Largest |value|": "Maior |valor|",
+    "Go to the unit with the largest |value| in the focused pane at t; again: the next":
+        "Ir para a unidade de maior |valor| no painel em foco em t; de novo: a seguinte",
+    "Sort panes": "Ordenar painéis",
+    "Sort the unit panes: by unit, by |value| at t, by |B−A| at t, by saturation":
+        "Ordenar os painéis: por unidade, por |valor| em t, por |B−A| em t, por saturação",
+    "Save trace as…": "Salvar trace como…",
+    "Save the trace shown (a live recording, an edited run) to a file":
+        "Salvar o trace mostrado (uma gravação ao vivo, uma execução editada) num arquivo",
+    "Back to previous trace": "Voltar ao trace anterior",
+    "Go back to the trace shown before, where it stood": "Voltar ao trace mostrado antes, onde estava",
+    "unit {unit}: largest |{vector}| at t = {t} ({n} of {total})":
+        "unidade {unit}: maior |{vector}| em t = {t} ({n} de {total})",
+    "unit {unit}: next largest |{vector}| at t = {t} ({n} of {total})":
+        "unidade {unit}: próximo maior |{vector}| em t = {t} ({n} de {total})",
+    "unit {unit}: smallest |{vector}| at t = {t} ({n} of {total})":
+        "unidade {unit}: menor |{vector}| em t = {t} ({n} de {total})",
+    "L ranks the focused pane's units: Tab to f, i, ĉ, c, o or h":
+        "L ordena as unidades do painel em foco: Tab até f, i, ĉ, c, o ou h",
+    "x_t has no units: L ranks f, i, ĉ, c, o or h": "x_t não tem unidades: L ordena f, i, ĉ, c, o ou h",
+    "run B has no step {t}": "a execução B não tem o passo {t}",
+    "no trace on screen": "nenhum trace na tela",
+    "no trace to go back to: o opens another": "nenhum trace para onde voltar: o abre outro",
+    "already at the top of the sorted pane": "já no topo do painel ordenado",
+    "already at the bottom of the sorted pane": "já no fim do painel ordenado",
+    "run {run}: {trace}": "execução {run}: {trace}",
+    "back at t = {t}, unit {unit} of {trace}": "de volta em t = {t}, unidade {unit} de {trace}",
+    "trace saved": "trace salvo",
+    "trace not saved": "trace não salvo",
+    "written to {path}": "gravado em {path}",
+    "go to unit": "ir para a unidade",
+    "unit 0…{last} (now {now}); Enter to go, Esc to cancel":
+        "unidade 0…{last} (agora {now}); Enter para ir, Esc para cancelar",
+    "a unit between 0 and {last}": "uma unidade entre 0 e {last}",
+    "not a unit": "não é uma unidade",
+    "save trace as": "salvar trace como",
+    "save {what} to a .npz file; Enter to save, Esc to cancel":
+        "salvar {what} num arquivo .npz; Enter para salvar, Esc para cancelar",
+    "{path} is a folder: name a file in it": "{path} é uma pasta: dê o nome de um arquivo nela",
+    "{path} exists: Enter again to replace it": "{path} já existe: Enter de novo para substituí-lo",
+    "by |value|": "por |valor|",
+    "by |B−A|": "por |B−A|",
+    "by saturation": "por saturação",
 }
 
 

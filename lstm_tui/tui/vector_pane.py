@@ -11,6 +11,12 @@ the theme.
 
 When two runs are compared (``view A --diff B``) the pane shows run A, B
 or B − A (``runs``), and its title says which.
+
+A unit pane may be sorted (``sort``, the screen's ``s``): by |value| at the
+step, by |B − A| there, or by how often the vector is saturated, in the
+order ``debug.ranking`` gives. Each row still starts with its unit's
+number, and the selected unit keeps its ▶ wherever its row went; the title
+says the sort. x_t, indexed by input, is never sorted.
 """
 
 from __future__ import annotations
@@ -26,15 +32,17 @@ from rich.style import Style
 from textual import events
 from textual.content import Content
 from textual.geometry import Size
+from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from ..core.trace import Trace
 from ..core.vocabulary import NAME, NOTEBOOK, SUBSCRIPTED
+from ..debug import ranking
 from ..debug.session import View
 from . import draw, runs
-from .catalogue import language, tr
+from .catalogue import N_, language, tr
 from .messages import UnitPicked
 from .view import ShowsView, step_only
 
@@ -52,6 +60,10 @@ def pane_title(vector: str) -> tuple[str, str]:
         label = NOTEBOOK[lang][vector]
         name = label[label.index("(") + 1 : label.rindex(")")]
     return symbol, name
+
+
+#: The words a sorted pane's title ends with (``ranking.SORTS``).
+SORT_LABELS = {"value": N_("by |value|"), "delta": N_("by |B−A|"), "saturation": N_("by saturation")}
 
 #: Bars never grow past this many cells: a 250-column terminal should show
 #: more context, not one enormous bar.
@@ -76,6 +88,8 @@ class _RowContext:
     bars: draw.BarStyles
     cursor_bars: draw.BarStyles
     fmt: Callable[[float], str]
+    #: The unit on each row (None: row = unit).
+    order: np.ndarray | None = None
 
 
 #: Row styles by (theme, pane style, cursor style); see ``_row_styles``.
@@ -117,6 +131,17 @@ class VectorPane(ShowsView, ScrollView, can_focus=True, inherit_bindings=False):
     #: selected unit (highlighted here, and kept in view); bound to the
     #: debugger screen's (``view``).
     view: reactive[View | None] = reactive(None, repaint=False)
+    #: How the rows are ordered (one of ``ranking.SORTS``); bound to the
+    #: debugger screen's. x_t stays in input order whatever it says.
+    sort: reactive[str] = reactive("index", repaint=False)
+
+    @dataclass
+    class SaturationWanted(Message):
+        """Sorted by saturation, the pane needs the fractions of layer
+        ``layer``, which are too costly to find here (a long layer): the
+        screen finds them in a worker and redraws the panes."""
+
+        layer: int
 
     def __init__(self, vector: str, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id or f"pane-{vector}", classes=classes)
@@ -125,6 +150,11 @@ class VectorPane(ShowsView, ScrollView, can_focus=True, inherit_bindings=False):
         self.vector = vector
         self._cache: dict[tuple[int, int], Strip] = {}
         self._values: np.ndarray | None = None
+        #: The unit on each row when sorted (None: row = unit), and the row
+        #: of each unit; worked out once per state (``order``).
+        self._order: np.ndarray | None = None
+        self._rows: np.ndarray | None = None
+        self._order_known = False
         self._row_ctx: _RowContext | None = None
         self._styles: dict[str, Style] | None = None
         #: ``_title_key()`` of the title on show, and the runs it was made for.
@@ -150,12 +180,42 @@ class VectorPane(ShowsView, ScrollView, can_focus=True, inherit_bindings=False):
         assert self.trace is not None
         return runs.stats(self.trace, self.other, self.run, self.layer_index, self.vector)
 
+    def order(self) -> np.ndarray | None:
+        """The unit shown on each row, top to bottom, when the pane is
+        sorted; None when rows are in unit order (``ranking.pane_order``)."""
+        if not self._order_known:
+            self._order_known = True
+            self._order = self._rows = None
+            if self.view is not None and self.sort != "index" and self.values().shape[0]:
+                order = ranking.pane_order(self.sort, self.view.trace, self.other, self.run, self.layer_index,
+                                           self.vector, self.t)
+                if order is None and self.sort == "saturation" and ranking.saturation_pending(
+                        runs.shown_layer(self.view.trace, self.other, self.run, self.layer_index)):
+                    self.post_message(self.SaturationWanted(self.layer_index))
+                if order is not None and order.shape[0] == self.values().shape[0]:
+                    self._order = order
+                    self._rows = np.empty_like(order)
+                    self._rows[order] = np.arange(order.shape[0])
+        return self._order
+
+    def unit_at(self, row: int) -> int:
+        """The unit shown on ``row``."""
+        order = self.order()
+        return row if order is None else int(order[row])
+
+    def row_of(self, unit: int) -> int:
+        """The row that shows ``unit``."""
+        self.order()
+        return unit if self._rows is None else int(self._rows[unit])
+
     def cursor_row(self) -> int | None:
-        """The highlighted row: the selected unit, or for x_t the hot input of
-        a one-hot vector (x has no units of its own)."""
+        """The highlighted row: the selected unit's, or for x_t the hot input
+        of a one-hot vector (x has no units of its own)."""
         if self.vector == "x":
             return None if self.run == "delta" and self.other is not None else draw.one_hot_index(self.values())
-        return None if self.view is None else self.unit
+        if self.view is None:
+            return None
+        return self.row_of(self.unit) if self.unit < self.values().shape[0] else self.unit
 
     def _invalidate(self, cursor_moved: bool = True) -> None:
         """Forget the rows drawn for the old state and repaint. The title is
@@ -164,6 +224,7 @@ class VectorPane(ShowsView, ScrollView, can_focus=True, inherit_bindings=False):
         a step keeps the selected unit, so on → only the numbers change."""
         self._cache.clear()
         self._values = None
+        self._order_known = False
         self._row_ctx = None
         layer = self._layer()
         rows = 0 if layer is None else self.values().shape[0]
@@ -176,8 +237,13 @@ class VectorPane(ShowsView, ScrollView, can_focus=True, inherit_bindings=False):
 
     def _redraw_view(self, old: View | None = None, new: View | None = None) -> None:
         # x_t's highlighted row is the step's hot input; the others keep
-        # theirs when only the step changed.
-        self._invalidate(cursor_moved=self.vector == "x" or not step_only(old, new))
+        # theirs when only the step changed, unless sorted by the step's values.
+        moved = self.vector == "x" or not step_only(old, new) or self.sort in ("value", "delta")
+        self._invalidate(cursor_moved=moved)
+
+    def watch_sort(self, old: str, new: str) -> None:
+        if old != new and self.vector != "x" and self.is_mounted and self._view_drawn:
+            self._invalidate()
 
     def _update_title(self) -> None:
         key = self._title_key()
@@ -202,7 +268,11 @@ class VectorPane(ShowsView, ScrollView, can_focus=True, inherit_bindings=False):
             hot = (draw.one_hot_index(self.values()), t)  # its token is the step's
         past_b = self.other is not None and self.run != "a" and t >= self.other.steps
         scale = None if self.vector == "x" else self.stats().scale
-        return (self.layer_index, self.run, self.size.width, masked, hot, past_b, scale)
+        return (self.layer_index, self.run, self.size.width, masked, hot, past_b, scale, self._sort_shown())
+
+    def _sort_shown(self) -> str:
+        """The sort the title names ("index": none)."""
+        return "index" if self.vector == "x" else self.sort
 
     def watch_view(self, old: View | None, new: View | None) -> None:
         self._view_changed(old, new)
@@ -288,7 +358,15 @@ class VectorPane(ShowsView, ScrollView, can_focus=True, inherit_bindings=False):
         else:
             scale = (f" {self.stats().scale.label()}", "dim")
             named = [*head, f" {name}"] if name else head
-            candidates = [[*named, scale, *masked], [*head, scale, *masked], [*named, *masked], head]
+            sort = self._sort_shown()
+            if sort != "index":
+                # The sort matters more than the scale: rows out of unit
+                # order with no word why would read as a broken pane.
+                by = (" · " + tr(SORT_LABELS[sort]), "italic")
+                candidates = [[*named, by, scale, *masked], [*named, by, *masked], [*head, by, *masked],
+                              [*head, by], head]
+            else:
+                candidates = [[*named, scale, *masked], [*head, scale, *masked], [*named, *masked], head]
         room = self.size.width - 2  # the rule's end characters
         contents = [Content.assemble(*c) for c in candidates]
         for content in contents:
@@ -334,6 +412,7 @@ class VectorPane(ShowsView, ScrollView, can_focus=True, inherit_bindings=False):
             value_width=stats.value_width, index_width=index_width, marker=marker, bar_width=bar_width,
             styles=styles, bars=bars(styles["base"]), cursor_bars=bars(styles["cursor"]),
             fmt=runs.fmt_delta if delta else draw.fmt,
+            order=None if self.vector == "x" else self.order(),
         )
         return ctx
 
@@ -342,11 +421,12 @@ class VectorPane(ShowsView, ScrollView, can_focus=True, inherit_bindings=False):
         ctx = self._row_context(width) if width > 0 else None
         if ctx is None or row >= ctx.values.shape[0]:
             return Strip.blank(max(width, 0), styles["base"])
+        unit = row if ctx.order is None else int(ctx.order[row])
         selected = row == ctx.cursor
         # The cursor's full (not partial) component style: its translucent
         # background is blended over the pane's own.
         base = styles["cursor"] if selected else styles["base"]
-        value = float(ctx.values[row])
+        value = float(ctx.values[unit])
         finite = math.isfinite(value)
         value_width = ctx.value_width
         text = ctx.fmt(value).rjust(value_width)
@@ -362,7 +442,7 @@ class VectorPane(ShowsView, ScrollView, can_focus=True, inherit_bindings=False):
             index_style = index_style + Style(reverse=True)
         if index_width + 1 + value_width <= width:
             segments += [
-                Segment(f"{row:>{index_width}}", index_style),
+                Segment(f"{unit:>{index_width}}", index_style),
                 Segment(" ", base),
                 Segment(text, value_style),
             ]
@@ -400,4 +480,4 @@ class VectorPane(ShowsView, ScrollView, can_focus=True, inherit_bindings=False):
             return
         row = offset.y + round(self.scroll_offset.y)
         if 0 <= row < self.values().shape[0]:
-            self.post_message(UnitPicked(row))
+            self.post_message(UnitPicked(self.unit_at(row)))
