@@ -266,10 +266,24 @@ class Reach:
 
     # -- ctrl+o: back ------------------------------------------------------------------
 
-    def remember(self) -> None:
-        """Keep the view shown now for ``ctrl+o``: called before another
-        trace replaces it (``o``, a live pass, an edited run)."""
-        view: View = self.view  # type: ignore[attr-defined]
+    def on_mount(self) -> None:
+        # Textual calls every class's own handler: the screen's runs too.
+        self.watch(self, "view", self._edit_shown, init=False)  # type: ignore[attr-defined]
+
+    def _edit_shown(self, old: View | None, new: View) -> None:
+        """An edited run opens as run B of the trace shown (its meta says
+        "edit"), not through a new trace: ``ctrl+o`` goes back to before it
+        too. A run B loaded again after its file changed is no edit."""
+        if old is not None and new.other is not None and new.other is not old.other \
+                and "edit" in new.other.meta:
+            self.remember(old)
+
+    def remember(self, view: View | None = None) -> None:
+        """Keep ``view`` (default: the view shown now) for ``ctrl+o``:
+        called before another trace replaces it (``o``, a live pass) and
+        when an edited run opens."""
+        if view is None:
+            view = self.view  # type: ignore[attr-defined]
         if view is None or isinstance(view.trace, Placeholder):
             return
         history = self.history

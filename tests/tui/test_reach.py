@@ -11,6 +11,7 @@ from tui_helpers import letters_trace, rerun_pair, screen_text, two_layer_trace,
 
 from lstm_tui.core.trace import load as load_trace
 from lstm_tui.debug.conditions import Condition
+from lstm_tui.debug.session import View
 from lstm_tui.tui.app import make_app
 from lstm_tui.tui.dialogs import OpenTraceScreen
 from lstm_tui.tui.explain import ExplainPane
@@ -300,6 +301,23 @@ async def test_ctrl_o_goes_back_from_a_live_recording_to_the_comparison():
         await pilot.press("ctrl+o")
         await pilot.pause()
         assert screen.trace is a and screen.other is b and (screen.t, screen.unit) == (4, 1)
+
+
+async def test_ctrl_o_goes_back_from_an_edited_run_to_where_the_edit_was_made():
+    trace = letters_trace(units=4)
+    edited = letters_trace(units=4)
+    edited.layers[0].c[3:] += 0.5
+    edited.meta["edit"] = {"from": None, "at": 3, "layer": 0, "set": ["c[1]=0"]}
+    app = make_app(trace, load_model=False, step=5, unit=2)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.debugger
+        screen._show(View(trace, edited, "delta", 0, 3, 2))  # as the what-if shows its result
+        await pilot.pause()
+        await pilot.press("ctrl+o")
+        await pilot.pause()
+        assert screen.trace is trace and screen.other is None and (screen.t, screen.unit) == (5, 2)
+        await pilot.press("ctrl+o")
+        assert "no trace to go back to" in note(app)
 
 
 # -- breakpoints and watches across traces ------------------------------------------------------------
