@@ -34,7 +34,7 @@ from .recording import (
     _record_model,
     _walk,
 )
-from .weights import ModelWeights, ReadDense, ReadLSTM, Unreadable, read_model
+from .weights import ModelWeights, ReadDense, ReadLSTM, Unreadable, read_model, stored_vocab
 
 
 @dataclass(eq=False)
@@ -50,11 +50,19 @@ class Predictor:
 
     Empty text raises ``BridgeError`` ("type at least one letter"): the model
     was trained on windows of letters and has nothing to say before the first.
+
+    The vocabulary (one character per class, read and predicted) is the one
+    stored with the model (``weights.store_vocab``), else the one ``load``
+    is given (the side panel gives the vocabulary of a trace recorded from
+    this model), else a–z.
     """
 
     model: ModelWeights
     path: Path
     vocab: str = ALPHABET
+    #: Where ``vocab`` came from: "model" (stored with it), "given" (the
+    #: caller's, e.g. a trace's) or "default" (a–z).
+    vocab_from: str = "default"
     #: How the weights were had: "file" (read without TensorFlow) or
     #: "keras" (loaded through Keras and verified against it).
     read_by: str = "file"
@@ -79,7 +87,9 @@ class Predictor:
         return self.model.dtype
 
     @classmethod
-    def load(cls, path: str | os.PathLike | None = None) -> Predictor:
+    def load(cls, path: str | os.PathLike | None = None, vocab: str | None = None) -> Predictor:
+        """The model at ``path`` (the shipped one when None). ``vocab`` is
+        used when the model stores no vocabulary."""
         path = default_model_path() if path is None else Path(path)
         what = str(path)
         try:
@@ -87,7 +97,8 @@ class Predictor:
         except Unreadable as e:
             if not tensorflow_available():
                 raise NeedsTensorFlow(str(e), INSTALL_KERAS) from None
-            return cls._through_keras(path)
+            return cls._through_keras(path, vocab)
+        chosen, source = _vocabulary(model.vocab, vocab)
         lstms, head = model.lstms, model.head
         if head is None or not head.softmax:
             raise BridgeError(f"{what}: not a next-letter model: expected LSTM → Dense(softmax), "
@@ -95,11 +106,11 @@ class Predictor:
         backwards = next((ly for ly in lstms if ly.go_backwards), None)
         if backwards is not None:
             raise BridgeError(f"{what}: not a next-letter model: its LSTM {backwards.name!r} has go_backwards=True")
-        _check_width(what, model.input_dim, head.kernel.shape[1])
-        return cls(model=model, path=path)
+        _check_width(what, model.input_dim, head.kernel.shape[1], chosen, source)
+        return cls(model=model, path=path, vocab=chosen, vocab_from=source)
 
     @classmethod
-    def _through_keras(cls, path: Path) -> Predictor:
+    def _through_keras(cls, path: Path, vocab: str | None = None) -> Predictor:
         """Load a model the reader does not read through Keras: check it is
         LSTM → Dense(softmax) over the letters, record it on the alphabet
         (which verifies the NumPy recomputation against Keras) and keep the
@@ -117,8 +128,9 @@ class Predictor:
         for flag in ("go_backwards", "stateful"):
             if getattr(lstm, flag, False):
                 raise BridgeError(f"{what}: not a next-letter model: its LSTM {lstm.name!r} has {flag}=True")
-        _check_width(what, lstm.get_weights()[0].shape[0], kinds[1].get_weights()[0].shape[1])
-        trace, cap, head = _record_model(model, what, encode(ALPHABET), tokens=None, verify=True, tol=None,
+        chosen, source = _vocabulary(stored_vocab(path), vocab)
+        _check_width(what, lstm.get_weights()[0].shape[0], kinds[1].get_weights()[0].shape[1], chosen, source)
+        trace, cap, head = _record_model(model, what, encode(chosen, chosen), tokens=None, verify=True, tol=None,
                                          source="", meta={})
         if head is None or len(trace.layers) != 1:
             raise BridgeError(f"{what}: not a next-letter model: its LSTM does not feed the "
@@ -138,9 +150,9 @@ class Predictor:
             path=path, name=str(model.name), input_dim=layer.input_dim, dtype=np.dtype(lstm.compute_dtype),
             lstms=(ReadLSTM(layer.name, layer.cell, False, False, tuple(lstm.get_weights())),),
             head=ReadDense(str(head.layer.name), kernel, bias, "softmax", tuple(head.layer.get_weights())),
-            shape=shape,
+            shape=shape, vocab=chosen if source == "model" else None,
         )
-        return cls(model=weights, path=path, read_by="keras",
+        return cls(model=weights, path=path, vocab=chosen, vocab_from=source, read_by="keras",
                    verified_max_abs_error=max(layer.info.get("verified_max_abs_error", 0.0),
                                               trace.meta.get("readout_verified_max_abs_error", 0.0)))
 
@@ -170,11 +182,24 @@ class Predictor:
                               meta={"model": str(self.path), "weights_read_by": self.read_by})
 
 
-def _check_width(what: str, features: int, classes: int) -> None:
-    V = len(ALPHABET)
+def _vocabulary(stored: str | None, given: str | None) -> tuple[str, str]:
+    """The vocabulary queries use, and where it came from."""
+    if stored is not None:
+        return stored, "model"
+    if given:
+        return given, "given"
+    return ALPHABET, "default"
+
+
+def _check_width(what: str, features: int, classes: int, vocab: str = ALPHABET, source: str = "default") -> None:
+    V = len(vocab)
     if (features, classes) != (V, V):
+        words = {"model": "the vocabulary stored with it", "given": "the vocabulary given"}.get(source, "the letters")
+        shown = "a–z" if source == "default" else (vocab if V <= 30 else vocab[:29] + "…")
+        hint = ("; a model over other letters stores them in its metadata.json ('vocab')"
+                if source == "default" else "")
         raise BridgeError(f"{what}: not a next-letter model: it takes {features} features and predicts "
-                          f"{classes} classes; the letters a–z need {V} and {V}")
+                          f"{classes} classes; {words} {shown} need {V} and {V}{hint}")
 
 
 def _describe(keras: Any, layer: Any) -> str:

@@ -948,9 +948,14 @@ def record_text(
     chunk: int | None = None,
     progress: Callable[[Progress], None] | None = None,
 ) -> Trace:
-    """Record a model on ``text``, one-hot encoded with ``vocab`` (default
-    a–z); the tokens are the characters of ``text``. ``out``, ``overwrite``,
-    ``chunk`` and ``progress`` as for ``record``."""
+    """Record a model on ``text``, one-hot encoded with ``vocab`` (default:
+    the vocabulary stored with the model file, else a–z); the tokens are the
+    characters of ``text``. ``out``, ``overwrite``, ``chunk`` and
+    ``progress`` as for ``record``."""
+    if vocab is None and isinstance(model_or_path, (str, os.PathLike)):
+        from .weights import stored_vocab
+
+        vocab = stored_vocab(model_or_path)
     vocab = ALPHABET if vocab is None else vocab
     if not text:
         raise BridgeError("text: empty; type at least one letter")

@@ -26,6 +26,13 @@ the layer's own name, which is kept in the ``vars`` group's ``name``
 attribute and checked against the config), ``<k>`` the variable's index
 in the order ``get_weights`` gives them.
 
+The vocabulary a model reads and predicts may be stored with it: a
+``"vocab"`` entry in the archive's ``metadata.json`` (Keras writes that file
+and ignores keys it does not know), a string of one character per class
+(``"xyz"``) or a list of one-character strings. ``store_vocab`` writes it;
+``read_model`` and ``stored_vocab`` read it. Without one a model over 26
+classes reads the letters a–z, as the shipped model does.
+
 This module imports h5py inside the function that reads, and never Keras
 or TensorFlow.
 """
@@ -33,11 +40,12 @@ or TensorFlow.
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import zipfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +58,10 @@ from .loading import _check_declared_weights, _checked_archive, _parse_config, _
 
 #: The weights file inside a .keras archive.
 WEIGHTS_MEMBER = "model.weights.h5"
+#: Keras' own metadata file inside a .keras archive; it may hold our "vocab".
+METADATA_MEMBER = "metadata.json"
+#: The most classes a stored vocabulary may name.
+MAX_VOCAB = 65536
 
 
 class Unreadable(BridgeError):
@@ -106,6 +118,9 @@ class ModelWeights:
     head: ReadDense | None
     #: The layers after the input, as "LSTM → Dropout → Dense(softmax)".
     shape: str
+    #: The vocabulary stored with the model (``metadata.json``'s "vocab"),
+    #: one character per class; None when it stores none.
+    vocab: str | None = None
 
     def get_weights(self) -> list[np.ndarray]:
         """Every variable in the order Keras' ``model.get_weights()`` gives."""
@@ -191,13 +206,90 @@ def read_model(path: str | os.PathLike) -> ModelWeights:
                 raise BridgeError(f"{what}: the archive has no {WEIGHTS_MEMBER} (a model without weights)")
             # Bounded: the member's declared size passed the checks above.
             data = zf.read(WEIGHTS_MEMBER)
+            vocab = _vocab_in(what, zf)
     except TraceError as e:
         raise BridgeError(f"{what}: {e.why}") from None
     except zipfile.BadZipFile:
         raise BridgeError(f"{what}: not a Keras model file (not a .keras zip archive)") from None
     except OSError as e:
         raise BridgeError(f"{what}: {e.strerror or _one_line(e)}") from None
-    return _read_weights(what, p, plan, data)
+    model = _read_weights(what, p, plan, data)
+    return model if vocab is None else replace(model, vocab=vocab)
+
+
+def _vocab_in(what: str, zf: zipfile.ZipFile) -> str | None:
+    """The "vocab" of an open archive's metadata.json (whose size
+    ``_checked_archive`` checked), or None. A vocabulary that is not one
+    distinct character per class is refused: queries would be answered
+    in the wrong letters."""
+    if METADATA_MEMBER not in zf.namelist():
+        return None
+    try:
+        meta = json.loads(zf.read(METADATA_MEMBER))
+    except (ValueError, RecursionError) as e:
+        raise BridgeError(f"{what}: {METADATA_MEMBER} is not valid JSON ({_one_line(e)})") from None
+    found = meta.get("vocab") if isinstance(meta, dict) else None
+    if found is None:
+        return None
+    if isinstance(found, list) and all(isinstance(v, str) for v in found):
+        letters = found
+    elif isinstance(found, str):
+        letters = list(found)
+    else:
+        raise BridgeError(f"{what}: {METADATA_MEMBER}: 'vocab' must be a string or a list of strings")
+    if not letters or len(letters) > MAX_VOCAB or any(len(v) != 1 or not v.isprintable() for v in letters):
+        raise BridgeError(f"{what}: {METADATA_MEMBER}: 'vocab' must name each class with one printable "
+                          f"character (1 to {MAX_VOCAB} of them)")
+    if len(set(letters)) != len(letters):
+        twice = next(v for v in letters if letters.count(v) > 1)
+        raise BridgeError(f"{what}: {METADATA_MEMBER}: 'vocab' names {twice!r} twice")
+    return "".join(letters)
+
+
+def stored_vocab(path: str | os.PathLike) -> str | None:
+    """The vocabulary stored with the model at ``path`` (None when it
+    stores none, or is not a .keras archive), without reading its weights."""
+    p = Path(path)
+    what = str(path)
+    if p.suffix.lower() != ".keras":
+        return None
+    st = _regular_file(what, p)
+    try:
+        with open_regular_file(p, "Keras model file") as fp, zipfile.ZipFile(fp) as zf:
+            _checked_archive(what, zf, st.st_size)
+            return _vocab_in(what, zf)
+    except TraceError as e:
+        raise BridgeError(f"{what}: {e.why}") from None
+    except zipfile.BadZipFile:
+        raise BridgeError(f"{what}: not a Keras model file (not a .keras zip archive)") from None
+    except OSError as e:
+        raise BridgeError(f"{what}: {e.strerror or _one_line(e)}") from None
+
+
+def store_vocab(path: str | os.PathLike, vocab: str) -> None:
+    """Store ``vocab`` (one character per class, in the order of the
+    model's outputs) with the .keras model at ``path``: the archive is
+    written again beside it with metadata.json's "vocab" set, then renamed
+    into place, so an interrupted write leaves the model as it was."""
+    p = Path(path)
+    if not vocab or len(set(vocab)) != len(vocab):
+        raise BridgeError(f"{path}: a vocabulary names each class once, with one character: {vocab!r}")
+    tmp = p.with_name(f".{p.name}.vocab-tmp")
+    try:
+        with zipfile.ZipFile(p) as src, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as out:
+            names = src.namelist()
+            for info in src.infolist():
+                data = src.read(info.filename)
+                if info.filename == METADATA_MEMBER:
+                    meta = json.loads(data)
+                    data = json.dumps({**(meta if isinstance(meta, dict) else {}), "vocab": vocab}).encode()
+                out.writestr(info, data)
+            if METADATA_MEMBER not in names:
+                out.writestr(METADATA_MEMBER, json.dumps({"vocab": vocab}))
+        os.replace(tmp, p)
+    except (OSError, zipfile.BadZipFile, ValueError) as e:
+        tmp.unlink(missing_ok=True)
+        raise BridgeError(f"{path}: cannot store the vocabulary: {_one_line(e)}") from None
 
 
 @dataclass(frozen=True)

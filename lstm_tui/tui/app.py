@@ -92,6 +92,7 @@ from .files import (
     reload_notice,
 )
 from .footer import KeysFooter
+from .lifetime import Compared, MemoryFrom
 from .messages import (
     BreakpointAction,
     FindingPicked,
@@ -278,6 +279,12 @@ class DebuggerScreen(Translated, Reach, Screen[None]):
             Binding("C", "resume(True)", "Continue back to previous hit", id="continue_back", group=CONTINUE),
             Binding("d", "cycle_run", "Show A, B or B−A", id="cycle_run", group=DIFF),
             Binding("D", "first_divergence", "Go to first divergence", id="first_divergence", group=DIFF),
+            Binding("e", "what_if", "What if", id="what_if", show=False,
+                    tooltip="Change a value at this step and re-run what follows (c[7]=0, hold h[7]=0); "
+                            "the diff view opens, B the edited run"),
+            Binding("M", "memory", "Memory row", id="memory", show=False,
+                    tooltip="Show how much of the selected unit's c at this step is left at each later step "
+                            "(Π f) on the timeline; again at the same step: hide it"),
             Binding("slash", "search", "Search tokens", id="search", show=False),
             Binding("n", "search_step(False)", "Next match", id="search_next", show=False),
             Binding("N", "search_step(True)", "Previous match", id="search_previous", show=False),
@@ -349,6 +356,11 @@ class DebuggerScreen(Translated, Reach, Screen[None]):
     #: How far the scan for breakpoint hits got, for the status line ("" when
     #: none runs): long traces are scanned in a worker (``_scan_hits``).
     busy: reactive[str] = reactive("")
+    #: Where the timeline's memory row starts (``M``), or None: no row.
+    memory_from: reactive[MemoryFrom | None] = reactive(None)
+    #: The diff report with the pair it compares, once made (the status
+    #: line's span of steps where the runs differ; ``lifetime``).
+    compared: reactive[Compared | None] = reactive(None)
     #: How the unit panes order their rows (``debug.ranking.SORTS``: ``s``);
     #: the panes are bound to it (``reach``).
     sort: reactive[str] = reactive("index")
@@ -423,7 +435,7 @@ class DebuggerScreen(Translated, Reach, Screen[None]):
     def compose(self) -> ComposeResult:
         view = DebuggerScreen.view
         yield StatusLine(id="status").data_bind(view, DebuggerScreen.note, DebuggerScreen.alarm,
-                                                DebuggerScreen.busy)
+                                                DebuggerScreen.busy, DebuggerScreen.compared)
         yield TooSmall(id="too-small")
         with Horizontal(id="body"):
             with Vertical(id="main"):
@@ -433,7 +445,8 @@ class DebuggerScreen(Translated, Reach, Screen[None]):
                 yield ExplainPane(id="explain").data_bind(view)
                 # The breakpoints, health and watches lists join here when
                 # first shown (``_view``).
-                yield Timeline(id="timeline").data_bind(view, hits=DebuggerScreen.hit_marks)
+                yield Timeline(id="timeline").data_bind(view, hits=DebuggerScreen.hit_marks,
+                                                        memory=DebuggerScreen.memory_from)
             yield ModelPanel(
                 model_path=self.model_path,
                 loader=self.predictor_loader,
@@ -636,6 +649,7 @@ class DebuggerScreen(Translated, Reach, Screen[None]):
         # Shared in proportion to need, and never more than needed in all.
         panes.styles.grid_rows = " ".join(f"{n}fr" for n in needs)
         panes.styles.max_height = sum(needs)
+        self.query_one(Timeline).fit_height()  # its rows of differences lose the axis when tiny
 
     def set_trace(self, trace: Trace) -> None:
         """Debug ``trace`` from its first step, first layer, first unit (still
@@ -899,6 +913,7 @@ class DebuggerScreen(Translated, Reach, Screen[None]):
                 from ..debug.diff import diff as diff_traces
 
                 self.session.diff_report = diff_traces(trace, self.other)
+                self.compared = Compared(trace, self.other, self.session.diff_report)
                 self._refresh_keys()
 
     def run_scan(self, kind: str, trace: Trace, other: Trace | None) -> Worker[None]:
@@ -992,6 +1007,8 @@ class DebuggerScreen(Translated, Reach, Screen[None]):
         else:
             self._set_busy("diff", "")
             self.session.diff_report = message.result  # type: ignore[assignment]
+            if self.other is not None:
+                self.compared = Compared(self.trace, self.other, message.result)  # type: ignore[arg-type]
             self._refresh_keys()
 
     def _set_findings(self, findings: list[Finding]) -> None:
@@ -1053,6 +1070,14 @@ class DebuggerScreen(Translated, Reach, Screen[None]):
 
     def action_first_divergence(self) -> None:
         self._apply(self.session.first_divergence())
+
+    def action_memory(self) -> None:
+        """Start the timeline's memory row at t (``lifetime``), or hide it
+        when it starts here already."""
+        memory = self.memory_from
+        if memory is not None and memory.trace is self.trace and memory.s == self.t:
+            self.memory_from = None
+            self.note = StatusNote(tr("memory row hidden"), t=self.t, layer=self.layer_index)
 
     def action_expand_gate(self) -> None:
         """Open the next gate of the explain pane into its products (f, i,

@@ -433,6 +433,7 @@ PT: dict[str, str] = {
     "Enter selects · x unpins": "Enter seleciona · x desafixa",
     "w pins the selected unit": "w fixa a unidade escolhida",
     # -- the model panel --------------------------------------------------
+    "none": "nenhum",
     "type letters…": "digite letras…",
     "model off: this session does not load the model": "modelo desligado: esta sessão não carrega o modelo",
     "type letters to ask the model (it loads on first use)":
@@ -562,8 +563,8 @@ PT: dict[str, str] = {
     "Sort the unit panes: by unit, by |value| at t, by |B−A| at t, by saturation":
         "Ordenar os painéis: por unidade, por |valor| em t, por |B−A| em t, por saturação",
     "Save trace as…": "Salvar trace como…",
-    "Save the trace shown (a live recording, an edited run) to a file":
-        "Salvar o trace mostrado (uma gravação ao vivo, uma execução editada) num arquivo",
+    "Save trace as… (the trace shown: a live recording, an edited run)":
+        "Salvar trace como… (o trace mostrado: uma gravação ao vivo, uma execução editada)",
     "Back to previous trace": "Voltar ao trace anterior",
     "Go back to the trace shown before, where it stood": "Voltar ao trace mostrado antes, onde estava",
     "unit {unit}: largest |{vector}| at t = {t} ({n} of {total})":

@@ -72,22 +72,52 @@ class Predictor(Protocol):
     def record(self, text: str) -> Trace: ...
 
 
-PredictorLoader = Callable[["str | os.PathLike[str] | None"], Predictor]
+#: ``loader(path)``, or ``loader(path, vocab=...)`` with the vocabulary of
+#: a trace recorded from that model (used when the model stores none).
+PredictorLoader = Callable[..., Predictor]
 
 
-def load_bridge_predictor(path: str | os.PathLike[str] | None) -> Predictor:
+def load_bridge_predictor(path: str | os.PathLike[str] | None, vocab: str | None = None) -> Predictor:
     """The real loader: the Keras bridge reads the model's weights from its
     file (and imports TensorFlow only for a model its reader does not
     read). Runs in a thread worker, never on the UI thread."""
     from ..keras import Predictor as BridgePredictor
 
-    return BridgePredictor.load(path)
+    return BridgePredictor.load(path, vocab=vocab)
+
+
+def trace_vocabulary(trace: Trace | None) -> tuple[str, str] | None:
+    """(the model file a trace was recorded from, its readout's vocabulary
+    as one string) when the trace says both and every entry is one
+    character (the panel types letters); None otherwise."""
+    if trace is None or trace.vocab is None:
+        return None
+    model = trace.meta.get("model")
+    vocab = [str(v) for v in np.asarray(trace.vocab)]
+    if not isinstance(model, str) or not vocab or any(len(v) != 1 for v in vocab):
+        return None
+    return model, "".join(vocab)
+
+
+def same_model(named: str, path: str | os.PathLike[str] | None) -> bool:
+    """Whether the file a trace names is the panel's model (``path``, or
+    the shipped model when None). Touches the file system: call it from a
+    worker."""
+    if path is None:
+        from ..keras.loading import default_model_path
+
+        path = default_model_path()
+    try:
+        return os.path.samefile(named, path)
+    except (OSError, ValueError):
+        return False
 
 
 def _vocab_label(vocab: str) -> str:
     if len(vocab) > 3 and all(ord(b) - ord(a) == 1 for a, b in zip(vocab, vocab[1:])):
         return f"{vocab[0]}–{vocab[-1]}"
-    return vocab if len(vocab) <= 30 else vocab[:29] + "…"
+    shown = vocab if len(vocab) <= 30 else vocab[:29] + "…"
+    return draw.printable(shown)
 
 
 def _error_line(error: BaseException) -> str:
@@ -166,8 +196,15 @@ class ModelPanel(Translated, ShowsView, Vertical, can_focus=False):
         self._about_shown: Any = None
         self._pnext_done = False
         self._loading = False
+        # Before loading: the model it will load; off: none.
         name = Path(model_path).stem if model_path is not None else "next_letter"
-        self.border_title = Content.assemble((tr("model"), "bold"), f": {name}")
+        self._title(name if enabled else None)
+
+    def _title(self, name: str | None) -> None:
+        """``model: NAME``, the model's file name without its extension, or
+        ``model: none`` when there is no model (off, or it failed to load)."""
+        shown = draw.printable(name) if name is not None else tr("none")  # a file name may hold anything
+        self.border_title = Content.assemble((tr("model"), "bold"), ": ", shown)
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder=tr("type letters…"), id="model-input", select_on_focus=False,
@@ -206,12 +243,17 @@ class ModelPanel(Translated, ShowsView, Vertical, can_focus=False):
             self._start_load()
 
     def _start_load(self) -> None:
-        self.load_worker = self._load()
+        self.load_worker = self._load(trace_vocabulary(self.trace))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="model",
           description="Loading the next-letter model")
-    def _load(self) -> None:
-        predictor = self.loader(self.model_path)
+    def _load(self, recorded: tuple[str, str] | None) -> None:
+        # The trace shown was recorded from this very model: its vocabulary
+        # is the model's, should the model not store one.
+        if recorded is not None and same_model(recorded[0], self.model_path):
+            predictor = self.loader(self.model_path, vocab=recorded[1])
+        else:
+            predictor = self.loader(self.model_path)
         self.post_message(self.Loaded(predictor))
 
     def on_descendant_focus(self) -> None:
@@ -232,7 +274,7 @@ class ModelPanel(Translated, ShowsView, Vertical, can_focus=False):
         self.query_one("#model-top").loading = False
         path = getattr(self.predictor, "path", None)
         if path is not None:
-            self.border_title = Content.assemble((tr("model"), "bold"), f": {Path(path).stem}")
+            self._title(Path(path).stem)
         self._status(tr("vocabulary {vocab} · Enter records a pass", vocab=_vocab_label(self.predictor.vocab)))
         self.query_text(self.query_one("#model-input", Input).value)
 
@@ -245,6 +287,7 @@ class ModelPanel(Translated, ShowsView, Vertical, can_focus=False):
             self._loading = False
             self._repaint_after_bridge()
             self._failed = _error_line(error) if error is not None else tr("unknown error")
+            self._title(None)
             self.query_one("#model-top").loading = False
             self._status(tr("model failed to load: {why}", why=self._failed), error=True)
         elif event.worker.group == "record":

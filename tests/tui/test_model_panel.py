@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
+import string
 from pathlib import Path
 
+import numpy as np
 import pytest
 from textual.widgets import Input
 from tui_helpers import MODEL, CountingLoader, letters_trace, screen_text
@@ -369,3 +372,92 @@ def test_bundled_trace_first_screen(snap_compare):
     trace.path = None
     app = make_app(trace, predictor_loader=CountingLoader())
     assert snap_compare(app, terminal_size=(100, 30))
+
+
+# --------------------------------------------------------------------------
+# The panel's title and vocabulary (issue 13, item 8)
+# --------------------------------------------------------------------------
+
+
+def title(app) -> str:
+    from textual.content import Content
+
+    return Content.from_markup(str(app.screen.query_one(ModelPanel).border_title)).plain
+
+
+async def test_the_title_names_the_model_loaded_or_none():
+    app = make_app(letters_trace(), predictor_loader=CountingLoader())
+    async with app.run_test(size=SIZE) as pilot:
+        assert title(app) == "model: next_letter"  # what it will load
+        await pilot.press("m")
+        await settle(app, pilot)
+        assert title(app) == "model: fake_model"  # what it loaded
+    app = make_app(letters_trace(), load_model=False, predictor_loader=CountingLoader())
+    async with app.run_test(size=SIZE) as pilot:
+        assert title(app) == "model: none"
+    app = make_app(letters_trace(), predictor_loader=CountingLoader(error=BridgeError("m.keras: damaged")),
+                   model_path="m.keras")
+    async with app.run_test(size=SIZE) as pilot:
+        assert title(app) == "model: m"
+        await pilot.press("m")
+        await settle(app, pilot)
+        assert title(app) == "model: none"
+    app = make_app(letters_trace(), load_model=False, lang="pt")
+    async with app.run_test(size=SIZE) as pilot:
+        assert title(app) == "modelo: nenhum"
+
+
+def upper_trace(model: Path):
+    """A trace recorded from ``model`` over the letters A–Z."""
+    trace = letters_trace()
+    trace.vocab = np.array(list(string.ascii_uppercase))
+    trace.meta["model"] = str(model)
+    return trace
+
+
+async def answer(app, pilot, text: str) -> str:
+    await pilot.press("m")
+    await pilot.pause(0.3)  # the bridge's start-up delay
+    await settle(app, pilot)
+    await pilot.press(*text)
+    await pilot.pause()
+    return panel_text(app)
+
+
+async def test_a_trace_recorded_from_the_model_lends_it_its_vocabulary(tmp_path):
+    """The model stores no vocabulary; the trace recorded from it reads A–Z:
+    the panel asks and answers in A–Z, and says which letters it cannot read."""
+    model = tmp_path / "upper.keras"
+    shutil.copy(MODEL, model)
+    app = make_app(upper_trace(model), model_path=model)
+    async with app.run_test(size=SIZE) as pilot:
+        shown = await answer(app, pilot, "DEF")
+        assert title(app) == "model: upper"
+        assert shown.splitlines()[1].split()[:2] == ["'G'", "0.9055"]
+        await pilot.press("backspace", "backspace", "backspace", "d")
+        await pilot.pause()
+        assert "'d' not in the vocabulary A–Z" in panel_text(app)
+
+
+async def test_a_trace_of_another_model_does_not(tmp_path):
+    other = tmp_path / "other.keras"
+    shutil.copy(MODEL, other)
+    app = make_app(upper_trace(other), model_path=MODEL)
+    async with app.run_test(size=SIZE) as pilot:
+        shown = await answer(app, pilot, "def")
+        assert shown.splitlines()[1].split()[:2] == ["'g'", "0.9055"]
+
+
+async def test_a_vocabulary_stored_with_the_model(tmp_path):
+    from lstm_tui.keras.weights import store_vocab
+
+    model = tmp_path / "stored.keras"
+    shutil.copy(MODEL, model)
+    store_vocab(model, string.ascii_uppercase[::-1])  # Z…A: the first class reads 'Z'
+    app = make_app(letters_trace(), model_path=model)
+    async with app.run_test(size=SIZE) as pilot:
+        shown = await answer(app, pilot, "WVU")  # the shipped model's 'def'
+        assert shown.splitlines()[1].split()[:2] == ["'T'", "0.9055"]  # and its 'g'
+        await pilot.press("backspace", "backspace", "backspace")
+        await pilot.pause()
+        assert "vocabulary ZYXWVUTSRQPONMLKJIHGFEDCBA" in panel_text(app)

@@ -365,3 +365,15 @@ async def test_another_network_keeps_the_breakpoints_and_the_watches_it_has_unit
         assert [s.source for s in statuses] == ["f[1] > 0.5", "f[6] > 0.5"]
         assert statuses[0].hits == int((screen.trace.layers[0].f[:, 1] > 0.5).sum())
         assert statuses[1].hits is None and statuses[1].error  # says why it does not fit
+
+
+async def test_the_palette_saves_the_trace_as_well():
+    app = make_app(letters_trace(units=4), load_model=False)
+    async with app.run_test(size=SIZE) as pilot:
+        commands = {name: run for name, run, _ in app.debugger.palette_commands()}
+        name = "Save trace as… (the trace shown: a live recording, an edited run)"
+        assert name in commands
+        assert not any("trace shown before" in n for n in commands)  # nothing to go back to
+        await commands[name]()
+        await pilot.pause()
+        assert isinstance(app.screen, SaveTraceScreen)

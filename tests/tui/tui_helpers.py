@@ -169,9 +169,12 @@ class CountingLoader:
         self.predictor = predictor or FakePredictor()
         self.error = error
         self.calls: list[object] = []
+        #: The vocabulary each call was given (a trace recorded from the model), or None.
+        self.vocabs: list[str | None] = []
 
-    def __call__(self, path: object) -> FakePredictor:
+    def __call__(self, path: object, vocab: str | None = None) -> FakePredictor:
         self.calls.append(path)
+        self.vocabs.append(vocab)
         if self.error is not None:
             raise self.error
         return self.predictor
