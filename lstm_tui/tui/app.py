@@ -1078,6 +1078,10 @@ class DebuggerScreen(Translated, Reach, Screen[None]):
         if memory is not None and memory.trace is self.trace and memory.s == self.t:
             self.memory_from = None
             self.note = StatusNote(tr("memory row hidden"), t=self.t, layer=self.layer_index)
+            return
+        self.memory_from = MemoryFrom(self.trace, self.t)
+        self.note = StatusNote(tr("memory row: how much of c at t = {t} is left later (Π f)", t=self.t),
+                               t=self.t, layer=self.layer_index)
 
     def action_expand_gate(self) -> None:
         """Open the next gate of the explain pane into its products (f, i,

@@ -554,6 +554,22 @@ PT: dict[str, str] = {
     "still scanning: continuing when the scan ends": "ainda verificando: continua quando a verificação terminar",
     "could not find the breakpoints' hits": "não foi possível achar onde os breakpoints valem",
     "comparing the runs {percent}%": "comparando as execuções {percent}%",
+    # -- diff timeline (how long a change lives; M: the memory row) -------------------
+    "Memory row": "Linha de memória",
+    "Show how much of the selected unit's c at this step is left at each later step (Π f) on the timeline; "
+    "again at the same step: hide it":
+        "Mostrar na linha do tempo quanto do c da unidade selecionada neste passo resta em cada passo "
+        "seguinte (Π f); de novo no mesmo passo: ocultar",
+    "memory row hidden": "linha de memória oculta",
+    "memory row: how much of c at t = {t} is left later (Π f)":
+        "linha de memória: quanto do c em t = {t} resta depois (Π f)",
+    "Π f from t = {s}": "Π f desde t = {s}",
+    "runs agree within tolerance": "as execuções coincidem dentro da tolerância",
+    "agree": "coincidem",
+    "runs differ beyond tolerance from t = {a} to t = {b} (layer {k})":
+        "as execuções diferem além da tolerância de t = {a} a t = {b} (camada {k})",
+    "differ t = {a}…{b} (L{k})": "diferem t = {a}…{b} (C{k})",
+    "ΔL{k}": "ΔC{k}",
     # -- reach (u, L, s: the unit that matters; S, ctrl+o: saving, going back) ------
     "Go to unit": "Ir para a unidade",
     "Largest |value|": "Maior |valor|",

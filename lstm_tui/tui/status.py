@@ -15,7 +15,10 @@ source, saying why the debugger stands where it does ("stopped: f[7] < 0.05
 (hit 3 of 12)", "no later hit"), until the user moves elsewhere; ``⚠ NaN``
 on the right when the health scan found NaN or Inf, so it is never cut;
 and "diff vs <B>" when two runs are compared (the token and prediction
-are then those of the run the panes show: B's in run B). While a long scan
+are then those of the run the panes show: B's in run B), with the steps
+where they differ beyond the tolerance once the comparison is made ("runs
+differ beyond tolerance from t = 5 to t = 39 (layer 0)"; narrow: "differ
+t = 5…39 (L0)" first, so what is cut is B's name). While a long scan
 for breakpoint hits runs in the background, how far it got ("⟳ scanning 40%
 for f[7] < 0.05") takes the source's place, after the note if there is one.
 """
@@ -33,6 +36,7 @@ from ..core.trace import Layer, Trace
 from ..debug.session import Note, View
 from . import draw
 from .catalogue import say, tr
+from .lifetime import Compared, span_texts
 from .view import ShowsView
 
 
@@ -100,6 +104,8 @@ class StatusLine(ShowsView, Widget):
     #: What a scan running in a worker has got to ("scanning 40% for
     #: h[3] > 0.5"), shown first on the left while it runs; "" when none.
     busy: reactive[str] = reactive("")
+    #: The diff report of a pair (None until it is made): where the runs differ.
+    compared: reactive[Compared | None] = reactive(None)
 
     def where(self, compact: bool = False, minimal: bool = False, readout: bool = True) -> Content:
         """Layer, step, token and prediction (the part that must not be cut);
@@ -136,6 +142,14 @@ class StatusLine(ShowsView, Widget):
         other = source_label(self.other)
         vs = tr("diff vs")
         short_a, short_b = os.path.basename(source) or source, os.path.basename(other) or other
+        span = span_texts(self.compared, self.trace, self.other, self.layer_index)
+        if span is not None:
+            long, short = (" · ", (span[0], "bold")), (" · ", (span[1], "bold"))
+            return [Content.assemble(f" {title} · {source} · ", (vs, "bold"), f" {other}", *long),
+                    Content.assemble(f" {source} · ", (vs, "bold"), f" {other}", *long),
+                    Content.assemble(f" {short_a} · ", (vs, "bold"), f" {short_b}", *short),
+                    Content.assemble(" ", (vs, "bold"), f" {short_b}", *short),
+                    Content.assemble(" ", (span[1], "bold"), " · ", (vs, "bold"), f" {short_b}")]
         return [Content.assemble(f" {title} · {source} · ", (vs, "bold"), f" {other}"),
                 Content.assemble(f" {source} · ", (vs, "bold"), f" {other}"),
                 Content.assemble(f" {short_a} · ", (vs, "bold"), f" {short_b}"),
@@ -173,8 +187,11 @@ class StatusLine(ShowsView, Widget):
             fits = fits or [r for r in tiers if width - r.cell_length >= min(left.cell_length + 1, 44)]
             right = fits[0] if fits else tiers[-1]
         else:
-            # The long spelling as long as the left keeps a readable stub.
+            # The long spelling as long as the left keeps a readable stub;
+            # comparing, room for B's name and where the runs differ.
             want = min(left.cell_length, 24)
+            if len(lefts) > 1 and span_texts(self.compared, self.trace, self.other, self.layer_index):
+                want = min(lefts[-2].cell_length, 48)
             right = next((r for r in tiers if width - r.cell_length >= want), tiers[-1])
         room = width - right.cell_length
         if room < 3:

@@ -384,7 +384,8 @@ def pane_row(app, vector: str, unit: int) -> str:
 async def test_diff_view_shows_b_minus_a_and_d_switches_runs():
     a, b = pair()
     app = make_app(a, load_model=False, diff=b)
-    async with app.run_test(size=SIZE) as pilot:
+    # 32 lines: the timeline's two |B−A| rows take two of the panes' lines.
+    async with app.run_test(size=(100, 32)) as pilot:
         screen = app.debugger
         await pilot.pause()
         assert screen.run == "delta"
@@ -434,7 +435,7 @@ async def test_diff_view_explain_and_timeline_follow_the_run_shown():
         assert f") = {fb:.4f}" in explain_body(app) and f"{fa:.4f}" not in explain_body(app)
         series_b = next(line for line in widget_lines(timeline) if line.startswith("f "))
         assert series_b != series_a
-        assert series_b[3:3 + a.steps] == "".join(draw.sparks(b.layers[0].f[:, 2], draw.GATE_SCALE))
+        assert series_b[5:5 + a.steps] == "".join(draw.sparks(b.layers[0].f[:, 2], draw.GATE_SCALE))
         await pilot.press("d")  # B − A: both runs, one over the other, and the difference
         await pilot.pause()
         assert screen.run == "delta" and "B−A" in title(explain) and "B−A" in title(timeline)
@@ -448,7 +449,7 @@ async def test_diff_view_explain_and_timeline_follow_the_run_shown():
         series_d = next(line for line in widget_lines(timeline) if line.startswith("f "))
         delta = difference(a.layers[0].f[:, 2], b.layers[0].f[:, 2])
         scale = runs.stats(a, b, "delta", 0, "f").scale
-        assert series_d[3:3 + a.steps] == "".join(draw.sparks(delta, scale))
+        assert series_d[5:5 + a.steps] == "".join(draw.sparks(delta, scale))
         assert f"c {runs.stats(a, b, 'delta', 0, 'c').scale.label()}" in title(timeline)
 
 
@@ -463,14 +464,14 @@ async def test_diff_view_with_a_shorter_b_says_so_and_leaves_its_steps_blank():
         await pilot.pause()
         assert "run B has 5 steps: no step t = 7 to compare" in explain_body(app)
         f_row = next(line for line in widget_lines(timeline) if line.startswith("f "))
-        assert f_row[3:8] == "".join(draw.sparks(np.zeros(5), runs.stats(a, b, "delta", 0, "f").scale))
-        assert f_row[8:11] == "   "  # B's missing steps: blank, not a NaN alarm
+        assert f_row[5:10] == "".join(draw.sparks(np.zeros(5), runs.stats(a, b, "delta", 0, "f").scale))
+        assert f_row[10:13] == "   "  # B's missing steps: blank, not a NaN alarm
         await pilot.press("d", "d")  # run B
         await pilot.pause()
         assert "run B has 5 steps: no step t = 7 to show" in explain_body(app)
         f_row = next(line for line in widget_lines(timeline) if line.startswith("f "))
-        assert f_row[3:8] == "".join(draw.sparks(b.layers[0].f[:, 0], draw.GATE_SCALE))
-        assert f_row[8:11] == "   "
+        assert f_row[5:10] == "".join(draw.sparks(b.layers[0].f[:, 0], draw.GATE_SCALE))
+        assert f_row[10:13] == "   "
 
 
 async def test_diff_view_header_shows_b_token_and_prediction_in_run_b():
@@ -480,9 +481,10 @@ async def test_diff_view_header_shows_b_token_and_prediction_in_run_b():
     async with app.run_test(size=SIZE) as pilot:
         screen = app.debugger
         await pilot.press("right")
-        assert "token 'b'" in status(app)
+        # (compact: the status line also says where the runs differ)
+        assert "· 'b' ·" in status(app)
         await pilot.press("d", "d")
-        assert screen.run == "b" and "token 'B'" in status(app)
+        assert screen.run == "b" and "· 'B' ·" in status(app)
         assert "token A 'b' B 'B'" not in title(screen.query_one("#explain"))
         await pilot.press("d")
         assert "token A 'b' B 'B'" in title(screen.query_one("#explain"))
