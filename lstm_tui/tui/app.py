@@ -295,6 +295,8 @@ class DebuggerScreen(Translated, Reach, Screen[None]):
             Binding("B", "show('breakpoints')", "Show breakpoints", id="show_breakpoints", show=False),
             Binding("H", "show('health')", "Show health findings", id="show_health", show=False),
             Binding("W", "show('watches')", "Show watches", id="show_watches", show=False),
+            Binding("O", "overview", "Overview", id="overview", show=False,
+                    tooltip="Show or hide the heat map of the focused vector"),
             Binding("tab", "app.focus_next", "Next pane", id="next_pane", show=False),
             Binding("shift+tab", "app.focus_previous", "Previous pane", id="previous_pane", show=False),
             Binding("z", "zoom", "Zoom pane", id="zoom", show=False,
@@ -586,7 +588,8 @@ class DebuggerScreen(Translated, Reach, Screen[None]):
         if not self.is_mounted:
             return
         for view in VIEWS:
-            shown = view == self.bottom
+            # The overview (O) has the slot while it is open.
+            shown = view == self.bottom and not self.has_class("-overview")
             if shown or self.query(f"#{view}"):
                 self._view(view).display = shown
         focused = self.focused
@@ -1002,6 +1005,8 @@ class DebuggerScreen(Translated, Reach, Screen[None]):
             for pane in self.query(VectorPane):
                 pane._invalidate()
             self.query_one(Timeline)._invalidate_rows()
+            for overview in self.query("#overview"):
+                overview.refresh_scale()  # type: ignore[attr-defined]
         elif message.kind == "health":
             self._set_findings(message.result)  # type: ignore[arg-type]
         else:
@@ -1098,6 +1103,9 @@ class DebuggerScreen(Translated, Reach, Screen[None]):
         """Give the slot under the panes to ``view`` and focus it."""
         if view not in VIEWS:
             return
+        if self.has_class("-overview"):
+            self.remove_class("-overview")  # the list asked for takes the slot back
+            self.watch_bottom()
         self.bottom = view
         widget = self._view(view)
         if widget.is_mounted:
@@ -1107,6 +1115,52 @@ class DebuggerScreen(Translated, Reach, Screen[None]):
             self.set_focus(widget)
         else:
             widget.focus()  # mounted just now: focused once it is
+
+    # -- overview (O) --------------------------------------------------------------
+
+    def action_overview(self) -> None:
+        """Show the focused vector pane's vector (the last focused one's, or
+        f) over every step as a heat map (``overview``) in the place of the
+        panes and the slot under them, or close it."""
+        if self.has_class("-overview"):
+            self.close_overview()
+            return
+        from .overview import Overview
+
+        focused = self.focused
+        pane = focused if isinstance(focused, VectorPane) else self._last_pane
+        vector = pane.vector if isinstance(pane, VectorPane) else "f"
+        found = self.query("#overview")
+        if found:
+            overview = found.first(Overview)
+            overview.show_vector(vector)
+        else:
+            with self._context():  # data_bind binds to the active message pump: this screen
+                overview = Overview(id="overview").data_bind(DebuggerScreen.view)
+            overview.set_reactive(Overview.vector, vector)
+            self.query_one("#main").mount(overview, before=self.query_one("#timeline"))
+        self.add_class("-overview")
+        self.watch_bottom()
+        overview.focus()
+
+    def close_overview(self) -> None:
+        """Back from the overview to the panes."""
+        self.remove_class("-overview")
+        self.watch_bottom()
+        self.focus_panes()
+
+    def on_overview_picked(self, message: Any) -> None:
+        """Enter or a click in the overview: go to its cursor's step (and
+        unit: not for x, whose rows are inputs); Enter also closes it."""
+        message.stop()
+        changes = {"t": message.t} if message.unit is None else {"t": message.t, "unit": message.unit}
+        self.go(**changes)
+        if message.close:
+            self.close_overview()
+
+    def on_overview_closed(self, message: Any) -> None:
+        message.stop()
+        self.close_overview()
 
     def action_zoom(self) -> None:
         """Maximize the focused pane, or restore the layout (like tmux's zoom)."""
@@ -1143,9 +1197,10 @@ class DebuggerScreen(Translated, Reach, Screen[None]):
         # The lists' own keys (instances, mounted or not, carry their bindings).
         from .debug_lists import BreakpointList, HealthList, WatchList
         from .help import HelpScreen, help_text, key_rows
+        from .overview import Overview
 
         lists = [BreakpointList(), HealthList(), WatchList()]
-        rows = key_rows([self, self.query_one(ExplainPane), *lists, self.model_panel, self.app])
+        rows = key_rows([self, self.query_one(ExplainPane), Overview(), *lists, self.model_panel, self.app])
         notes = [tr("← → step wherever the focus is, except in the model panel's input (Esc leaves "
                     "it). ↑ ↓ select a unit, except in the explain pane, which they scroll, and in "
                     "the lists, where they move. A key that cannot act says why in the status line.")]

@@ -460,6 +460,30 @@ PT: dict[str, str] = {
     "terminal too small: need at least {need}": "terminal pequeno demais: precisa de pelo menos {need}",
     "too small: need {need}": "pequeno demais: precisa de {need}",
     "need {need}": "precisa de {need}",
+    # -- overview ------------------------------------------------------------
+    "Overview": "Visão geral",
+    "Show or hide the heat map of the focused vector":
+        "Mostrar ou esconder o mapa de calor do vetor em foco",
+    "overview": "visão geral",
+    "cursor": "cursor",
+    "Cursor back a step": "Cursor um passo para trás",
+    "Cursor forward a step": "Cursor um passo para frente",
+    "Cursor up a unit": "Cursor uma unidade acima",
+    "Cursor down a unit": "Cursor uma unidade abaixo",
+    "Cursor back a screenful": "Cursor uma tela para trás",
+    "Cursor forward a screenful": "Cursor uma tela para frente",
+    "Cursor to the first step": "Cursor no primeiro passo",
+    "Cursor to the last step": "Cursor no último passo",
+    "Go to the cursor's step and unit, and back to the panes":
+        "Ir para o passo e a unidade do cursor, e voltar aos painéis",
+    "Close": "Fechar",
+    "Close the overview (O too)": "Fechar a visão geral (O também)",
+    "overview: already at the first step": "visão geral: já no primeiro passo",
+    "overview: already at the last step": "visão geral: já no último passo",
+    "overview: already at the first row": "visão geral: já na primeira linha",
+    "overview: already at the last row": "visão geral: já na última linha",
+    "row {row}": "linha {row}",
+    "a column a step, two units a row": "uma coluna por passo, duas unidades por linha",
     # -- explain ------------------------------------------------------------
     # The notebook's words: esquece, entrada, candidato, memória, saída; what
     # the cell update keeps ("fica") and writes ("escrito"), as the lesson says.

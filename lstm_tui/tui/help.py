@@ -28,7 +28,7 @@ from .translated import Translated
 #: debugger screen declares its keys in, and each widget's
 #: ``BINDING_GROUP_TITLE``.
 ORDER = (N_("Lesson"), N_("Stepping"), N_("Units and layers"), N_("Debugging"), N_("Panes"), N_("Explain pane"),
-         N_("Breakpoints, health and watches panes"), N_("Model panel"), N_("App"), N_("Other"))
+         N_("Overview"), N_("Breakpoints, health and watches panes"), N_("Model panel"), N_("App"), N_("Other"))
 
 #: Keys kept free for features that are designed but not built yet, so no
 #: one binds them to something else meanwhile (none at the moment).
