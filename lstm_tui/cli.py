@@ -17,6 +17,7 @@ import contextlib
 import difflib
 import json
 import os
+import shlex
 import shutil
 import sys
 from pathlib import Path
@@ -626,6 +627,92 @@ def diff_(a: str, b: str, tol: float | None) -> None:
         click.echo(line)
     if not report.equal:
         sys.exit(EXIT_DIFFERENT)
+
+
+@cli.command()
+@click.argument("trace", type=click.Path(dir_okay=False))
+@click.option("--at", "at", type=int, required=True, help="The step edited (processing order, as on the screen).")
+@click.option("--layer", "layer", type=int, default=0, show_default=True,
+              help="The layer edited (0 is nearest the input).")
+@click.option("--set", "sets", multiple=True, metavar="EDIT",
+              help="NAME[I]=V at the step: x f i c_hat c o h, or a weight W_f[3,5] U_o[0,1] b_i[2] (gates f i c "
+                   "o) from the step on; repeat for more.")
+@click.option("--hold", "holds", multiple=True, metavar="EDIT",
+              help="NAME[I]=V at every step from --at to the end (an ablation); repeat for more.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Trace file to write.")
+@click.option("--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
+@click.option("--drop-readout", is_flag=True,
+              help="Leave the readout out of the edited run when the trace stores no head (readout/W) to "
+                   "recompute it.")
+@click.option("--tol", type=click.FloatRange(min=0), default=None,
+              help="A fixed largest difference counted as equal in the summary, instead of the rounding bound.")
+@click.option("--view", "open_view", is_flag=True, help="Open the diff view (A = TRACE, B = OUTPUT) afterwards.")
+def edit(trace: str, at: int, layer: int, sets: tuple[str, ...], holds: tuple[str, ...], output: str,
+         force: bool, drop_readout: bool, tol: float | None, open_view: bool) -> None:
+    """What if: replace a value at step --at and re-run everything computed
+    from it, from the stored weights (no TensorFlow); write the edited run to
+    OUTPUT and say how long the change lived, per layer.
+
+    c[7]=0 recomputes h at the step; a gate (f i c_hat o) c and h; x the whole
+    step; h what the next step reads. Later steps and later layers are re-run,
+    and the readout when the trace stores its head."""
+    from .debug.edit import EditError, bind, parse_edits, reach
+    from .debug.edit import edit as edit_trace
+
+    if not sets and not holds:
+        raise Failure("edit: give at least one --set or --hold, e.g. --set 'c[3]=0'")
+    out = _check_output(output, force)
+    if out.exists() and os.path.exists(trace) and os.path.samefile(out, trace):
+        raise Failure(f"{out}: is the trace being edited; write the edited run to another file")
+    loaded = _load(trace)
+    options: dict[str, str] = {}
+    items = []
+    for flag, texts, kind in (("--set", sets, "set"), ("--hold", holds, "hold")):
+        for text in texts:
+            options.setdefault(text, flag)
+            try:
+                items.extend(parse_edits(text, kind))
+            except EditError as e:
+                raise Failure(f"{flag} {text!r}: {e}") from None
+    try:
+        plan = bind(loaded, at, layer, items, drop_readout)
+        edited = edit_trace(loaded, plan, origin=trace)
+    except EditError as e:
+        if e.source is not None:
+            raise Failure(f"{options.get(e.source, '--set')} {e.source!r}: {e}") from None
+        raise Failure(f"{trace}: {e}") from None
+    edited.save(out, overwrite=force)
+    lay = loaded.layers[plan.layer]
+    click.echo(f"edit: {plan.describe()} ({lay.name}), from {trace}")
+    lived = reach(loaded, edited, tol=tol)
+    rule = "the rounding bound" if tol is None else f"tolerance {tol:g}"
+    for k, span in lived.layers.items():
+        name = loaded.layers[k].name
+        if span is None:
+            click.echo(f"layer {k} ({name}): unchanged (within {rule})")
+            continue
+        first, last = span
+        end = loaded.layers[k].steps - 1
+        until = f"t = {last}, the last step" if last == end else f"t = {last}; gone from t = {last + 1}"
+        click.echo(f"layer {k} ({name}): differs beyond {rule} from t = {first} to {until}")
+    if loaded.probs is not None:
+        if edited.probs is None:
+            click.echo("readout: left out (--drop-readout: the trace stores no readout/W)")
+        elif lived.readout:
+            click.echo(f"readout: recomputed; p differs by up to {lived.readout_max_abs:.3g}")
+        else:
+            click.echo("readout: unchanged")
+    click.echo(f"wrote {out}: {len(edited.layers)} layer(s), {edited.steps} steps", err=True)
+    click.echo(f"compare: lstm-tui view {shlex.quote(trace)} --diff {shlex.quote(str(out))}")
+    if open_view:
+        _use_language(None)
+        from .tui.app import make_app
+
+        unit = next((a.index[0] for a in plan.assignments if a.name != "x" and not a.weight), 0)
+        app = make_app(loaded, load_model=False, diff=_load(out), layer=plan.layer, step=plan.at, unit=unit)
+        app.run()
+        if app.return_code:
+            sys.exit(app.return_code)
 
 
 @cli.command()

@@ -20,7 +20,7 @@ This module imports only the standard library and NumPy.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -331,6 +331,31 @@ def row_blocks(a: int, b: int, rows: int) -> list[tuple[int, int]]:
     return [(s, s + rows) for s in range(a - a % rows, b, rows)]
 
 
+#: The vectors a pass can be made to take a value in (``Forced``): the
+#: gates, the cell state and the hidden state. x is the pass's input, and
+#: an input is edited before the pass, not during it.
+FORCED_VECTORS = ("f", "i", "c_hat", "o", "c", "h")
+
+
+@dataclass(frozen=True)
+class Forced:
+    """A value a what-if run imposes on one unit of one vector: ``vector``
+    [``unit``] = ``value`` at the steps ``start`` … ``stop`` - 1 (``stop``
+    None: to the end). The pass sets it where the cell computes that
+    vector, so what is computed from it follows: a gate before c and h, c
+    before h, h before the next step reads it. At a masked step, where
+    nothing is computed, the carried c or h takes the value too."""
+
+    vector: str
+    unit: int
+    value: float
+    start: int
+    stop: int | None = None
+
+    def applies(self, step: int) -> bool:
+        return self.start <= step and (self.stop is None or step < self.stop)
+
+
 class Pass:
     """One forward pass of ``cell`` over ``x`` (T, D), run a chunk of steps
     at a time: ``run(n)`` computes the next ``n`` steps, carrying h and c
@@ -343,6 +368,9 @@ class Pass:
     and recorded, so they can be looked at). ``dtype`` is the arithmetic's
     precision (float32 or float64); by default that of ``x`` when it is a
     float type, else float64.
+
+    ``forced``: values a what-if run imposes on the pass as it runs (see
+    ``Forced``); ``seek`` starts it at a later step from a given state.
     """
 
     def __init__(
@@ -353,6 +381,7 @@ class Pass:
         c0: np.ndarray | None = None,
         mask: np.ndarray | None = None,
         dtype: np.dtype | type | str | None = None,
+        forced: Sequence[Forced] = (),
     ) -> None:
         x = np.asarray(x)
         dt = np.dtype(dtype if dtype is not None else x.dtype if x.dtype in (np.float32, np.float64)
@@ -392,6 +421,31 @@ class Pass:
         self.W, self.U, self.b = W, U, b
         self.rows = projection_rows(4 * H, dt)
         self._block: tuple[int, np.ndarray] | None = None  # the last block of W·x + b
+        for force in forced:
+            if force.vector not in FORCED_VECTORS or not 0 <= force.unit < H:
+                raise ValueError(f"cannot force {force.vector}[{force.unit}] of a layer of {H} units")
+        self.forced = tuple(forced)
+
+    def seek(self, t: int, h: np.ndarray | None = None, c: np.ndarray | None = None) -> None:
+        """Run on from step ``t`` with the state ``h``, ``c`` (that after
+        step t-1; zeros when None): a what-if run starts at its edited step
+        from the recorded state before it. The input projection still
+        comes in blocks counted from step 0, so the steps that follow are
+        those a whole pass from that state computes, bit for bit."""
+        if not 0 <= t <= self.steps:
+            raise ValueError(f"step {t} outside 0…{self.steps}")
+        H, dt = self.units, self.dtype
+        self.t = t
+        self.h = np.zeros(H, dt) if h is None else np.asarray(h, dt).reshape(H).copy()
+        self.c = np.zeros(H, dt) if c is None else np.asarray(c, dt).reshape(H).copy()
+
+    def _force(self, step: int, rows: dict[str, np.ndarray]) -> None:
+        """Impose the forced values of ``step`` on the vectors in ``rows``
+        (views of that step's row, changed in place)."""
+        for force in self.forced:
+            row = rows.get(force.vector)
+            if row is not None and force.applies(step):
+                row[force.unit] = force.value
 
     def _projection(self, a: int, b: int) -> np.ndarray:
         """W·x_t + b for steps a … b-1 (a new array), from whole blocks."""
@@ -425,7 +479,7 @@ class Pass:
         Uh = np.empty(4 * H, dtype)
         kept = np.empty(H, dtype)
         G, F, I, O, C_hat = Z[:, : 3 * H], Z[:, :H], Z[:, H : 2 * H], Z[:, 2 * H : 3 * H], Z[:, 3 * H :]
-        U, act, rec_act, fused = self.U, self.act, self.rec_act, self.fused
+        U, act, rec_act, fused, forced = self.U, self.act, self.rec_act, self.fused, bool(self.forced)
         dot, add, multiply, tanh = np.dot, np.add, np.multiply, np.tanh
         h_prev, c_prev = self.h, self.c
         with np.errstate(over="ignore", invalid="ignore"):
@@ -444,18 +498,27 @@ class Pass:
                         gate[:] = rec_act(gate)
                     c_hat = z[3 * H :]
                     c_hat[:] = act(c_hat)
+                if forced:  # a gate forced before c and h are computed from it
+                    self._force(a + t, {"f": F[t], "i": I[t], "c_hat": C_hat[t], "o": O[t]})
                 c, h = C[t], Hs[t]
                 if keep is not None and not keep[a + t]:
                     c[:], h[:] = c_prev, h_prev  # a masked step carries the state over
+                    if forced:
+                        self._force(a + t, {"c": c})
+                        self._force(a + t, {"h": h})
                 else:
                     multiply(I[t], C_hat[t], out=c)
                     multiply(F[t], c_prev, out=kept)
                     add(c, kept, out=c)  # c_t = f_t * c_{t-1} + i_t * ĉ_t
+                    if forced:  # c forced before h is computed from it
+                        self._force(a + t, {"c": c})
                     if fused:  # h_t = o_t * tanh(c_t)
                         tanh(c, out=h)
                         multiply(h, O[t], out=h)
                     else:
                         h[:] = O[t] * act(c)
+                    if forced:  # h forced: what is stored, and what step t+1 reads
+                        self._force(a + t, {"h": h})
                 h_prev, c_prev = h, c
         self.h, self.c = h_prev.copy(), c_prev.copy()
         self.t = b
@@ -486,6 +549,25 @@ def forward(
     (one ``Pass`` run over every step; see there for ``mask`` and
     ``dtype``)."""
     return Pass(cell, x, h0=h0, c0=c0, mask=mask, dtype=dtype).run()
+
+
+def softmax_head(h: np.ndarray, W: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
+    """A Dense softmax readout, ``p_t = softmax(W·h_t + b)``, of every row of
+    ``h`` (T, H) with ``W`` (V, H) and ``b`` (V,) as a trace stores them
+    (``readout/W``, ``readout/b``), in ``h``'s precision. The rows are
+    taken in blocks counted from row 0 (``projection_rows``), as the
+    recording computed them: the same rows give the same bits however
+    many there are around them."""
+    h = np.asarray(h)
+    dt = h.dtype if h.dtype in (np.float32, np.float64) else np.dtype(np.float64)
+    # Keras' layout, (H, V) contiguous: the product the recording made.
+    kernel = np.ascontiguousarray(np.asarray(W).T, dtype=dt)
+    bias = np.zeros(kernel.shape[1], dt) if b is None else np.asarray(b, dt)
+    out = np.empty((h.shape[0], kernel.shape[1]), dt)
+    rows = projection_rows(kernel.shape[1], dt)
+    for s, e in row_blocks(0, h.shape[0], rows):
+        out[s:e] = _softmax(np.asarray(h[s:e], dt) @ kernel + bias)
+    return out
 
 
 def step_preactivations(

@@ -286,6 +286,9 @@ class DebugSession:
                 return Refusal(Message("this trace has no tokens to search"))
             if self.search is None:
                 return Refusal(Message("no search yet: / searches the tokens"))
+        elif action == "what_if":
+            if trace.layers[view.layer].cell is None:
+                return Refusal(Message("layer {k} stores no weights: a what-if re-runs it from them", k=view.layer))
         elif action in ("cycle_run", "first_divergence"):
             if view.other is None:
                 return Refusal(Message("no second run (lstm-tui view A --diff B)"), hidden=True)

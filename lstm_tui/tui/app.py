@@ -117,6 +117,7 @@ from .timeline import Marks, Timeline
 from .too_small import TooSmall, too_small
 from .translated import Translated
 from .vector_pane import VectorPane
+from .what_if import WhatIf
 
 # What only breakpoints, searches, comparisons, dialogs and the lists need is
 # imported where it is first used: start-up (the first frame) does without.
@@ -237,7 +238,7 @@ def screenshot_name(title: str | None) -> str:
     return stem + ".svg"
 
 
-class DebuggerScreen(Translated, Reach, Screen[None]):
+class DebuggerScreen(Translated, Reach, WhatIf, Screen[None]):
     """The main screen: the seven panes, explain, timeline and model panel."""
 
     AUTO_FOCUS = "#pane-f"
@@ -280,8 +281,7 @@ class DebuggerScreen(Translated, Reach, Screen[None]):
             Binding("d", "cycle_run", "Show A, B or B−A", id="cycle_run", group=DIFF),
             Binding("D", "first_divergence", "Go to first divergence", id="first_divergence", group=DIFF),
             Binding("e", "what_if", "What if", id="what_if", show=False,
-                    tooltip="Change a value at this step and re-run what follows (c[7]=0, hold h[7]=0); "
-                            "the diff view opens, B the edited run"),
+                    tooltip="What if: change a value at this step (c[7]=0, hold h[7]=0) and re-run what follows"),
             Binding("M", "memory", "Memory row", id="memory", show=False,
                     tooltip="Show how much of the selected unit's c at this step is left at each later step "
                             "(Π f) on the timeline; again at the same step: hide it"),

@@ -578,6 +578,77 @@ PT: dict[str, str] = {
     "still scanning: continuing when the scan ends": "ainda verificando: continua quando a verificação terminar",
     "could not find the breakpoints' hits": "não foi possível achar onde os breakpoints valem",
     "comparing the runs {percent}%": "comparando as execuções {percent}%",
+    # -- what if (e, lstm-tui edit: debug/edit.py, tui/what_if.py) ------------------
+    "What if": "E se",
+    "What if: change a value at this step (c[7]=0, hold h[7]=0) and re-run what follows":
+        "E se: mudar um valor neste passo (c[7]=0, hold h[7]=0) e executar de novo o que segue",
+    "what if": "e se",
+    "change a value at t = {t} on layer {k} and re-run what follows; Enter to run, Esc to cancel":
+        "mudar um valor em t = {t} na camada {k} e executar de novo o que segue; Enter para executar, Esc "
+        "para cancelar",
+    "e.g. c[{u}]=0   hold h[{u}]=0   x[0]=1   W_f[{u},0]=0   several: a; b":
+        "ex.: c[{u}]=0   hold h[{u}]=0   x[0]=1   W_f[{u},0]=0   vários: a; b",
+    "what if failed": "o e-se falhou",
+    "what if failed: {why}": "o e-se falhou: {why}",
+    "what if: re-running from t = {t}…": "e se: executando de novo a partir de t = {t}…",
+    "what if: {edit}; B is the edited run (d: A, B, B − A)":
+        "e se: {edit}; B é a execução editada (d: A, B, B − A)",
+    "B has no readout: the trace stores no readout/W to recompute it":
+        "B não tem saída do modelo: o trace não guarda readout/W para recalculá-la",
+    "layer {k} stores no weights: a what-if re-runs it from them":
+        "a camada {k} não guarda pesos: um e-se a executa de novo a partir deles",
+    "{edits} at t = {t}, layer {k}": "{edits} em t = {t}, camada {k}",
+    "{why}, found {found!r}": "{why}, encontrado {found!r}",
+    "{why}, found the end": "{why}, encontrado o fim",
+    "expected ';' between two edits": "esperado ';' entre duas edições",
+    "no edit: write name[index]=value, such as c[3]=0 or hold h[7]=0":
+        "nenhuma edição: escreva nome[índice]=valor, como c[3]=0 ou hold h[7]=0",
+    "expected a name such as c[3] or W_f[3,5], found {found!r}":
+        "esperado um nome como c[3] ou W_f[3,5], encontrado {found!r}",
+    "expected a name such as c[3] after {kind}, found {found!r}":
+        "esperado um nome como c[3] depois de {kind}, encontrado {found!r}",
+    "expected a name such as c[3] after {kind}, found the end":
+        "esperado um nome como c[3] depois de {kind}, encontrado o fim",
+    "unknown name {name!r} (did you mean {close!r}?); edit one of x f i c_hat c o h or a weight W_f U_f b_f "
+    "(gates f i c o)":
+        "nome desconhecido {name!r} (quis dizer {close!r}?); edite um de x f i c_hat c o h ou um peso W_f U_f "
+        "b_f (portas f i c o)",
+    "unknown name {name!r}; edit one of x f i c_hat c o h or a weight W_f U_f b_f (gates f i c o)":
+        "nome desconhecido {name!r}; edite um de x f i c_hat c o h ou um peso W_f U_f b_f (portas f i c o)",
+    "expected '[' and an index after the name": "esperado '[' e um índice depois do nome",
+    "expected a whole number (an index), found {found!r}":
+        "esperado um número inteiro (um índice), encontrado {found!r}",
+    "expected a whole number (an index), found the end": "esperado um número inteiro (um índice), encontrado o fim",
+    "an index is a whole number written with the digits 0-9":
+        "um índice é um número inteiro escrito com os dígitos 0-9",
+    "{name} takes two indices, row and column: {name}[3,5]": "{name} leva dois índices, linha e coluna: {name}[3,5]",
+    "{name} takes one index: {name}[3]": "{name} leva um índice: {name}[3]",
+    "expected ']' after the index": "esperado ']' depois do índice",
+    "expected '=' and a value": "esperado '=' e um valor",
+    "expected a number, such as 0, -1.5, 2e-3, nan or inf": "esperado um número, como 0, -1.5, 2e-3, nan ou inf",
+    "a weight edit lasts from the step to the end already: write set, not hold":
+        "a edição de um peso já vale do passo até o fim: escreva set, não hold",
+    "no layer {k} (the trace has {n})": "não há camada {k} (o trace tem {n})",
+    "no step {t} (steps are 0…{last})": "não há passo {t} (os passos são 0…{last})",
+    "row {i} is outside {name} (rows 0…{last})": "a linha {i} está fora de {name} (linhas 0…{last})",
+    "column {i} is outside {name} (columns 0…{last})": "a coluna {i} está fora de {name} (colunas 0…{last})",
+    "input {i} is outside x (inputs 0…{last} on layer {k})":
+        "a entrada {i} está fora de x (entradas 0…{last} na camada {k})",
+    "unit {i} is outside {name} (units 0…{last} on layer {k})":
+        "a unidade {i} está fora de {name} (unidades 0…{last} na camada {k})",
+    "{target} is edited twice": "{target} é editado duas vezes",
+    "layer {k} stores no weights (member {member!r} is missing), so it cannot be re-run":
+        "a camada {k} não guarda pesos (falta o membro {member!r}), então não pode ser executada de novo",
+    "layer {j} reads something other than layer {m}'s h (or the concatenated halves of a Bidirectional); "
+    "cannot re-run it":
+        "a camada {j} lê outra coisa que o h da camada {m} (ou as metades concatenadas de uma Bidirectional); "
+        "não é possível executá-la de novo",
+    "the trace has a readout (readout/probs) but not the head that computed it (member 'readout/W' is "
+    "missing), so the edited run's readout cannot be recomputed; record the trace again, or leave the "
+    "readout out with --drop-readout":
+        "o trace tem uma saída do modelo (readout/probs) mas não a camada que a calculou (falta o membro "
+        "'readout/W'), então a saída da execução editada não pode ser recalculada; grave o trace de novo, ou "
+        "deixe a saída de fora com --drop-readout",
     # -- diff timeline (how long a change lives; M: the memory row) -------------------
     "Memory row": "Linha de memória",
     "Show how much of the selected unit's c at this step is left at each later step (Π f) on the timeline; "
