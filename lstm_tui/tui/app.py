@@ -317,7 +317,7 @@ class DebuggerScreen(Translated, Reach, WhatIf, Screen[None]):
         "App": [
             Binding("o", "open_trace", "Open trace file", id="open_trace", show=False),
             Binding("S", "save_trace", "Save trace as…", id="save_trace", show=False,
-                    tooltip="Save the trace shown (a live recording, an edited run) to a file"),
+                    tooltip="Save trace as… (the trace shown: a live recording, an edited run)"),
             Binding("ctrl+o", "back", "Back to previous trace", id="back", show=False,
                     tooltip="Go back to the trace shown before, where it stood"),
             Binding("ctrl+t", "toggle_theme", "Toggle theme", id="toggle_theme", show=False),
