@@ -196,7 +196,10 @@ class Memory:
         self.extend(first)
         step, prefix = self._prefix_from(first)
         # f of steps step+1 … stop-1: the product at step+1 … stop-1.
-        running = prefix * np.cumprod(self._column(step + 1, stop))
+        # f outside 0…1 (a poisoned trace, an unusual activation) may
+        # overflow or meet NaN: the row shows that, no warning is due.
+        with np.errstate(over="ignore", invalid="ignore"):
+            running = prefix * np.cumprod(self._column(step + 1, stop))
         values = np.concatenate([[prefix], running])  # steps step … stop-1
         out[first - start:] = values[first - step:]
         return out

@@ -437,8 +437,15 @@ class Stress:
         t = min(max(t + delta_t, 0), last_t)
         layer = min(max(layer + {"left_square_bracket": -1, "right_square_bracket": 1}.get(key, 0), 0),
                     last_layer)
-        if not isinstance(self.app.focused, ExplainPane):  # there ↑ ↓ scroll the pane
-            unit = unit + {"up": -1, "k": -1, "down": 1, "j": 1}.get(key, 0)
+        d_unit = {"up": -1, "k": -1, "down": 1, "j": 1}.get(key, 0)
+        focused = self.app.focused
+        order = focused.order() if isinstance(focused, VectorPane) and focused.vector != "x" else None
+        if order is not None and d_unit:
+            # A sorted pane (s): ↑ ↓ move by row, in the pane's order.
+            row = int(np.flatnonzero(order == unit)[0]) + d_unit
+            unit = int(order[min(max(row, 0), order.shape[0] - 1)])
+        elif not isinstance(focused, ExplainPane):  # there ↑ ↓ scroll the pane
+            unit = unit + d_unit
         unit = min(max(unit, 0), trace.layers[layer].units - 1)
         await self.press(key)
         assert (screen.t, screen.unit, screen.layer_index) == (t, unit, layer), self.recent
