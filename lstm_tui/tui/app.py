@@ -321,6 +321,8 @@ class DebuggerScreen(Translated, Reach, WhatIf, Screen[None]):
             Binding("ctrl+o", "back", "Back to previous trace", id="back", show=False,
                     tooltip="Go back to the trace shown before, where it stood"),
             Binding("ctrl+t", "toggle_theme", "Toggle theme", id="toggle_theme", show=False),
+            Binding("ctrl+l", "redraw", "Redraw screen", id="redraw", show=False,
+                    tooltip="Write the whole screen again (after another program wrote over it)"),
             Binding("ctrl+s", "save_screenshot", "Save screenshot", id="save_screenshot", show=False),
             Binding("question_mark", "help", "Help", id="help"),
         ],
@@ -1252,6 +1254,12 @@ class DebuggerScreen(Translated, Reach, WhatIf, Screen[None]):
         elif event.worker.name == "run_scales":
             self.notify(error_line(error), title=tr("could not size the bars"), severity="error",
                         markup=False)
+
+    def action_redraw(self) -> None:
+        """ctrl+l, as in a shell or an editor: only changed cells are sent to
+        the terminal, so whatever wrote over it (a wall message, a stray
+        background job) would stay until those cells change."""
+        self.app.redraw()
 
     def action_toggle_theme(self) -> None:
         self.app.theme = "textual-light" if self.app.current_theme.dark else "textual-dark"

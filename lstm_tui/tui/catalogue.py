@@ -88,6 +88,9 @@ PT: dict[str, str] = {
     "Model panel": "Painel do modelo",
     "Open trace file": "Abrir arquivo de registro",
     "Toggle theme": "Alternar tema",
+    "Redraw screen": "Redesenhar a tela",
+    "Write the whole screen again (after another program wrote over it)":
+        "Escrever a tela inteira de novo (depois que outro programa escreveu por cima)",
     "Save screenshot": "Salvar captura de tela",
     "Help": "Ajuda",
     "Previous item": "Item anterior",

@@ -339,3 +339,19 @@ def test_a_step_writes_only_the_cells_that_changed(tmp_path):
     assert changed <= written <= 1.5 * changed, (written, changed)
     assert len(step) * 4 < textual_step, (len(step), textual_step)
     assert len(step) * 3 < len(full), (len(step), len(full))
+
+
+def test_ctrl_l_repairs_a_screen_another_program_wrote_over(tmp_path):
+    """Only changed cells are sent, so text another program wrote over the
+    screen (a wall message) would stay; ctrl+l writes every cell again."""
+    term = start(tmp_path, (80, 24))
+    try:
+        before = settled(term)
+        term.stream.feed(b"\x1b[6;10H\x1b[0mBroadcast message from root: going down")
+        assert cells(term.screen) != before
+        term.key(b"\x0c")  # ctrl+l
+        term.read(0.5)
+        after = cells(term.screen)
+    finally:
+        term.quit()
+    assert after == before, differences(after, before)
