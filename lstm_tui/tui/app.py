@@ -1106,6 +1106,7 @@ class DebuggerScreen(Translated, Reach, WhatIf, Screen[None]):
         if view not in VIEWS:
             return
         if self.has_class("-overview"):
+            self._unzoom()
             self.remove_class("-overview")  # the list asked for takes the slot back
             self.watch_bottom()
         self.bottom = view
@@ -1127,6 +1128,7 @@ class DebuggerScreen(Translated, Reach, WhatIf, Screen[None]):
         if self.has_class("-overview"):
             self.close_overview()
             return
+        self._unzoom()
         from .overview import Overview
 
         focused = self.focused
@@ -1145,8 +1147,16 @@ class DebuggerScreen(Translated, Reach, WhatIf, Screen[None]):
         self.watch_bottom()
         overview.focus()
 
+    def _unzoom(self) -> None:
+        """Restore the layout before the overview comes or goes: a zoomed
+        widget it hides (or the zoomed overview itself, once gone) would
+        leave the screen blank."""
+        if self.maximized is not None:
+            self.minimize()
+
     def close_overview(self) -> None:
         """Back from the overview to the panes."""
+        self._unzoom()
         self.remove_class("-overview")
         self.watch_bottom()
         self.focus_panes()

@@ -314,3 +314,25 @@ async def test_the_overview_of_x_has_a_row_per_input_and_enter_picks_a_step_only
         await pilot.press("enter")
         await pilot.pause()
         assert (app.screen.t, app.screen.unit) == (2, 1)  # x's rows are inputs, not units
+
+
+async def test_the_overview_and_zoom_never_leave_the_screen_blank():
+    """z then O, O z then E, O z then O: the layout is restored before the
+    overview comes or goes, so a zoomed widget it hides (or the zoomed
+    overview, once gone) cannot leave only the background on screen."""
+    app = _app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.debugger
+        await pilot.press("z", "O")  # the f pane zoomed, then the overview
+        await pilot.pause()
+        assert screen.maximized is None and "f_t overview" in screen_text(app)
+        await pilot.press("z")  # the overview zoomed...
+        await pilot.pause()
+        assert screen.maximized is overview(app)
+        await pilot.press("E")  # ...and the explain pane asked for
+        await pilot.pause()
+        assert screen.maximized is None and not screen.has_class("-overview")
+        assert "explain" in screen_text(app) and "f_t" in screen_text(app)
+        await pilot.press("O", "z", "O")  # zoomed overview closed with O
+        await pilot.pause()
+        assert screen.maximized is None and "x_t" in screen_text(app)

@@ -412,7 +412,9 @@ class Stress:
             assert not any("f_t" in line for line in lines), lines
         else:
             assert "too small" not in text
-            if screen.maximized is None:
+            if screen.has_class("-overview"):
+                assert "overview" in lines[1], text  # O: the heat map has the panes' place
+            elif screen.maximized is None:
                 # (the model panel's overlay may cover all but the first pane)
                 assert "x_t" in text or "f_t" in text, text
 
