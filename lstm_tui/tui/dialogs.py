@@ -21,7 +21,7 @@ from textual.validation import Integer
 from textual.widgets import Input, Label, Static
 
 from ..debug.conditions import MAX_LENGTH, Condition, ConditionError
-from .catalogue import say, tr
+from .catalogue import N_, say, tr
 from .translated import Translated
 
 
@@ -51,31 +51,38 @@ class _Dialog(Translated, ModalScreen):
         self.dismiss(None)
 
 
-class GoToStepScreen(_Dialog):
-    """Ask for a step number in 0…T-1."""
+class _GoToNumber(_Dialog):
+    """Ask for a number in 0…count-1: a step (``g``) or a unit (``u``).
+    Enter on nothing closes it like Esc; a number out of range is said
+    under the field and the dialog stays."""
 
-    def __init__(self, steps: int, current: int) -> None:
+    #: The subclass's words (marked for the catalogue) and its field's id.
+    TITLE = ""
+    HINT = ""
+    RANGE = ""
+    NOT_A = ""
+    FIELD = ""
+
+    def __init__(self, count: int, current: int) -> None:
         super().__init__()
-        self.steps = steps
+        self.count = count
         self.current = current
 
     def compose(self) -> ComposeResult:
-        last = self.steps - 1
+        last = self.count - 1
         with Vertical() as box:
-            box.border_title = tr("go to step")
-            yield Label(Content(tr("step 0…{last} (now {now}); Enter to go, Esc to cancel", last=last,
-                                   now=self.current)), classes="-hint")
+            box.border_title = tr(self.TITLE)
+            yield Label(Content(tr(self.HINT, last=last, now=self.current)), classes="-hint")
             yield Input(
                 placeholder=f"0…{last}",
                 type="integer",
-                validators=[Integer(minimum=0, maximum=last,
-                                    failure_description=tr("a step between 0 and {last}", last=last))],
+                validators=[Integer(minimum=0, maximum=last, failure_description=tr(self.RANGE, last=last))],
                 validate_on=["submitted"],
-                id="goto-input",
+                id=f"{self.FIELD}-input",
             )
-            yield Label("", id="goto-error", classes="-error")
+            yield Label("", id=f"{self.FIELD}-error", classes="-error")
 
-    @on(Input.Submitted, "#goto-input")
+    @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
         event.stop()
         # Blank first: the validator fails an empty field too, and Enter on
@@ -85,10 +92,30 @@ class GoToStepScreen(_Dialog):
             return
         result = event.validation_result
         if result is not None and not result.is_valid:
-            why = "; ".join(result.failure_descriptions) or tr("not a step")
-            self.query_one("#goto-error", Label).update(Content(why))
+            why = "; ".join(result.failure_descriptions) or tr(self.NOT_A)
+            self.query_one(f"#{self.FIELD}-error", Label).update(Content(why))
             return
         self.dismiss(int(event.value))
+
+
+class GoToStepScreen(_GoToNumber):
+    """Ask for a step number in 0…T-1."""
+
+    TITLE = N_("go to step")
+    HINT = N_("step 0…{last} (now {now}); Enter to go, Esc to cancel")
+    RANGE = N_("a step between 0 and {last}")
+    NOT_A = N_("not a step")
+    FIELD = "goto"
+
+
+class GoToUnitScreen(_GoToNumber):
+    """Ask for a unit number in 0…H-1."""
+
+    TITLE = N_("go to unit")
+    HINT = N_("unit 0…{last} (now {now}); Enter to go, Esc to cancel")
+    RANGE = N_("a unit between 0 and {last}")
+    NOT_A = N_("not a unit")
+    FIELD = "unit"
 
 
 class OpenTraceScreen(_Dialog):

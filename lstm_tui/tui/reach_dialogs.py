@@ -1,5 +1,6 @@
-"""The dialogs of ``u`` (go to a unit) and ``S`` (save the trace shown),
-imported when first used: the first frame does without them (``reach``)."""
+"""The dialog of ``S`` (save the trace shown), imported when first used:
+the first frame does without it (``reach``). ``u``'s dialog is
+``dialogs.GoToUnitScreen``, beside ``g``'s, whose code it shares."""
 
 from __future__ import annotations
 
@@ -9,49 +10,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.content import Content
-from textual.validation import Integer
 from textual.widgets import Input, Label
 
 from .catalogue import tr
-from .dialogs import _Dialog
+from .dialogs import GoToUnitScreen, _Dialog
 
-
-class GoToUnitScreen(_Dialog):
-    """Ask for a unit number in 0…H-1."""
-
-    def __init__(self, units: int, current: int) -> None:
-        super().__init__()
-        self.units = units
-        self.current = current
-
-    def compose(self) -> ComposeResult:
-        last = self.units - 1
-        with Vertical() as box:
-            box.border_title = tr("go to unit")
-            yield Label(Content(tr("unit 0…{last} (now {now}); Enter to go, Esc to cancel", last=last,
-                                   now=self.current)), classes="-hint")
-            yield Input(
-                placeholder=f"0…{last}",
-                type="integer",
-                validators=[Integer(minimum=0, maximum=last,
-                                    failure_description=tr("a unit between 0 and {last}", last=last))],
-                validate_on=["submitted"],
-                id="unit-input",
-            )
-            yield Label("", id="unit-error", classes="-error")
-
-    @on(Input.Submitted, "#unit-input")
-    def _submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        if not event.value.strip():
-            self.dismiss(None)  # Enter on nothing closes like Esc
-            return
-        result = event.validation_result
-        if result is not None and not result.is_valid:
-            why = "; ".join(result.failure_descriptions) or tr("not a unit")
-            self.query_one("#unit-error", Label).update(Content(why))
-            return
-        self.dismiss(int(event.value))
+__all__ = ["GoToUnitScreen", "SaveTraceScreen"]
 
 
 class SaveTraceScreen(_Dialog):
