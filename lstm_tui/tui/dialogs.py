@@ -50,6 +50,17 @@ class _Dialog(Translated, ModalScreen):
     def action_cancel(self) -> None:
         self.dismiss(None)
 
+    def show_error_at(self, field: str, message: object, column: int, source: str) -> None:
+        """A parser's error under the field ``#{field}-input``: "column N:
+        why", then the text with a caret under the column (plain text: the
+        text may hold "["; ``pointer_window``: the part of a long text
+        around the column), and the field's cursor put there."""
+        self.query_one(f"#{field}-error", Static).update(
+            Content(tr("column {column}: {message}", column=column, message=say(message)))
+            + f"\n{pointer_window(source, column)}")
+        entry = self.query_one(f"#{field}-input", Input)
+        entry.cursor_position = min(max(column - 1, 0), len(entry.value))
+
 
 class _GoToNumber(_Dialog):
     """Ask for a number in 0…count-1: a step (``g``) or a unit (``u``).
@@ -174,13 +185,7 @@ class AddBreakpointScreen(_Dialog):
         try:
             condition = self.check(text)
         except ConditionError as e:
-            # The caret line is plain text (a condition may hold "["), and
-            # shows the part of a long condition around the column.
-            self.query_one("#breakpoint-error", Static).update(
-                Content(tr("column {column}: {message}", column=e.column, message=say(e.message))
-                        + f"\n{pointer_window(e.source, e.column)}"))
-            field = self.query_one("#breakpoint-input", Input)
-            field.cursor_position = min(max(e.column - 1, 0), len(text))
+            self.show_error_at("breakpoint", e.message, e.column, e.source)
             return
         self.dismiss(condition)
 

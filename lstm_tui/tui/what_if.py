@@ -36,7 +36,7 @@ from ..debug.edit import EditError, EditPlan, plan
 from ..debug.session import View
 from ..errors import LstmTuiError
 from .catalogue import say, tr
-from .dialogs import _Dialog, pointer_window
+from .dialogs import _Dialog
 from .files import Placeholder, error_line
 from .status import StatusNote
 
@@ -85,14 +85,10 @@ class WhatIfScreen(_Dialog):
         try:
             planned = self.check(text)
         except EditError as e:
-            error = self.query_one("#what-if-error", Static)
             if e.column is None or e.source is None:
-                error.update(Content(say(e.message)))
-                return
-            error.update(Content(tr("column {column}: {message}", column=e.column, message=say(e.message))
-                                 + f"\n{pointer_window(e.source, e.column)}"))
-            field = self.query_one("#what-if-input", Input)
-            field.cursor_position = min(max(e.column - 1, 0), len(text))
+                self.query_one("#what-if-error", Static).update(Content(say(e.message)))
+            else:
+                self.show_error_at("what-if", e.message, e.column, e.source)
             return
         self.dismiss(planned)
 
