@@ -39,12 +39,13 @@ or TensorFlow.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
 import re
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -193,26 +194,16 @@ def read_model(path: str | os.PathLike) -> ModelWeights:
         if p.suffix.lower() in (".h5", ".hdf5"):
             raise Unreadable(f"{what}: a legacy .h5 model; only .keras files are read without TensorFlow")
         raise BridgeError(f"{what}: not a Keras model file (expected a .keras file, or a legacy .h5)")
-    try:
-        # Opened once, as a regular file checked on the descriptor: the
-        # archive checked is the archive read.
-        with open_regular_file(p, "Keras model file") as fp, zipfile.ZipFile(fp) as zf:
-            raw, weights_bytes = _checked_archive(what, zf, st.st_size)
-            config = _parse_config(what, raw)
-            _scan_config(what, config)
-            _check_declared_weights(what, config, weights_bytes)
-            plan = _plan(what, config)
-            if WEIGHTS_MEMBER not in zf.namelist():
-                raise BridgeError(f"{what}: the archive has no {WEIGHTS_MEMBER} (a model without weights)")
-            # Bounded: the member's declared size passed the checks above.
-            data = zf.read(WEIGHTS_MEMBER)
-            vocab = _vocab_in(what, zf)
-    except TraceError as e:
-        raise BridgeError(f"{what}: {e.why}") from None
-    except zipfile.BadZipFile:
-        raise BridgeError(f"{what}: not a Keras model file (not a .keras zip archive)") from None
-    except OSError as e:
-        raise BridgeError(f"{what}: {e.strerror or _one_line(e)}") from None
+    with _archive(what, p, st) as (zf, raw, weights_bytes):
+        config = _parse_config(what, raw)
+        _scan_config(what, config)
+        _check_declared_weights(what, config, weights_bytes)
+        plan = _plan(what, config)
+        if WEIGHTS_MEMBER not in zf.namelist():
+            raise BridgeError(f"{what}: the archive has no {WEIGHTS_MEMBER} (a model without weights)")
+        # Bounded: the member's declared size passed the checks above.
+        data = zf.read(WEIGHTS_MEMBER)
+        vocab = _vocab_in(what, zf)
     model = _read_weights(what, p, plan, data)
     return model if vocab is None else replace(model, vocab=vocab)
 
@@ -253,11 +244,19 @@ def stored_vocab(path: str | os.PathLike) -> str | None:
     what = str(path)
     if p.suffix.lower() != ".keras":
         return None
-    st = _regular_file(what, p)
+    with _archive(what, p, _regular_file(what, p)) as (zf, _, _):
+        return _vocab_in(what, zf)
+
+
+@contextlib.contextmanager
+def _archive(what: str, p: Path, st: os.stat_result) -> Iterator[tuple[zipfile.ZipFile, bytes, int]]:
+    """The model file opened once, as a regular file checked on the
+    descriptor (the archive checked is the archive read), with its config
+    and the weights' declared size; a damaged file is one line naming it."""
     try:
         with open_regular_file(p, "Keras model file") as fp, zipfile.ZipFile(fp) as zf:
-            _checked_archive(what, zf, st.st_size)
-            return _vocab_in(what, zf)
+            raw, weights_bytes = _checked_archive(what, zf, st.st_size)
+            yield zf, raw, weights_bytes
     except TraceError as e:
         raise BridgeError(f"{what}: {e.why}") from None
     except zipfile.BadZipFile:
