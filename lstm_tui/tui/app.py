@@ -1208,7 +1208,7 @@ class DebuggerScreen(Translated, Reach, WhatIf, Screen[None]):
     def action_help(self) -> None:
         # The lists' own keys (instances, mounted or not, carry their bindings).
         from .debug_lists import BreakpointList, HealthList, WatchList
-        from .help import HelpScreen, help_text, key_rows
+        from .help import HelpScreen, key_rows
         from .overview import Overview
 
         lists = [BreakpointList(), HealthList(), WatchList()]
@@ -1216,7 +1216,7 @@ class DebuggerScreen(Translated, Reach, WhatIf, Screen[None]):
         notes = [tr("← → step wherever the focus is, except in the model panel's input (Esc leaves "
                     "it). ↑ ↓ select a unit, except in the explain pane, which they scroll, and in "
                     "the lists, where they move. A key that cannot act says why in the status line.")]
-        self.app.push_screen(HelpScreen(help_text(rows, notes)))
+        self.app.push_screen(HelpScreen(rows, notes))
 
     def action_open_trace(self) -> None:
         def opened(path: str | None) -> None:

@@ -9,9 +9,11 @@ titled groups, each widget's ``BINDING_GROUP_TITLE``).
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -93,9 +95,12 @@ def key_rows(nodes: Iterable[DOMNode]) -> list[KeyRow]:
     return ordered
 
 
-def help_text(rows: list[KeyRow], notes: Iterable[str] = ()) -> Content:
-    """The help screen's body."""
-    width = max([len(" ".join(r.keys)) for r in rows] + [len(keys) for keys, _ in RESERVED]) + 2
+def help_text(rows: list[KeyRow], notes: Iterable[str] = (), width: int | None = None) -> Content:
+    """The help screen's body; with ``width`` (the box's inside), a long
+    description wraps under its own column rather than under the keys."""
+    keys_width = max([len(" ".join(r.keys)) for r in rows] + [len(keys) for keys, _ in RESERVED]) + 2
+    indent = keys_width + 2
+    room = None if width is None or width - indent < 20 else width - indent
     lines: list[Content] = []
     section = None
     for row in rows:
@@ -104,14 +109,29 @@ def help_text(rows: list[KeyRow], notes: Iterable[str] = ()) -> Content:
                 lines.append(Content(""))
             lines.append(Content.styled(tr(row.section), "bold $accent"))
             section = row.section
-        lines.append(Content.assemble(("  " + " ".join(row.keys)).ljust(width + 2), row.description))
+        first, *more = textwrap.wrap(row.description, room) if room else [row.description]
+        lines.append(Content.assemble(("  " + " ".join(row.keys)).ljust(indent), first))
+        lines += [Content(" " * indent + line) for line in more]
     if RESERVED:
         lines += [Content(""), Content.styled(tr("Reserved (coming)"), "bold $accent")]
     for keys, what in RESERVED:
-        lines.append(Content.assemble(("  " + keys).ljust(width + 2), (tr(what), "$text-muted")))
+        lines.append(Content.assemble(("  " + keys).ljust(indent), (tr(what), "$text-muted")))
     for note in notes:
-        lines += [Content(""), Content(note)]
+        wrapped = textwrap.wrap(note, width) if width is not None and width >= 20 else [note]
+        lines += [Content(""), *(Content(line) for line in wrapped)]
     return Content("\n").join(lines)
+
+
+class _HelpBody(Static):
+    """The keys, their descriptions wrapped to the width the body has."""
+
+    def __init__(self, rows: list[KeyRow], notes: list[str]) -> None:
+        super().__init__(help_text(rows, notes), id="help-body")
+        self.rows = rows
+        self.notes = notes
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.update(help_text(self.rows, self.notes, event.size.width))
 
 
 class HelpScreen(Translated, ModalScreen[None]):
@@ -136,15 +156,16 @@ class HelpScreen(Translated, ModalScreen[None]):
     }
     """
 
-    def __init__(self, body: Content) -> None:
+    def __init__(self, rows: list[KeyRow], notes: Iterable[str] = ()) -> None:
         super().__init__()
-        self.body = body
+        self.rows = rows
+        self.notes = list(notes)
 
     def compose(self) -> ComposeResult:
         with VerticalScroll() as box:
             box.border_title = tr("keys")
             box.border_subtitle = tr("Esc, q or ? to close")
-            yield Static(self.body, id="help-body")
+            yield _HelpBody(self.rows, self.notes)
 
     def action_dismiss_help(self) -> None:
         self.dismiss(None)

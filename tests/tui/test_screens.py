@@ -23,6 +23,8 @@ async def test_help_lists_every_binding_with_its_keys():
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         text = str(app.screen.query_one("#help-body").content)
+        # A long description wraps under its own column: compare words.
+        flat = " ".join(text.split())
         nodes = (app.debugger, app.debugger.model_panel, app)
         for node in nodes:
             for _key, binding in node._bindings:
@@ -30,7 +32,8 @@ async def test_help_lists_every_binding_with_its_keys():
                     continue
                 # the long description when the binding has one (the
                 # footer shows the short word)
-                assert ((binding.tooltip if binding.id else "") or binding.description) in text, binding
+                described = (binding.tooltip if binding.id else "") or binding.description
+                assert " ".join(described.split()) in flat, binding
                 assert app.get_key_display(binding) in text, binding
         for keys in ("← h", "→ l", "↑ k", "↓ j", "pgup", "pgdn", "home", "end", "[", "]",
                      "g", "m", "?", "^p", "tab", "shift+tab", "z", "o", "^t", "^s", "esc",
@@ -43,6 +46,12 @@ async def test_help_lists_every_binding_with_its_keys():
         for description in ("Add a breakpoint condition", "Continue to next hit", "Search tokens",
                             "Watch / unwatch unit", "Enable / disable breakpoint", "Go to the finding"):
             assert description in text, description
+        # ...and the wrapped rows start under the descriptions' column.
+        column = text.index("Step back") - text.rfind("\n", 0, text.index("Step back")) - 1
+        wrapped = [line for line in text.splitlines() if line.strip() and line[:column].isspace()]
+        assert wrapped, "some description is long enough to wrap at 72 columns"
+        assert all(len(line) - len(line.lstrip()) == column for line in wrapped), wrapped
+        assert max(len(line) for line in text.splitlines()) <= 72 - 6
         await pilot.press("escape")
         assert isinstance(app.screen, DebuggerScreen)
         await pilot.press("question_mark", "q")
