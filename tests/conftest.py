@@ -48,6 +48,22 @@ def english_screen():
     catalogue.set_language("en")
 
 
+@pytest.fixture(scope="module")
+def keras():
+    """Keras, imported quietly (the tests under tests/keras); TensorFlow is
+    imported only by the tests that ask for it."""
+    from lstm_tui.keras import quiet
+
+    _, keras = quiet._keras()
+    return keras
+
+
+@pytest.fixture(scope="module")
+def L(keras):
+    """keras.layers."""
+    return keras.layers
+
+
 @pytest.fixture
 def small_trace() -> Trace:
     return random_trace()

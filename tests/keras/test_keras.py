@@ -26,23 +26,11 @@ from lstm_tui.core.lstm import ACTIVATIONS, GATES, readout_check
 from lstm_tui.core.numeric import abs_difference, beyond, roundoff
 from lstm_tui.core.trace import load as load_trace
 from lstm_tui.keras import loading as kb_loading
-from lstm_tui.keras import quiet as kb_quiet
 from lstm_tui.keras import recording as kb_record
 
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def keras():
-    _, keras = kb_quiet._keras()
-    return keras
-
-
-@pytest.fixture(scope="module")
-def L(keras):
-    return keras.layers
 
 
 def run(model, x):

@@ -15,15 +15,8 @@ from lstm_tui import keras as kb
 from lstm_tui.cli import main
 from lstm_tui.core import lstm
 from lstm_tui.core.trace import load
-from lstm_tui.keras import quiet as kb_quiet
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def keras():
-    _, keras = kb_quiet._keras()
-    return keras
 
 
 def inputs(T=30, D=4, seed=0):

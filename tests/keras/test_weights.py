@@ -22,19 +22,7 @@ from lstm_tui import keras as kb
 from lstm_tui.core.codec import ALPHABET, encode
 from lstm_tui.core.lstm import activation
 from lstm_tui.core.numeric import activation_bound, compute_roundoff, dot_bound, roundoff
-from lstm_tui.keras import quiet as kb_quiet
 from lstm_tui.keras.weights import WEIGHTS_MEMBER
-
-
-@pytest.fixture(scope="module")
-def keras():
-    _, keras = kb_quiet._keras()
-    return keras
-
-
-@pytest.fixture(scope="module")
-def L(keras):
-    return keras.layers
 
 
 def assert_same_weights(read, model):

@@ -16,18 +16,18 @@ import fcntl
 import os
 import random
 import re
-import select
 import signal
 import struct
 import subprocess
 import sys
 import termios
-import time
 from pathlib import Path
 
 import pytest
 
 pyte = pytest.importorskip("pyte")
+
+from bench_wire import read_quiet  # noqa: E402  (the benchmark reads its pty the same way)
 
 REPO = Path(__file__).resolve().parents[2]
 BUNDLED = REPO / "lstm_tui" / "traces" / "next_letter.npz"
@@ -136,25 +136,10 @@ class Terminal:
     def read(self, quiet: float, limit: float = TIMEOUT, until: bytes | None = None) -> bytes:
         """What the app writes until ``quiet`` seconds pass without a byte
         (after ``until`` appeared, when given); fed to the emulator."""
-        got = bytearray()
-        deadline = time.monotonic() + limit
-        last = time.monotonic()
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([self.master], [], [], 0.02)
-            if ready:
-                try:
-                    chunk = os.read(self.master, 65536)
-                except OSError:
-                    break
-                if not chunk:
-                    break
-                got += chunk
-                last = time.monotonic()
-            elif time.monotonic() - last >= quiet and (until is None or until in got):
-                break
-        self.stream.feed(bytes(got))
+        got = read_quiet(self.master, quiet, limit, until)
+        self.stream.feed(got)
         self.out += got
-        return bytes(got)
+        return got
 
     def key(self, data: bytes) -> None:
         os.write(self.master, data)
