@@ -37,7 +37,7 @@ import numpy as np
 
 from ..core.bounds import recompute, rounding_bounds
 from ..core.codec import ALPHABET, WINDOW, encode
-from ..core.lstm import ACTIVATIONS, GATES, LSTMCell, Pass, Recording, projection_rows, readout_check
+from ..core.lstm import ACTIVATIONS, GATES, LSTMCell, Pass, Recording, projection_rows, readout_check, softmax_head
 from ..core.numeric import abs_difference, blocks
 from ..core.progress import Progress
 from ..core.trace import (
@@ -596,12 +596,6 @@ class _Verifier:
                 "verified_bound_ratio": self.step_ratio, "sequence_max_abs_error": self.seq_err}
 
 
-def _softmax(z: np.ndarray) -> np.ndarray:
-    with np.errstate(invalid="ignore", over="ignore"):
-        e = np.exp(z - np.max(z, axis=-1, keepdims=True))
-        return e / np.sum(e, axis=-1, keepdims=True)
-
-
 @dataclass
 class _Head:
     """The Dense softmax layer fed by the last LSTM: its weights and what
@@ -613,8 +607,8 @@ class _Head:
     keras_output: np.ndarray  # (1, V) or (1, T, V)
 
     def apply(self, h: np.ndarray) -> np.ndarray:
-        z = np.asarray(h) @ self.kernel.astype(h.dtype, copy=False) + self.bias.astype(h.dtype, copy=False)
-        return _softmax(z)
+        # The core's readout, as an edited run recomputes it from readout/W, b.
+        return softmax_head(h, self.kernel.T, self.bias)
 
 
 def _find_head(keras: Any, cap: _Capture) -> _Head | None:
